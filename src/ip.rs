@@ -1,0 +1,158 @@
+//! Choosing the visitor's IP address so that it cannot be forged: proxy headers are believed
+//! only when the peer that connected is a trusted proxy.
+
+use crate::error::{Error, Result};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+/// A set of CIDR ranges (`trusted_proxies`).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct TrustedProxies {
+    ranges: Vec<(IpAddr, u8)>,
+}
+
+/// IPv4-mapped IPv6 (`::ffff:1.2.3.4`) is the IPv4 address it carries.
+fn canonical(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => IpAddr::V6(v6),
+        },
+        v4 => v4,
+    }
+}
+
+fn prefix_matches(net: IpAddr, bits: u8, ip: IpAddr) -> bool {
+    match (net, ip) {
+        (IpAddr::V4(n), IpAddr::V4(a)) => {
+            let mask = if bits == 0 { 0 } else { u32::MAX << (32 - bits as u32) };
+            (u32::from(n) & mask) == (u32::from(a) & mask)
+        }
+        (IpAddr::V6(n), IpAddr::V6(a)) => {
+            let mask = if bits == 0 { 0 } else { u128::MAX << (128 - bits as u32) };
+            (u128::from(n) & mask) == (u128::from(a) & mask)
+        }
+        _ => false,
+    }
+}
+
+impl TrustedProxies {
+    /// Parses a comma-separated list of CIDRs or single addresses (`10.0.0.0/8, ::1`).
+    pub fn parse(list: &str) -> Result<TrustedProxies> {
+        let mut ranges = Vec::new();
+        for item in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+            let (addr, bits) = match item.split_once('/') {
+                Some((a, b)) => (a, Some(b)),
+                None => (item, None),
+            };
+            let bad = || {
+                Error::invalid(format!(
+                    "config trusted_proxies: {item:?} is not an IP address or CIDR range (e.g. 10.0.0.0/8, 127.0.0.1, fd00::/8)"
+                ))
+            };
+            let ip = canonical(addr.trim().parse::<IpAddr>().map_err(|_| bad())?);
+            let max = if ip.is_ipv4() { 32 } else { 128 };
+            let bits = match bits {
+                Some(b) => b.trim().parse::<u8>().ok().filter(|b| *b <= max).ok_or_else(bad)?,
+                None => max,
+            };
+            ranges.push((ip, bits));
+        }
+        Ok(TrustedProxies { ranges })
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ranges.is_empty()
+    }
+
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        let ip = canonical(ip);
+        self.ranges.iter().any(|&(net, bits)| prefix_matches(net, bits, ip))
+    }
+}
+
+/// Parses one address as proxies write it: `1.2.3.4`, `1.2.3.4:80`, `::1`, `[::1]`,
+/// `[::1]:80`, optionally quoted. Obfuscated identifiers (`_x`, `unknown`) and garbage give None.
+pub fn parse_ip(s: &str) -> Option<IpAddr> {
+    let s = s.trim().trim_matches('"').trim();
+    if s.is_empty() {
+        return None;
+    }
+    if let Some(rest) = s.strip_prefix('[') {
+        let (inner, after) = rest.split_once(']')?;
+        if !(after.is_empty() || (after.starts_with(':') && after[1..].bytes().all(|b| b.is_ascii_digit()) && after.len() > 1)) {
+            return None;
+        }
+        return inner.parse::<Ipv6Addr>().ok().map(|v6| canonical(IpAddr::V6(v6)));
+    }
+    if let Ok(ip) = s.parse::<IpAddr>() {
+        return Some(canonical(ip));
+    }
+    // IPv4 with a port.
+    let (host, port) = s.rsplit_once(':')?;
+    if port.is_empty() || !port.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    host.parse::<Ipv4Addr>().ok().map(IpAddr::V4)
+}
+
+/// The proxy headers of one request, as received.
+#[derive(Clone, Copy, Default, Debug)]
+pub struct ProxyHeaders<'a> {
+    pub cf_connecting_ip: Option<&'a str>,
+    pub x_forwarded_for: Option<&'a str>,
+    pub forwarded: Option<&'a str>,
+    pub x_real_ip: Option<&'a str>,
+}
+
+/// Walks a proxy chain (client first, nearest proxy last) from the right: the first address
+/// that is not a trusted proxy is the client. An unparsable entry ends the walk, since what is
+/// left of it cannot be vouched for. A chain made only of trusted addresses gives its first.
+fn walk_chain<'a>(entries: impl DoubleEndedIterator<Item = &'a str>, trusted: &TrustedProxies) -> Option<IpAddr> {
+    let mut leftmost = None;
+    for entry in entries.rev() {
+        let ip = parse_ip(entry)?;
+        if !trusted.contains(ip) {
+            return Some(ip);
+        }
+        leftmost = Some(ip);
+    }
+    leftmost
+}
+
+/// The `for=` values of an RFC 7239 `Forwarded` header, in order.
+fn forwarded_for(header: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    for element in header.split(',') {
+        for pair in element.split(';') {
+            if let Some((k, v)) = pair.split_once('=') {
+                if k.trim().eq_ignore_ascii_case("for") {
+                    out.push(v.trim());
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The visitor's address: the peer, unless the peer is a trusted proxy, in which case the
+/// proxy headers are walked (CF-Connecting-IP, X-Forwarded-For, Forwarded, X-Real-IP) to the
+/// first untrusted address. None when the peer itself is not an IP address.
+pub fn resolve_client_ip(peer: &str, headers: &ProxyHeaders<'_>, trusted: &TrustedProxies) -> Option<IpAddr> {
+    let peer = parse_ip(peer)?;
+    if trusted.is_empty() || !trusted.contains(peer) {
+        return Some(peer);
+    }
+    if let Some(ip) = headers.cf_connecting_ip.and_then(parse_ip) {
+        return Some(ip);
+    }
+    if let Some(ip) = headers.x_forwarded_for.and_then(|h| walk_chain(h.split(','), trusted)) {
+        return Some(ip);
+    }
+    if let Some(ip) = headers.forwarded.and_then(|h| walk_chain(forwarded_for(h).into_iter(), trusted)) {
+        return Some(ip);
+    }
+    if let Some(ip) = headers.x_real_ip.and_then(parse_ip) {
+        return Some(ip);
+    }
+    Some(peer)
+}

@@ -1,0 +1,78 @@
+//! Log messages go to the user's callback, or to stderr when none is set and `PIRSCH_LOG`
+//! is in the environment; otherwise nowhere. A library never prints unless asked to.
+
+use std::sync::Arc;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[repr(i32)]
+pub enum Level {
+    Error = 1,
+    Warn = 2,
+    Info = 3,
+    Debug = 4,
+}
+
+impl Level {
+    pub fn parse(s: &str) -> Option<Level> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "error" => Some(Level::Error),
+            "warn" | "warning" => Some(Level::Warn),
+            "info" => Some(Level::Info),
+            "debug" => Some(Level::Debug),
+            _ => None,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Level::Error => "error",
+            Level::Warn => "warn",
+            Level::Info => "info",
+            Level::Debug => "debug",
+        }
+    }
+}
+
+/// A log sink. Called from any thread, including the background sender.
+pub type Logger = Arc<dyn Fn(Level, &str) + Send + Sync>;
+
+/// What a client logs through: its level and its sink.
+#[derive(Clone)]
+pub struct Log {
+    level: Level,
+    sink: Option<Logger>,
+}
+
+impl Log {
+    pub fn new(level: Level, logger: Option<Logger>) -> Log {
+        let sink = logger.or_else(|| {
+            std::env::var_os("PIRSCH_LOG").map(|_| {
+                Arc::new(|level: Level, msg: &str| eprintln!("libpirsch {}: {}", level.name(), msg)) as Logger
+            })
+        });
+        Log { level, sink }
+    }
+
+    pub fn enabled(&self, level: Level) -> bool {
+        self.sink.is_some() && level <= self.level
+    }
+
+    pub fn log(&self, level: Level, msg: &str) {
+        if let Some(sink) = &self.sink {
+            if level <= self.level {
+                sink(level, msg);
+            }
+        }
+    }
+}
+
+#[macro_export]
+#[doc(hidden)]
+macro_rules! log_at {
+    ($log:expr, $level:expr, $($arg:tt)*) => {{
+        let log: &$crate::log::Log = &$log;
+        if log.enabled($level) {
+            log.log($level, &format!($($arg)*));
+        }
+    }};
+}

@@ -1,0 +1,393 @@
+//! Page views, events and session keep-alives: validation and the JSON the API takes.
+//! The blocking and the queued paths both build their request bodies here.
+
+use crate::error::{Error, Result};
+use std::borrow::Cow;
+
+/// Longest string field accepted: larger than any real request header.
+pub const MAX_FIELD_BYTES: usize = 8 * 1024;
+/// Tag and metadata limits from the Pirsch documentation.
+pub const MAX_TAGS: usize = 20;
+pub const MAX_TAG_CHARS: usize = 50;
+
+/// A page view as the caller describes it. Strings are borrowed where possible; `None` or an
+/// empty string means "not sent".
+#[derive(Clone, Debug, Default)]
+pub struct Hit<'a> {
+    pub url: Option<Cow<'a, str>>,
+    /// The visitor's address (already resolved, see `ip::resolve_client_ip`).
+    pub ip: Option<Cow<'a, str>>,
+    pub user_agent: Option<Cow<'a, str>>,
+    pub accept_language: Option<Cow<'a, str>>,
+    pub sec_ch_ua: Option<Cow<'a, str>>,
+    pub sec_ch_ua_mobile: Option<Cow<'a, str>>,
+    pub sec_ch_ua_platform: Option<Cow<'a, str>>,
+    pub sec_ch_ua_platform_version: Option<Cow<'a, str>>,
+    pub sec_ch_width: Option<Cow<'a, str>>,
+    pub sec_ch_viewport_width: Option<Cow<'a, str>>,
+    pub title: Option<Cow<'a, str>>,
+    pub referrer: Option<Cow<'a, str>>,
+    /// Legacy proxy fields, sent only with `forward_proxy_headers`.
+    pub cf_connecting_ip: Option<Cow<'a, str>>,
+    pub x_forwarded_for: Option<Cow<'a, str>>,
+    pub forwarded: Option<Cow<'a, str>>,
+    pub x_real_ip: Option<Cow<'a, str>>,
+    pub screen_width: i32,
+    pub screen_height: i32,
+    pub disable_bot_filter: bool,
+    pub tags: Vec<(Cow<'a, str>, Cow<'a, str>)>,
+}
+
+/// What makes a page view an event.
+#[derive(Clone, Debug, Default)]
+pub struct Event<'a> {
+    pub name: Option<Cow<'a, str>>,
+    pub duration_seconds: u32,
+    pub meta: Vec<(Cow<'a, str>, Cow<'a, str>)>,
+    pub non_interactive: bool,
+}
+
+/// The three kinds of item the API takes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Kind {
+    Hit,
+    Event,
+    Session,
+}
+
+impl Kind {
+    pub fn path(self) -> &'static str {
+        match self {
+            Kind::Hit => "/api/v1/hit",
+            Kind::Event => "/api/v1/event",
+            Kind::Session => "/api/v1/session",
+        }
+    }
+
+    pub fn batch_path(self) -> &'static str {
+        match self {
+            Kind::Hit => "/api/v1/hit/batch",
+            Kind::Event => "/api/v1/event/batch",
+            Kind::Session => "/api/v1/session/batch",
+        }
+    }
+
+    /// How the kind is called in messages.
+    pub fn noun(self) -> &'static str {
+        match self {
+            Kind::Hit => "page view",
+            Kind::Event => "event",
+            Kind::Session => "session keep-alive",
+        }
+    }
+}
+
+fn present<'b>(v: &'b Option<Cow<'_, str>>) -> Option<&'b str> {
+    v.as_deref().filter(|s| !s.is_empty())
+}
+
+fn check_len(field: &str, v: Option<&str>) -> Result<()> {
+    match v {
+        Some(s) if s.len() > MAX_FIELD_BYTES => Err(Error::invalid(format!(
+            "{field} is {} bytes long; at most {MAX_FIELD_BYTES} bytes are accepted",
+            s.len()
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// Checks that `url` is an absolute http(s) URL with a host.
+pub fn check_url(url: &str) -> Result<()> {
+    let lower = url.get(..8).unwrap_or(url).to_ascii_lowercase();
+    let rest = if lower.starts_with("https://") {
+        &url[8..]
+    } else if lower.starts_with("http://") {
+        &url[7..]
+    } else {
+        return Err(Error::invalid(format!(
+            "url {:?} is not an absolute http(s) URL; give the full URL of the page, e.g. https://example.com/path",
+            truncate(url, 100)
+        )));
+    };
+    let host = rest.split(['/', '?', '#']).next().unwrap_or("");
+    if host.is_empty() {
+        return Err(Error::invalid(format!("url {:?} has no host", truncate(url, 100))));
+    }
+    if url.chars().any(|c| c.is_control() || c == ' ') {
+        return Err(Error::invalid("url contains spaces or control characters; percent-encode them"));
+    }
+    Ok(())
+}
+
+/// Cuts a string for a message, at a character boundary.
+pub fn truncate(s: &str, max: usize) -> &str {
+    if s.len() <= max {
+        return s;
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
+}
+
+fn check_pairs(field: &str, pairs: &[(Cow<'_, str>, Cow<'_, str>)]) -> Result<()> {
+    if pairs.len() > MAX_TAGS {
+        return Err(Error::invalid(format!(
+            "{field} has {} entries; the API takes at most {MAX_TAGS}",
+            pairs.len()
+        )));
+    }
+    for (i, (k, v)) in pairs.iter().enumerate() {
+        if k.is_empty() {
+            return Err(Error::invalid(format!("{field}[{i}] has an empty key; every key needs a name")));
+        }
+        if k.chars().count() > MAX_TAG_CHARS {
+            return Err(Error::invalid(format!(
+                "{field} key {:?} is longer than {MAX_TAG_CHARS} characters",
+                truncate(k, 60)
+            )));
+        }
+        if v.chars().count() > MAX_TAG_CHARS {
+            return Err(Error::invalid(format!(
+                "{field} value of {k:?} is longer than {MAX_TAG_CHARS} characters"
+            )));
+        }
+        if pairs[..i].iter().any(|(k2, _)| k2 == k) {
+            return Err(Error::invalid(format!("{field} key {k:?} is given twice; keys must be unique")));
+        }
+    }
+    Ok(())
+}
+
+impl<'a> Hit<'a> {
+    /// Checks everything the API would refuse, so that a bad item never costs a request.
+    pub fn validate(&self, kind: Kind) -> Result<()> {
+        if kind != Kind::Session {
+            match present(&self.url) {
+                None => return Err(Error::invalid(format!("url is required for a {}; set hit->url", kind.noun()))),
+                Some(u) => {
+                    check_len("url", Some(u))?;
+                    check_url(u)?;
+                }
+            }
+        } else if let Some(u) = present(&self.url) {
+            check_len("url", Some(u))?;
+        }
+        match present(&self.ip) {
+            None => {
+                return Err(Error::invalid(format!(
+                    "ip is required for a {}; set hit->ip to the visitor's address",
+                    kind.noun()
+                )))
+            }
+            Some(ip) => {
+                if crate::ip::parse_ip(ip).is_none() {
+                    return Err(Error::invalid(format!("ip {:?} is not an IP address", truncate(ip, 60))));
+                }
+            }
+        }
+        for (name, v) in self.string_fields() {
+            check_len(name, v)?;
+        }
+        if self.screen_width < 0 || self.screen_height < 0 {
+            return Err(Error::invalid("screen_width and screen_height must not be negative"));
+        }
+        check_pairs("tags", &self.tags)
+    }
+
+    fn string_fields(&self) -> [(&'static str, Option<&str>); 14] {
+        [
+            ("user_agent", present(&self.user_agent)),
+            ("accept_language", present(&self.accept_language)),
+            ("sec_ch_ua", present(&self.sec_ch_ua)),
+            ("sec_ch_ua_mobile", present(&self.sec_ch_ua_mobile)),
+            ("sec_ch_ua_platform", present(&self.sec_ch_ua_platform)),
+            ("sec_ch_ua_platform_version", present(&self.sec_ch_ua_platform_version)),
+            ("sec_ch_width", present(&self.sec_ch_width)),
+            ("sec_ch_viewport_width", present(&self.sec_ch_viewport_width)),
+            ("title", present(&self.title)),
+            ("referrer", present(&self.referrer)),
+            ("cf_connecting_ip", present(&self.cf_connecting_ip)),
+            ("x_forwarded_for", present(&self.x_forwarded_for)),
+            ("forwarded", present(&self.forwarded)),
+            ("x_real_ip", present(&self.x_real_ip)),
+        ]
+    }
+}
+
+impl<'a> Event<'a> {
+    pub fn validate(&self) -> Result<()> {
+        match present(&self.name) {
+            None => return Err(Error::invalid("event name is required; set ev->name")),
+            Some(n) => check_len("event name", Some(n))?,
+        }
+        check_pairs("event meta", &self.meta)
+    }
+}
+
+/// Writes JSON objects field by field; strings are escaped by serde_json.
+struct ObjectWriter<'o> {
+    out: &'o mut Vec<u8>,
+    first: bool,
+}
+
+impl<'o> ObjectWriter<'o> {
+    fn new(out: &'o mut Vec<u8>) -> Self {
+        out.push(b'{');
+        ObjectWriter { out, first: true }
+    }
+
+    fn key(&mut self, k: &str) {
+        if !self.first {
+            self.out.push(b',');
+        }
+        self.first = false;
+        self.out.push(b'"');
+        self.out.extend_from_slice(k.as_bytes());
+        self.out.extend_from_slice(b"\":");
+    }
+
+    fn string(&mut self, k: &str, v: Option<&str>) {
+        if let Some(v) = v {
+            self.key(k);
+            // Writing a &str into a Vec cannot fail.
+            let _ = serde_json::to_writer(&mut *self.out, v);
+        }
+    }
+
+    fn int(&mut self, k: &str, v: i64) {
+        if v != 0 {
+            self.key(k);
+            self.out.extend_from_slice(v.to_string().as_bytes());
+        }
+    }
+
+    fn flag(&mut self, k: &str, v: bool) {
+        if v {
+            self.key(k);
+            self.out.extend_from_slice(b"true");
+        }
+    }
+
+    fn map(&mut self, k: &str, pairs: &[(Cow<'_, str>, Cow<'_, str>)]) {
+        if pairs.is_empty() {
+            return;
+        }
+        self.key(k);
+        self.out.push(b'{');
+        for (i, (pk, pv)) in pairs.iter().enumerate() {
+            if i > 0 {
+                self.out.push(b',');
+            }
+            let _ = serde_json::to_writer(&mut *self.out, pk.as_ref());
+            self.out.push(b':');
+            let _ = serde_json::to_writer(&mut *self.out, pv.as_ref());
+        }
+        self.out.push(b'}');
+    }
+
+    fn finish(self) {
+        self.out.push(b'}');
+    }
+}
+
+/// Options that shape the JSON but are not part of the item.
+#[derive(Clone, Copy, Default)]
+pub struct BodyOptions<'t> {
+    pub forward_proxy_headers: bool,
+    /// `time` of a batch item (RFC 3339).
+    pub time: Option<&'t str>,
+}
+
+/// Appends the JSON object of one item to `out`. Call `validate` first.
+pub fn write_item(out: &mut Vec<u8>, kind: Kind, hit: &Hit<'_>, event: Option<&Event<'_>>, opts: BodyOptions<'_>) {
+    let mut w = ObjectWriter::new(out);
+    if kind != Kind::Session {
+        w.string("url", present(&hit.url));
+    }
+    w.string("ip", present(&hit.ip));
+    w.string("user_agent", present(&hit.user_agent));
+    if kind != Kind::Session {
+        w.string("accept_language", present(&hit.accept_language));
+    }
+    w.string("sec_ch_ua", present(&hit.sec_ch_ua));
+    w.string("sec_ch_ua_mobile", present(&hit.sec_ch_ua_mobile));
+    w.string("sec_ch_ua_platform", present(&hit.sec_ch_ua_platform));
+    w.string("sec_ch_ua_platform_version", present(&hit.sec_ch_ua_platform_version));
+    w.string("sec_ch_width", present(&hit.sec_ch_width));
+    w.string("sec_ch_viewport_width", present(&hit.sec_ch_viewport_width));
+    if kind != Kind::Session {
+        w.string("title", present(&hit.title));
+        w.string("referrer", present(&hit.referrer));
+        w.int("screen_width", hit.screen_width as i64);
+        w.int("screen_height", hit.screen_height as i64);
+        if opts.forward_proxy_headers {
+            w.string("cf_connecting_ip", present(&hit.cf_connecting_ip));
+            w.string("x_forwarded_for", present(&hit.x_forwarded_for));
+            w.string("forwarded", present(&hit.forwarded));
+            w.string("x_real_ip", present(&hit.x_real_ip));
+        }
+        w.map("tags", &hit.tags);
+    }
+    w.flag("disable_bot_filter", hit.disable_bot_filter);
+    if let (Kind::Event, Some(ev)) = (kind, event) {
+        w.string("event_name", present(&ev.name));
+        w.int("event_duration", ev.duration_seconds as i64);
+        w.map("event_meta", &ev.meta);
+        w.flag("non_interactive", ev.non_interactive);
+    }
+    w.string("time", opts.time);
+    w.finish();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hit() -> Hit<'static> {
+        Hit {
+            url: Some("https://example.com/a?b=\"c\"".into()),
+            ip: Some("10.1.2.3".into()),
+            user_agent: Some("UA".into()),
+            screen_width: 1920,
+            tags: vec![("k\"".into(), "v\n".into()), ("a".into(), "".into())],
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn json_is_valid_and_complete() {
+        let mut out = Vec::new();
+        let ev = Event { name: Some("signup".into()), duration_seconds: 3, meta: vec![("plan".into(), "pro".into())], non_interactive: true };
+        write_item(&mut out, Kind::Event, &hit(), Some(&ev), BodyOptions { time: Some("2026-11-26T14:15:32.123Z"), ..Default::default() });
+        let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+        assert_eq!(v["url"], "https://example.com/a?b=\"c\"");
+        assert_eq!(v["screen_width"], 1920);
+        assert!(v.get("screen_height").is_none());
+        assert_eq!(v["tags"]["k\""], "v\n");
+        assert_eq!(v["tags"]["a"], "");
+        assert_eq!(v["event_name"], "signup");
+        assert_eq!(v["event_duration"], 3);
+        assert_eq!(v["event_meta"]["plan"], "pro");
+        assert_eq!(v["non_interactive"], true);
+        assert_eq!(v["time"], "2026-11-26T14:15:32.123Z");
+    }
+
+    #[test]
+    fn validation_names_the_field() {
+        let mut h = hit();
+        h.url = None;
+        assert!(h.validate(Kind::Hit).unwrap_err().message.contains("url is required"));
+        assert!(h.validate(Kind::Session).is_ok());
+        let mut h = hit();
+        h.url = Some("example.com/x".into());
+        assert!(h.validate(Kind::Hit).unwrap_err().message.contains("absolute"));
+        let mut h = hit();
+        h.tags.push(("a".into(), "x".into()));
+        assert!(h.validate(Kind::Hit).unwrap_err().message.contains("twice"));
+        let mut h = hit();
+        h.title = Some("x".repeat(MAX_FIELD_BYTES + 1).into());
+        assert!(h.validate(Kind::Hit).unwrap_err().message.contains("title"));
+    }
+}

@@ -1,0 +1,156 @@
+//! RFC 3339 timestamps (UTC) without a date crate: the API needs only "parse expires_at"
+//! and "stamp a queued item".
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
+fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = if y >= 0 { y } else { y - 399 } / 400;
+    let yoe = y - era * 400;
+    let mp = (m as i64 + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d as i64 - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146097 + doe - 719468
+}
+
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719468;
+    let era = if z >= 0 { z } else { z - 146096 } / 146097;
+    let doe = z - era * 146097;
+    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+/// Formats a time as `2026-11-26T14:15:32.123Z`.
+pub fn format_rfc3339_millis(t: SystemTime) -> String {
+    let d = t.duration_since(UNIX_EPOCH).unwrap_or_default();
+    let secs = d.as_secs() as i64;
+    let (y, mo, da) = civil_from_days(secs.div_euclid(86400));
+    let s = secs.rem_euclid(86400);
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
+        y,
+        mo,
+        da,
+        s / 3600,
+        (s / 60) % 60,
+        s % 60,
+        d.subsec_millis()
+    )
+}
+
+/// Parses an RFC 3339 timestamp (`Z` or a numeric offset, optional fraction).
+pub fn parse_rfc3339(s: &str) -> Option<SystemTime> {
+    let b = s.as_bytes();
+    if b.len() < 20 {
+        return None;
+    }
+    let num = |r: std::ops::Range<usize>| -> Option<u32> {
+        let part = s.get(r)?;
+        if part.bytes().all(|c| c.is_ascii_digit()) {
+            part.parse().ok()
+        } else {
+            None
+        }
+    };
+    let (y, mo, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
+    if b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b't' | b' ') {
+        return None;
+    }
+    let (h, mi, se) = (num(11..13)?, num(14..16)?, num(17..19)?);
+    if b[13] != b':' || b[16] != b':' || !(1..=12).contains(&mo) || d == 0 || d > 31 || h > 23 || mi > 59 || se > 60 {
+        return None;
+    }
+    let mut i = 19;
+    let mut nanos: u64 = 0;
+    if b.get(i) == Some(&b'.') {
+        i += 1;
+        let start = i;
+        while i < b.len() && b[i].is_ascii_digit() {
+            if i - start < 9 {
+                nanos = nanos * 10 + (b[i] - b'0') as u64;
+            }
+            i += 1;
+        }
+        if i == start {
+            return None;
+        }
+        for _ in (i - start).min(9)..9 {
+            nanos *= 10;
+        }
+    }
+    let offset: i64 = match b.get(i)? {
+        b'Z' | b'z' if i + 1 == b.len() => 0,
+        sign @ (b'+' | b'-') if i + 6 == b.len() && b[i + 3] == b':' => {
+            let oh = num(i + 1..i + 3)? as i64;
+            let om = num(i + 4..i + 6)? as i64;
+            let o = oh * 3600 + om * 60;
+            if *sign == b'+' { o } else { -o }
+        }
+        _ => return None,
+    };
+    let days = days_from_civil(y as i64, mo, d);
+    let secs = days * 86400 + (h * 3600 + mi * 60 + se) as i64 - offset;
+    if secs < 0 {
+        return None;
+    }
+    Some(UNIX_EPOCH + Duration::from_secs(secs as u64) + Duration::from_nanos(nanos))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trip() {
+        let t = UNIX_EPOCH + Duration::from_millis(1_795_702_532_123);
+        let s = format_rfc3339_millis(t);
+        assert_eq!(s, "2026-11-26T14:15:32.123Z");
+        assert_eq!(parse_rfc3339(&s), Some(t));
+    }
+
+    #[test]
+    fn offsets_and_garbage() {
+        let z = parse_rfc3339("2026-11-26T14:15:32Z").unwrap();
+        assert_eq!(parse_rfc3339("2026-11-26T15:15:32+01:00"), Some(z));
+        assert_eq!(parse_rfc3339("2026-11-26T13:15:32-01:00"), Some(z));
+        assert_eq!(parse_rfc3339("2024-02-29T00:00:00Z").map(|_| ()), Some(()));
+        for bad in ["", "2026-11-26", "2026-13-01T00:00:00Z", "2026-11-26T14:15:32", "2026-11-26T14:15:32.Z", "x026-11-26T14:15:32Z"] {
+            assert_eq!(parse_rfc3339(bad), None, "{bad}");
+        }
+    }
+}
+
+/// Parses an IMF-fixdate HTTP date (`Wed, 21 Oct 2015 07:28:00 GMT`), as in `Retry-After`.
+pub fn parse_http_date(s: &str) -> Option<SystemTime> {
+    let parts: Vec<&str> = s.split_whitespace().collect();
+    if parts.len() != 6 || parts[5] != "GMT" {
+        return None;
+    }
+    let day: u32 = parts[1].parse().ok()?;
+    const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+    let month = MONTHS.iter().position(|m| *m == parts[2])? as u32 + 1;
+    let year: i64 = parts[3].parse().ok()?;
+    let hms: Vec<u32> = parts[4].split(':').map(|x| x.parse().ok()).collect::<Option<_>>()?;
+    if hms.len() != 3 || hms[0] > 23 || hms[1] > 59 || hms[2] > 60 || day == 0 || day > 31 {
+        return None;
+    }
+    let secs = days_from_civil(year, month, day) * 86400 + (hms[0] * 3600 + hms[1] * 60 + hms[2]) as i64;
+    (secs >= 0).then(|| UNIX_EPOCH + Duration::from_secs(secs as u64))
+}
+
+#[cfg(test)]
+mod http_date_tests {
+    #[test]
+    fn http_date() {
+        let t = super::parse_http_date("Wed, 21 Oct 2015 07:28:00 GMT").unwrap();
+        assert_eq!(t, super::parse_rfc3339("2015-10-21T07:28:00Z").unwrap());
+        assert!(super::parse_http_date("soon").is_none());
+    }
+}

@@ -1,0 +1,196 @@
+//! HTTP to the API: one pooled keep-alive agent per client, errors mapped to result codes.
+
+use crate::error::{Error, ErrorKind, Result};
+use std::io::Read;
+use std::time::{Duration, SystemTime};
+use ureq::http;
+
+/// A checked base URL: `https://host[:port][/prefix]`, or `http://` for loopback hosts.
+#[derive(Clone, Debug)]
+pub struct BaseUrl {
+    pub url: String,
+    pub is_loopback: bool,
+    pub is_http: bool,
+}
+
+fn host_is_loopback(host: &str) -> bool {
+    let h = host.trim_start_matches('[').trim_end_matches(']');
+    h.eq_ignore_ascii_case("localhost")
+        || h.parse::<std::net::IpAddr>().map(|ip| ip.is_loopback()).unwrap_or(false)
+}
+
+impl BaseUrl {
+    /// Parses `url`; plain http is refused for non-loopback hosts unless `allow_insecure_http`.
+    pub fn parse(url: &str, allow_insecure_http: bool) -> Result<BaseUrl> {
+        let url = url.trim().trim_end_matches('/');
+        let uri: http::Uri = url.parse().map_err(|_| {
+            Error::invalid(format!("base_url {url:?} is not a URL; use e.g. https://api.pirsch.io"))
+        })?;
+        let is_http = match uri.scheme_str() {
+            Some("https") => false,
+            Some("http") => true,
+            _ => return Err(Error::invalid(format!("base_url {url:?} must start with https:// (or http:// for a local server)"))),
+        };
+        let host = uri.host().filter(|h| !h.is_empty()).ok_or_else(|| Error::invalid(format!("base_url {url:?} has no host")))?;
+        if uri.query().is_some() {
+            return Err(Error::invalid(format!("base_url {url:?} must not have a query")));
+        }
+        let is_loopback = host_is_loopback(host);
+        if is_http && !is_loopback && !allow_insecure_http {
+            return Err(Error::invalid(format!(
+                "base_url {url:?} uses plain http to a host that is not loopback, which would send credentials unencrypted; use https://, or set allow_insecure_http=true if you really mean it"
+            )));
+        }
+        Ok(BaseUrl { url: url.to_string(), is_loopback, is_http })
+    }
+}
+
+/// What the API answered.
+#[derive(Debug)]
+pub struct Response {
+    pub status: u16,
+    pub body: String,
+    pub retry_after_ms: Option<u64>,
+}
+
+impl Response {
+    pub fn is_success(&self) -> bool {
+        (200..300).contains(&self.status)
+    }
+}
+
+/// `Retry-After`: delay seconds or an HTTP date.
+pub fn parse_retry_after(v: &str) -> Option<u64> {
+    let v = v.trim();
+    if let Ok(secs) = v.parse::<u64>() {
+        return Some(secs.saturating_mul(1000));
+    }
+    let when = crate::time::parse_http_date(v)?;
+    Some(when.duration_since(SystemTime::now()).map(|d| d.as_millis() as u64).unwrap_or(0))
+}
+
+const MAX_RESPONSE_BYTES: u64 = 32 * 1024 * 1024;
+
+pub struct Transport {
+    agent: ureq::Agent,
+    base: BaseUrl,
+    timeout: Duration,
+}
+
+impl Transport {
+    pub fn new(base: BaseUrl, timeout: Duration) -> Transport {
+        let config = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(timeout))
+            .max_redirects(0)
+            .max_idle_connections(16)
+            .max_idle_connections_per_host(8)
+            .max_idle_age(Duration::from_secs(50))
+            .user_agent(concat!("libpirsch/", env!("CARGO_PKG_VERSION")))
+            .build();
+        Transport { agent: config.into(), base, timeout }
+    }
+
+    pub fn base(&self) -> &BaseUrl {
+        &self.base
+    }
+
+    /// Sends one request; `Ok` for any HTTP answer, `Err` when none came.
+    pub fn send(&self, method: &str, path_and_query: &str, body: Option<&[u8]>, bearer: Option<&str>) -> Result<Response> {
+        let url = format!("{}{}", self.base.url, path_and_query);
+        let method = http::Method::from_bytes(method.as_bytes())
+            .map_err(|_| Error::invalid(format!("{method:?} is not an HTTP method")))?;
+        let mut req = http::Request::builder().method(method).uri(&url);
+        if let Some(token) = bearer {
+            req = req.header("Authorization", format!("Bearer {token}"));
+        }
+        if body.is_some() {
+            req = req.header("Content-Type", "application/json");
+        }
+        req = req.header("Accept", "application/json");
+        let req = req
+            .body(body.unwrap_or(&[]).to_vec())
+            .map_err(|_| Error::invalid(format!("{:?} is not a valid request path", crate::payload::truncate(path_and_query, 200))))?;
+        let resp = self.agent.run(req).map_err(|e| self.map_error(e))?;
+        let status = resp.status().as_u16();
+        let retry_after_ms = resp
+            .headers()
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok())
+            .and_then(parse_retry_after);
+        let mut body = String::new();
+        let mut reader = resp.into_body().into_with_config().limit(MAX_RESPONSE_BYTES).reader();
+        if let Err(e) = reader.read_to_string(&mut body) {
+            return Err(self.io_error(e));
+        }
+        Ok(Response { status, body, retry_after_ms })
+    }
+
+    fn io_error(&self, e: std::io::Error) -> Error {
+        if matches!(e.kind(), std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock) {
+            return Error::new(ErrorKind::Timeout, format!("the API at {} did not answer within {} ms", self.base.url, self.timeout.as_millis()));
+        }
+        if let Some(inner) = e.get_ref().and_then(|i| i.downcast_ref::<ureq::Error>()) {
+            if matches!(inner, ureq::Error::Timeout(_)) {
+                return Error::new(ErrorKind::Timeout, format!("the API at {} did not answer within {} ms", self.base.url, self.timeout.as_millis()));
+            }
+        }
+        Error::new(ErrorKind::Network, format!("reading the answer of {} failed: {e}", self.base.url))
+    }
+
+    fn map_error(&self, e: ureq::Error) -> Error {
+        let base = &self.base.url;
+        match e {
+            ureq::Error::Timeout(_) => Error::new(
+                ErrorKind::Timeout,
+                format!("the API at {base} did not answer within timeout_ms={}; check the network, or raise timeout_ms", self.timeout.as_millis()),
+            ),
+            ureq::Error::HostNotFound => Error::new(ErrorKind::Network, format!("the host of {base} could not be resolved (DNS); check base_url and the network")),
+            ureq::Error::ConnectionFailed => Error::new(ErrorKind::Network, format!("could not connect to {base}; is the API reachable from here?")),
+            ureq::Error::Io(io) => {
+                if io.kind() == std::io::ErrorKind::TimedOut {
+                    Error::new(ErrorKind::Timeout, format!("the API at {base} did not answer within timeout_ms={}", self.timeout.as_millis()))
+                } else {
+                    Error::new(ErrorKind::Network, format!("network error talking to {base}: {io}"))
+                }
+            }
+            ureq::Error::Tls(msg) => Error::new(ErrorKind::Network, format!("TLS error talking to {base}: {msg}")),
+            ureq::Error::Rustls(err) => Error::new(ErrorKind::Network, format!("TLS error talking to {base}: {err}")),
+            ureq::Error::BadUri(_) | ureq::Error::Http(_) => Error::invalid(format!("the request to {base} could not be built; check base_url and the path")),
+            other => Error::new(ErrorKind::Network, format!("HTTP error talking to {base}: {other}")),
+        }
+    }
+}
+
+/// Puts the API's error JSON (`validation`, `error`) into words.
+pub fn describe_api_error(status: u16, body: &str) -> String {
+    let reason = http::StatusCode::from_u16(status).ok().and_then(|s| s.canonical_reason()).unwrap_or("");
+    let mut out = format!("HTTP {status} {reason}").trim_end().to_string();
+    let mut parts = Vec::new();
+    if let Ok(v) = serde_json::from_str::<serde_json::Value>(body) {
+        if let Some(map) = v.get("validation").and_then(|x| x.as_object()) {
+            let fields: Vec<String> = map
+                .iter()
+                .map(|(k, m)| format!("{k}: {}", m.as_str().map(str::to_string).unwrap_or_else(|| m.to_string())))
+                .collect();
+            if !fields.is_empty() {
+                parts.push(format!("validation: {}", fields.join("; ")));
+            }
+        }
+        match v.get("error") {
+            Some(serde_json::Value::Array(list)) if !list.is_empty() => {
+                let msgs: Vec<String> = list.iter().map(|m| m.as_str().map(str::to_string).unwrap_or_else(|| m.to_string())).collect();
+                parts.push(format!("error: {}", msgs.join("; ")));
+            }
+            Some(serde_json::Value::String(s)) if !s.is_empty() => parts.push(format!("error: {s}")),
+            _ => {}
+        }
+    } else if !body.trim().is_empty() {
+        parts.push(format!("body: {}", crate::payload::truncate(body.trim(), 300)));
+    }
+    if !parts.is_empty() {
+        out.push_str(": ");
+        out.push_str(&parts.join("; "));
+    }
+    out
+}

@@ -1,0 +1,223 @@
+//! Test support: the stand-in API on a free loopback port, its control API, and owned
+//! builders for the C structs. Tests call the library through its `extern "C"` functions.
+#![allow(dead_code)]
+
+use pirsch::ffi::*;
+use serde_json::Value;
+use std::ffi::{CStr, CString};
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::ptr;
+
+fn standin_binary() -> PathBuf {
+    if let Some(p) = std::env::var_os("PIRSCH_STANDIN") {
+        return PathBuf::from(p);
+    }
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    for profile in ["release", "debug"] {
+        let p = root.join("target").join(profile).join("pirsch-standin");
+        if p.exists() {
+            return p;
+        }
+    }
+    panic!("the stand-in is not built: run `make test`, or `cargo build --release -p pirsch-standin` first");
+}
+
+/// A running stand-in; killed on drop.
+pub struct Standin {
+    child: Child,
+    pub port: u16,
+    pub url: String,
+    agent: ureq::Agent,
+}
+
+impl Standin {
+    pub fn start() -> Standin {
+        Self::start_with(&[])
+    }
+
+    pub fn start_with(args: &[&str]) -> Standin {
+        let mut child = Command::new(standin_binary())
+            .args(["--port", "0", "--quiet"])
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start pirsch-standin");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+        let url = line.trim().rsplit(' ').next().unwrap().to_string();
+        let port = url.rsplit(':').next().unwrap().parse().expect("port in the stand-in's first line");
+        let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
+        Standin { child, port, url, agent }
+    }
+
+    pub fn get(&self, path: &str) -> Value {
+        let mut r = self.agent.get(&format!("{}{}", self.url, path)).call().unwrap();
+        serde_json::from_str(&r.body_mut().read_to_string().unwrap()).unwrap()
+    }
+
+    pub fn post(&self, path: &str, body: Value) -> Value {
+        let mut r = self.agent.post(&format!("{}{}", self.url, path)).send(body.to_string()).unwrap();
+        let text = r.body_mut().read_to_string().unwrap();
+        serde_json::from_str(&text).unwrap_or(Value::Null)
+    }
+
+    pub fn fault(&self, rule: Value) {
+        self.post("/_standin/faults", rule);
+    }
+
+    pub fn clear_faults(&self) {
+        self.agent.delete(&format!("{}/_standin/faults", self.url)).call().unwrap();
+    }
+
+    pub fn items(&self) -> Vec<Value> {
+        self.get("/_standin/received")["items"].as_array().cloned().unwrap_or_default()
+    }
+
+    pub fn bodies(&self, kind: &str) -> Vec<Value> {
+        self.items().into_iter().filter(|i| i["kind"] == kind).map(|i| i["body"].clone()).collect()
+    }
+
+    pub fn counters(&self) -> Value {
+        self.get("/_standin/counters")
+    }
+
+    pub fn count(&self, path: &str) -> u64 {
+        self.counters()["by_path"][path].as_u64().unwrap_or(0)
+    }
+
+    pub fn token_requests(&self) -> u64 {
+        self.counters()["token_requests"].as_u64().unwrap()
+    }
+
+    pub fn api_requests(&self) -> u64 {
+        self.counters()["requests"].as_u64().unwrap()
+    }
+}
+
+impl Drop for Standin {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub const CLIENT_ID: &str = "standin-client";
+pub const CLIENT_SECRET: &str = "standin-secret";
+pub const ACCESS_KEY: &str = "pa_standin_key";
+
+pub fn cstr(s: &str) -> CString {
+    CString::new(s).unwrap()
+}
+
+pub fn last_error() -> String {
+    unsafe { CStr::from_ptr(pirsch_last_error()) }.to_string_lossy().into_owned()
+}
+
+/// A config pointing at the stand-in, plus extra keys.
+pub fn config(standin: &Standin, extra: &[(&str, &str)]) -> *mut pirsch_config {
+    let cfg = pirsch_config_new();
+    unsafe {
+        assert_eq!(pirsch_config_set(cfg, cstr("base_url").as_ptr(), cstr(&standin.url).as_ptr()), PIRSCH_OK);
+        for (k, v) in extra {
+            assert_eq!(pirsch_config_set(cfg, cstr(k).as_ptr(), cstr(v).as_ptr()), PIRSCH_OK, "{k}={v}: {}", last_error());
+        }
+    }
+    cfg
+}
+
+/// A client of the stand-in (OAuth unless `id` is empty).
+pub struct TestClient(pub *mut pirsch_client);
+unsafe impl Send for TestClient {}
+unsafe impl Sync for TestClient {}
+
+impl TestClient {
+    pub fn new(standin: &Standin, id: &str, secret: &str, extra: &[(&str, &str)]) -> TestClient {
+        let cfg = config(standin, extra);
+        let c = unsafe { pirsch_client_new(cstr(id).as_ptr(), cstr(secret).as_ptr(), cfg) };
+        unsafe { pirsch_config_free(cfg) };
+        assert!(!c.is_null(), "client_new: {}", last_error());
+        TestClient(c)
+    }
+
+    pub fn oauth(standin: &Standin) -> TestClient {
+        Self::new(standin, CLIENT_ID, CLIENT_SECRET, &[])
+    }
+
+    pub fn hit(&self, h: &HitData) -> pirsch_result {
+        unsafe { pirsch_hit(self.0, &h.opts()) }
+    }
+}
+
+impl Drop for TestClient {
+    fn drop(&mut self) {
+        unsafe { pirsch_free(self.0) };
+    }
+}
+
+/// Owned strings for a pirsch_hit_options.
+#[derive(Default)]
+pub struct HitData {
+    pub fields: Vec<(&'static str, CString)>,
+    pub tags: Vec<(CString, CString)>,
+    pub screen_width: i32,
+    pub screen_height: i32,
+    pub disable_bot_filter: bool,
+    kv: Vec<pirsch_kv>,
+}
+
+impl HitData {
+    pub fn page(url: &str, ip: &str) -> HitData {
+        HitData::default().set("url", url).set("ip", ip)
+    }
+
+    pub fn set(mut self, field: &'static str, value: &str) -> HitData {
+        self.fields.retain(|(f, _)| *f != field);
+        self.fields.push((field, cstr(value)));
+        self
+    }
+
+    pub fn tag(mut self, k: &str, v: &str) -> HitData {
+        self.tags.push((cstr(k), cstr(v)));
+        // CString contents do not move when `tags` grows, so these pointers stay valid.
+        let (k, v) = self.tags.last().unwrap();
+        self.kv.push(pirsch_kv { key: k.as_ptr(), value: v.as_ptr() });
+        self
+    }
+
+    fn get(&self, field: &str) -> *const std::ffi::c_char {
+        self.fields.iter().find(|(f, _)| *f == field).map(|(_, v)| v.as_ptr()).unwrap_or(ptr::null())
+    }
+
+    /// The C struct; valid while `self` lives and is not changed.
+    pub fn opts(&self) -> pirsch_hit_options {
+        let tags_len = self.kv.len();
+        let tags = if self.kv.is_empty() { ptr::null() } else { self.kv.as_ptr() };
+        pirsch_hit_options {
+            struct_size: std::mem::size_of::<pirsch_hit_options>(),
+            url: self.get("url"),
+            ip: self.get("ip"),
+            user_agent: self.get("user_agent"),
+            accept_language: self.get("accept_language"),
+            sec_ch_ua: self.get("sec_ch_ua"),
+            sec_ch_ua_mobile: self.get("sec_ch_ua_mobile"),
+            sec_ch_ua_platform: self.get("sec_ch_ua_platform"),
+            sec_ch_ua_platform_version: self.get("sec_ch_ua_platform_version"),
+            sec_ch_width: self.get("sec_ch_width"),
+            sec_ch_viewport_width: self.get("sec_ch_viewport_width"),
+            title: self.get("title"),
+            referrer: self.get("referrer"),
+            cf_connecting_ip: self.get("cf_connecting_ip"),
+            x_forwarded_for: self.get("x_forwarded_for"),
+            forwarded: self.get("forwarded"),
+            x_real_ip: self.get("x_real_ip"),
+            screen_width: self.screen_width,
+            screen_height: self.screen_height,
+            disable_bot_filter: self.disable_bot_filter,
+            tags,
+            tags_len,
+        }
+    }
+}
