@@ -1,0 +1,57 @@
+# libpirsch. The two commands: `make demo` and `make test`.
+CARGO   ?= cargo
+PREFIX  ?= /usr/local
+DESTDIR ?=
+VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n1)
+MAJOR   := $(firstword $(subst ., ,$(VERSION)))
+REL     := target/release
+NATIVE_LIBS := -lgcc_s -lutil -lrt -lpthread -lm -ldl -lc
+
+.PHONY: all build header deps test test-rust test-c test-examples test-install demo install bench clean
+
+all: build
+
+build:
+	$(CARGO) build --release --workspace
+
+# Regenerate include/pirsch.h from src/ffi.rs (a test fails while it is stale).
+header:
+	PIRSCH_BLESS=1 $(CARGO) test --release --test header
+
+deps:
+	@scripts/install-deps.sh
+
+test: deps build test-rust test-c test-examples test-install
+	@echo "make test: all suites passed"
+
+test-rust: build
+	$(CARGO) test --release --workspace
+
+test-c: build
+	scripts/c-tests.sh
+
+test-examples: build
+	python3 -m pytest -q tests/python
+
+test-install: build
+	scripts/install-test.sh
+
+demo: deps build
+	python3 scripts/demo.py
+
+bench: build
+	$(REL)/pirsch-bench
+
+install: build
+	install -d $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/include
+	install -m 755 $(REL)/libpirsch.so $(DESTDIR)$(PREFIX)/lib/libpirsch.so.$(VERSION)
+	ln -sf libpirsch.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/libpirsch.so.$(MAJOR)
+	ln -sf libpirsch.so.$(MAJOR) $(DESTDIR)$(PREFIX)/lib/libpirsch.so
+	install -m 644 $(REL)/libpirsch.a $(DESTDIR)$(PREFIX)/lib/libpirsch.a
+	install -m 644 include/pirsch.h $(DESTDIR)$(PREFIX)/include/pirsch.h
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' -e 's|@NATIVE_LIBS@|$(NATIVE_LIBS)|' \
+		pirsch.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/pirsch.pc
+	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ] && command -v ldconfig >/dev/null; then ldconfig; fi
+
+clean:
+	$(CARGO) clean

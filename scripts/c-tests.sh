@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# The C tests: the header compiles as C99 and C++ with all warnings as errors; the C example
+# builds with -Werror; tests/c/test_abi.c runs against the stand-in under ASan+UBSan (leaks
+# are errors) and under valgrind (any error or definite leak fails).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+REL=target/release
+OUT=$(mktemp -d)
+trap 'kill $STANDIN_PID 2>/dev/null || true; rm -rf "$OUT"' EXIT
+
+WARN="-Wall -Wextra -Wpedantic -Werror"
+echo '#include <pirsch.h>' > "$OUT/h.c"
+gcc -std=c99 $WARN -Iinclude -fsyntax-only "$OUT/h.c"
+g++ -std=c++11 $WARN -Iinclude -fsyntax-only -x c++ "$OUT/h.c"
+echo "c-tests: header compiles as C99 and C++11 with $WARN"
+
+make -s -C examples/c PIRSCH_ROOT=../.. CFLAGS="-O2 -Wall -Wextra -Werror" pageview >/dev/null
+echo "c-tests: examples/c builds with -Wall -Wextra -Werror"
+
+$REL/pirsch-standin --port 0 --quiet --port-file "$OUT/port" > /dev/null &
+STANDIN_PID=$!
+for _ in $(seq 100); do [ -s "$OUT/port" ] && break; sleep 0.05; done
+export PIRSCH_BASE_URL="http://127.0.0.1:$(cat "$OUT/port")"
+
+LINK="-Iinclude -L$REL -lpirsch -Wl,-rpath,$PWD/$REL"
+gcc -std=c99 $WARN -g -fsanitize=address,undefined -fno-omit-frame-pointer tests/c/test_abi.c -o "$OUT/test_abi_asan" $LINK
+ASAN_OPTIONS=detect_leaks=1:halt_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 "$OUT/test_abi_asan"
+echo "c-tests: test_abi passed under AddressSanitizer + UBSan (leak detection on)"
+
+gcc -std=c99 $WARN -g tests/c/test_abi.c -o "$OUT/test_abi" $LINK
+valgrind -q --error-exitcode=3 --leak-check=full --errors-for-leak-kinds=definite "$OUT/test_abi"
+echo "c-tests: test_abi passed under valgrind"
