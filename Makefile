@@ -7,12 +7,14 @@ MAJOR   := $(firstword $(subst ., ,$(VERSION)))
 REL     := target/release
 NATIVE_LIBS := -lgcc_s -lutil -lrt -lpthread -lm -ldl -lc
 
-.PHONY: all build header deps test test-rust test-c test-examples test-install demo install bench clean
+.PHONY: all build header deps test test-rust test-standin test-c test-examples test-install demo install bench clean
 
 all: build
 
 build:
 	$(CARGO) build --release --workspace
+	@# Programs linked against the build tree look for the soname, as they would when installed.
+	@ln -sf libpirsch.so $(REL)/libpirsch.so.$(MAJOR)
 
 # Regenerate include/pirsch.h from src/ffi.rs (a test fails while it is stale).
 header:
@@ -21,11 +23,14 @@ header:
 deps:
 	@scripts/install-deps.sh
 
-test: deps build test-rust test-c test-examples test-install
+test: deps build test-rust test-standin test-c test-examples test-install
 	@echo "make test: all suites passed"
 
 test-rust: build
 	$(CARGO) test --release --workspace
+
+test-standin: build
+	python3 standin/tests/smoke.py $(REL)/pirsch-standin
 
 test-c: build
 	scripts/c-tests.sh

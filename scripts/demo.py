@@ -46,10 +46,11 @@ def main():
         items = standin.items()
         print(f"\n=== What arrived at the stand-in: {len(items)} items ===")
         for item in items:
-            body = item["body"]
-            what = body.get("event_name") or body.get("url") or "(keep-alive)"
-            print(f"{item['kind']:<8} {body.get('ip', ''):<15} {what}")
-            print("         " + json.dumps({k: v for k, v in body.items() if k not in ("ip",)}, ensure_ascii=False)[:300])
+            b = item["body"]
+            what = b.get("event_name") and f"event {b['event_name']!r} on {b.get('url')}" or b.get("url") or "(keep-alive)"
+            extra = b.get("tags") or b.get("event_meta") or {}
+            print(f"  {item['kind']:<8} ip={b.get('ip', ''):<14} {what}  {json.dumps(extra) if extra else ''}")
+            print(f"  {'':<8} {len(b)} fields: {', '.join(sorted(b))}")
         c = standin.counters()
         print(f"\ntoken requests: {c['token_requests']}, API requests: {c['requests']}, connections: {c['connections']}")
         expected = 9

@@ -10,17 +10,17 @@ if (!$secret) {
     fwrite(STDERR, "set PIRSCH_CLIENT_SECRET (an access key pa_..., or a client secret with PIRSCH_CLIENT_ID)\n");
     exit(2);
 }
-echo 'libpirsch ', FFI::string($ffi->pirsch_version()), "\n";
+echo 'libpirsch ', $ffi->pirsch_version(), "\n";
 
 $cfg = $ffi->pirsch_config_new();
 if (getenv('PIRSCH_BASE_URL') && $ffi->pirsch_config_set($cfg, 'base_url', getenv('PIRSCH_BASE_URL')) !== $C['PIRSCH_OK']) {
-    fwrite(STDERR, 'base_url: ' . FFI::string($ffi->pirsch_last_error()) . "\n");
+    fwrite(STDERR, 'base_url: ' . $ffi->pirsch_last_error() . "\n");
     exit(2);
 }
 $client = $ffi->pirsch_client_new(getenv('PIRSCH_CLIENT_ID') ?: '', $secret, $cfg);
 $ffi->pirsch_config_free($cfg);
 if ($client === null) {
-    fwrite(STDERR, 'pirsch_client_new: ' . FFI::string($ffi->pirsch_last_error()) . "\n");
+    fwrite(STDERR, 'pirsch_client_new: ' . $ffi->pirsch_last_error() . "\n");
     exit(2);
 }
 
@@ -68,14 +68,14 @@ foreach ($fields as $name => $value) {
 $hit->screen_width = 1080;
 $hit->screen_height = 2400;
 [$tags, $n] = kv_array($ffi, ['author' => 'carol', 'lang' => 'php']);
-$hit->tags = FFI::cast('const pirsch_kv *', $tags);
+$hit->tags = $ffi->cast('const pirsch_kv *', $tags);
 $hit->tags_len = $n;
 
 $failed = false;
 $check = function (string $what, int $rc) use ($ffi, &$failed) {
     if ($rc !== 0) {
         $failed = true;
-        fwrite(STDERR, "$what failed: " . FFI::string($ffi->pirsch_strerror($rc)) . ': ' . FFI::string($ffi->pirsch_last_error()) . "\n");
+        fwrite(STDERR, "$what failed: " . $ffi->pirsch_strerror($rc) . ': ' . $ffi->pirsch_last_error() . "\n");
     } else {
         echo "$what: sent\n";
     }
@@ -87,7 +87,7 @@ $ev->struct_size = FFI::sizeof($ev);
 $ev->name = cstr('newsletter');
 $ev->duration_seconds = 3;
 [$meta, $m] = kv_array($ffi, ['list' => 'weekly']);
-$ev->meta = FFI::cast('const pirsch_kv *', $meta);
+$ev->meta = $ffi->cast('const pirsch_kv *', $meta);
 $ev->meta_len = $m;
 $check('event', $ffi->pirsch_event($client, FFI::addr($ev), FFI::addr($hit)));
 $check('session keep-alive', $ffi->pirsch_session($client, FFI::addr($hit)));
