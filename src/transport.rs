@@ -1,9 +1,14 @@
 //! HTTP to the API: one pooled keep-alive agent per client, errors mapped to result codes.
 
 use crate::error::{Error, ErrorKind, Result};
+use std::collections::HashMap;
 use std::io::Read;
-use std::time::{Duration, SystemTime};
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::sync::Mutex;
+use std::time::{Duration, Instant, SystemTime};
 use ureq::http;
+use ureq::unversioned::resolver::{ResolvedSocketAddrs, Resolver};
+use ureq::unversioned::transport::NextTimeout;
 
 /// A checked base URL: `https://host[:port][/prefix]`, or `http://` for loopback hosts.
 #[derive(Clone, Debug)]
@@ -71,6 +76,57 @@ pub fn parse_retry_after(v: &str) -> Option<u64> {
 
 const MAX_RESPONSE_BYTES: u64 = 32 * 1024 * 1024;
 
+/// Resolves host names once a minute instead of on every request. ureq's own resolver looks
+/// the host up for every request, pooled connection or not, and with a timeout set it does
+/// so on a new thread: that cost more than the rest of a request to a loopback API.
+#[derive(Debug, Default)]
+struct CachingResolver {
+    cache: Mutex<HashMap<String, (Instant, ResolvedSocketAddrs)>>,
+}
+
+const DNS_TTL: Duration = Duration::from_secs(60);
+
+impl Resolver for CachingResolver {
+    fn resolve(&self, uri: &http::Uri, _config: &ureq::config::Config, timeout: NextTimeout) -> std::result::Result<ResolvedSocketAddrs, ureq::Error> {
+        let host = uri.host().ok_or(ureq::Error::HostNotFound)?;
+        let port = uri.port_u16().unwrap_or(if uri.scheme_str() == Some("http") { 80 } else { 443 });
+        let mut out = self.empty();
+        if let Ok(ip) = host.trim_start_matches('[').trim_end_matches(']').parse::<std::net::IpAddr>() {
+            out.push(SocketAddr::new(ip, port));
+            return Ok(out);
+        }
+        let key = format!("{host}:{port}");
+        if let Some((at, addrs)) = self.cache.lock().unwrap_or_else(|p| p.into_inner()).get(&key) {
+            if at.elapsed() < DNS_TTL {
+                return Ok(addrs.clone());
+            }
+        }
+        // getaddrinfo cannot be interrupted: run it on a thread and stop waiting at the deadline.
+        let (tx, rx) = std::sync::mpsc::sync_channel(1);
+        let lookup = key.clone();
+        std::thread::Builder::new()
+            .name("pirsch-dns".into())
+            .spawn(move || {
+                let _ = tx.send(lookup.to_socket_addrs().map(|i| i.collect::<Vec<_>>()));
+            })
+            .map_err(ureq::Error::Io)?;
+        let found = match rx.recv_timeout(*timeout.after) {
+            Ok(Ok(found)) => found,
+            Ok(Err(e)) if e.kind() == std::io::ErrorKind::TimedOut => return Err(ureq::Error::Timeout(timeout.reason)),
+            Ok(Err(_)) => return Err(ureq::Error::HostNotFound),
+            Err(_) => return Err(ureq::Error::Timeout(timeout.reason)),
+        };
+        for addr in found.into_iter().take(16) {
+            out.push(addr);
+        }
+        if out.is_empty() {
+            return Err(ureq::Error::HostNotFound);
+        }
+        self.cache.lock().unwrap_or_else(|p| p.into_inner()).insert(key, (Instant::now(), out.clone()));
+        Ok(out)
+    }
+}
+
 pub struct Transport {
     agent: ureq::Agent,
     base: BaseUrl,
@@ -88,7 +144,12 @@ impl Transport {
             .max_idle_age(Duration::from_secs(50))
             .user_agent(concat!("libpirsch/", env!("CARGO_PKG_VERSION")))
             .build();
-        Transport { agent: config.into(), base, timeout }
+        let agent = ureq::Agent::with_parts(
+            config,
+            ureq::unversioned::transport::DefaultConnector::new(),
+            CachingResolver::default(),
+        );
+        Transport { agent, base, timeout }
     }
 
     pub fn base(&self) -> &BaseUrl {

@@ -298,3 +298,30 @@ fn logger_receives_messages_at_its_level_and_never_a_secret() {
     assert!(logs.iter().any(|(l, m)| *l == PIRSCH_LOG_INFO && m.contains("401")), "{logs:?}");
     assert!(logs.iter().all(|(_, m)| !m.contains(CLIENT_SECRET)));
 }
+
+#[test]
+fn host_names_are_resolved_and_unknown_hosts_are_network_errors() {
+    let s = Standin::start();
+    let url = format!("http://localhost:{}", s.port);
+    let cfg = pirsch_config_new();
+    unsafe {
+        assert_eq!(pirsch_config_set(cfg, cstr("base_url").as_ptr(), cstr(&url).as_ptr()), PIRSCH_OK);
+        let c = pirsch_client_new(cstr("").as_ptr(), cstr(ACCESS_KEY).as_ptr(), cfg);
+        for i in 0..3 {
+            let h = HitData::page(&format!("https://example.com/localhost/{i}"), "203.0.113.7");
+            assert_eq!(pirsch_hit(c, &h.opts()), PIRSCH_OK, "{}", last_error());
+        }
+        pirsch_free(c);
+        assert_eq!(pirsch_config_set(cfg, cstr("base_url").as_ptr(), cstr("https://no-such-host.invalid").as_ptr()), PIRSCH_OK);
+        assert_eq!(pirsch_config_set(cfg, cstr("timeout_ms").as_ptr(), cstr("2000").as_ptr()), PIRSCH_OK);
+        assert_eq!(pirsch_config_set(cfg, cstr("max_retries").as_ptr(), cstr("0").as_ptr()), PIRSCH_OK);
+        let c = pirsch_client_new(cstr("").as_ptr(), cstr(ACCESS_KEY).as_ptr(), cfg);
+        let h = HitData::page("https://example.com/", "203.0.113.7");
+        let rc = pirsch_hit(c, &h.opts());
+        assert!(rc == PIRSCH_ERR_NETWORK || rc == PIRSCH_ERR_TIMEOUT, "rc {rc}: {}", last_error());
+        assert!(last_error().contains("no-such-host.invalid"), "{}", last_error());
+        pirsch_free(c);
+        pirsch_config_free(cfg);
+    }
+    assert_eq!(s.bodies("hit").len(), 3);
+}
