@@ -14,6 +14,11 @@ gcc -std=c99 $WARN -Iinclude -fsyntax-only "$OUT/h.c"
 g++ -std=c++11 $WARN -Iinclude -fsyntax-only -x c++ "$OUT/h.c"
 echo "c-tests: header compiles as C99 and C++11 with $WARN"
 
+others=$(nm -D --defined-only $REL/libpirsch.so | awk '{print $3}' | grep -v '^pirsch_' || true)
+[ -z "$others" ] || { echo "c-tests: libpirsch.so exports more than pirsch_*: $others"; exit 1; }
+[ "$(readelf -d $REL/libpirsch.so | grep -o 'libpirsch.so.[0-9]*')" = libpirsch.so.0 ] || { echo "c-tests: soname is not libpirsch.so.0"; exit 1; }
+echo "c-tests: libpirsch.so (soname libpirsch.so.0) exports only pirsch_* ($(nm -D --defined-only $REL/libpirsch.so | wc -l) symbols)"
+
 make -s -C examples/c PIRSCH_ROOT=../.. CFLAGS="-O2 -Wall -Wextra -Werror" pageview >/dev/null
 echo "c-tests: examples/c builds with -Wall -Wextra -Werror"
 
