@@ -316,6 +316,30 @@ pirsch_result pirsch_request(struct pirsch_client *c,
  */
 void pirsch_string_free(char *s);
 
+/**
+ * Fills `*out` from a request as a server sees it, without copying: the URL, the address of
+ * the peer that connected (`peer_ip`), and the raw request headers (`headers[0..headers_len]`,
+ * names matched case-insensitively). Sets `url`, `ip`, `user_agent`, `accept_language`,
+ * the six `sec_ch_*` fields, `referrer` and the four proxy fields (NULL when a header is
+ * absent); leaves `struct_size`, `title`, the screen size, `disable_bot_filter` and `tags`
+ * as they were, and reads/writes only the first `out->struct_size` bytes (set it first).
+ * Repeated X-Forwarded-For and Forwarded lines are joined in order; without a Referer the
+ * referrer is taken from the URL's `ref`, `referer`, `referrer`, `source` or `utm_source`
+ * query parameter. Cookies and all other headers are ignored.
+ * Ownership: the strings point into the caller's memory (`url`, `peer_ip`, the header
+ * values), which must outlive the use of `*out`; a joined list or a decoded referrer lives
+ * in a per-thread buffer of the library that stays valid until this thread's next call of
+ * this function. No client is needed; does not block. Returns PIRSCH_OK,
+ * PIRSCH_ERR_NULL_ARGUMENT (out, url, or a header's name or value is NULL),
+ * PIRSCH_ERR_INVALID_ARGUMENT (struct_size 0) or PIRSCH_ERR_INVALID_UTF8 (url); on failure
+ * `*out` is unchanged.
+ */
+pirsch_result pirsch_hit_options_from_headers(struct pirsch_hit_options *out,
+                                              const char *url,
+                                              const char *peer_ip,
+                                              const struct pirsch_kv *headers,
+                                              size_t headers_len);
+
 #ifdef __cplusplus
 }  // extern "C"
 #endif  // __cplusplus

@@ -7,6 +7,7 @@ pub mod client;
 pub mod config;
 pub mod error;
 pub mod ffi;
+pub mod headers;
 pub mod ip;
 pub mod log;
 pub mod payload;
