@@ -59,12 +59,19 @@ pub struct Bearer {
 struct Cached {
     token: Arc<str>,
     renew_at: SystemTime,
+}
+
+/// The current token, if any, and how many tokens were issued before it. The generation
+/// survives invalidation, so a late 401 for an old token never discards a newer one.
+#[derive(Default)]
+struct TokenState {
+    cached: Option<Cached>,
     generation: u64,
 }
 
 pub struct TokenCache {
     credentials: Credentials,
-    state: Mutex<Option<Cached>>,
+    state: Mutex<TokenState>,
     /// Held while a token is requested, so that threads that need one wait for one request.
     renewing: Mutex<u64>,
     refreshes: std::sync::atomic::AtomicU64,
@@ -72,7 +79,7 @@ pub struct TokenCache {
 
 impl TokenCache {
     pub fn new(credentials: Credentials) -> TokenCache {
-        TokenCache { credentials, state: Mutex::new(None), renewing: Mutex::new(0), refreshes: Default::default() }
+        TokenCache { credentials, state: Mutex::new(TokenState::default()), renewing: Mutex::new(0), refreshes: Default::default() }
     }
 
     pub fn credentials(&self) -> &Credentials {
@@ -84,16 +91,17 @@ impl TokenCache {
         self.refreshes.load(std::sync::atomic::Ordering::Relaxed)
     }
 
-    fn lock_state(&self) -> std::sync::MutexGuard<'_, Option<Cached>> {
+    fn lock_state(&self) -> std::sync::MutexGuard<'_, TokenState> {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     fn current(&self) -> Option<Bearer> {
         let state = self.lock_state();
         state
+            .cached
             .as_ref()
             .filter(|c| SystemTime::now() < c.renew_at)
-            .map(|c| Bearer { token: c.token.clone(), generation: c.generation })
+            .map(|c| Bearer { token: c.token.clone(), generation: state.generation })
     }
 
     /// The token to send, requesting one if there is none or it is about to expire.
@@ -150,9 +158,10 @@ impl TokenCache {
             None => now + Duration::from_secs(365 * 86400),
         };
         let mut state = self.lock_state();
-        let generation = state.as_ref().map(|c| c.generation).unwrap_or(0) + 1;
+        state.generation += 1;
+        let generation = state.generation;
         let token: Arc<str> = Arc::from(answer.access_token);
-        *state = Some(Cached { token: token.clone(), renew_at, generation });
+        state.cached = Some(Cached { token: token.clone(), renew_at });
         self.refreshes.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         Ok(Bearer { token, generation })
     }
@@ -160,8 +169,8 @@ impl TokenCache {
     /// The API said 401 to `used`: forget it, unless another thread already replaced it.
     pub fn invalidate(&self, used: &Bearer) {
         let mut state = self.lock_state();
-        if state.as_ref().map(|c| c.generation) == Some(used.generation) {
-            *state = None;
+        if state.generation == used.generation {
+            state.cached = None;
         }
     }
 }

@@ -54,8 +54,10 @@ fn concurrent_401s_are_answered_by_one_renewal() {
     let s = Standin::start();
     let c = Arc::new(TestClient::oauth(&s));
     assert_eq!(c.hit(&HitData::page("https://example.com/warm", "203.0.113.7")), PIRSCH_OK);
-    // Every request takes a while, so that all 4 threads hold the old token when it expires.
+    // The next 4 requests are held 100 ms, so that all 4 threads send the expired token
+    // and get their 401s together.
     s.post("/_standin/expire_tokens", json!({}));
+    s.fault(json!({"path_prefix": "/api/v1/hit", "delay_ms": 100, "count": 4}));
     let threads: Vec<_> = (0..4)
         .map(|t| {
             let c = c.clone();
