@@ -53,11 +53,11 @@ def main():
             print(f"  {'':<8} {len(b)} fields: {', '.join(sorted(b))}")
         c = standin.counters()
         print(f"\ntoken requests: {c['token_requests']}, API requests: {c['requests']}, connections: {c['connections']}")
-        expected = 9
+        expected = 12
         if len(items) != expected or not ok:
-            print(f"demo FAILED: expected {expected} items (3 languages x page view, event, session)")
+            print(f"demo FAILED: expected {expected} items (3 languages x 2 page views, an event, a session)")
             sys.exit(1)
-        print("demo OK: every example's page view, event and session keep-alive arrived.")
+        print("demo OK: every example's page views, event and session keep-alive arrived.")
     finally:
         standin.stop()
 

@@ -10,6 +10,8 @@
 #include <pirsch.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <time.h>
 
 static const char *env_or(const char *name, const char *fallback) {
     const char *v = getenv(name);
@@ -21,7 +23,7 @@ static int check(const char *what, pirsch_result rc) {
         fprintf(stderr, "%s failed: %s: %s\n", what, pirsch_strerror(rc), pirsch_last_error());
         return 1;
     }
-    printf("%s: sent\n", what);
+    printf("%s: ok\n", what);
     return 0;
 }
 
@@ -41,6 +43,8 @@ int main(void) {
         return 2;
     }
     pirsch_config_set(cfg, "timeout_ms", "3000");
+    /* Our reverse proxies: their X-Forwarded-For is believed, anyone else's is ignored. */
+    pirsch_config_set(cfg, "trusted_proxies", "10.0.0.0/8, 127.0.0.1");
     pirsch_client *client = pirsch_client_new(getenv("PIRSCH_CLIENT_ID"), secret, cfg);
     pirsch_config_free(cfg); /* the client keeps a copy */
     if (!client) {
@@ -80,6 +84,50 @@ int main(void) {
     ev.meta_len = 1;
     failed |= check("event", pirsch_event(client, &ev, &hit));
     failed |= check("session keep-alive", pirsch_session(client, &hit));
+
+    /* Behind a reverse proxy: fill the options straight from the raw request headers (no
+       copies: the strings point into the request). The proxy at 10.0.0.2 is trusted, so the
+       visitor's address is taken from X-Forwarded-For; the cookie is never read. */
+    pirsch_kv headers[] = {
+        {"Host", "example.com"},
+        {"User-Agent", "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148"},
+        {"Accept-Language", "nl-NL"},
+        {"X-Forwarded-For", "198.51.100.23, 10.0.0.2"},
+        {"Cookie", "session=never-sent"},
+    };
+    pirsch_hit_options proxied = {0};
+    proxied.struct_size = sizeof proxied;
+    const char *proxied_url = env_or("PIRSCH_EXAMPLE_PROXIED_URL", "https://example.com/behind-proxy?ref=newsletter");
+    failed |= check("options from headers",
+                    pirsch_hit_options_from_headers(&proxied, proxied_url, "10.0.0.2", headers,
+                                                    sizeof headers / sizeof headers[0]));
+    failed |= check("page view behind a proxy", pirsch_hit(client, &proxied));
+
+    /* Reading statistics needs an OAuth client (access keys can only write). */
+    if (getenv("PIRSCH_CLIENT_ID") && *getenv("PIRSCH_CLIENT_ID")) {
+        char *domains = NULL;
+        if (check("list domains", pirsch_request(client, "GET", "/api/v1/domain", NULL, &domains)) == 0) {
+            printf("domains: %s\n", domains);
+            /* The first domain's id, without a JSON library: "id":"...". */
+            char id[128] = "";
+            const char *p = strstr(domains, "\"id\":\"");
+            if (p && sscanf(p + 6, "%127[^\"]", id) == 1) {
+                char today[16], path[320];
+                time_t now = time(NULL);
+                strftime(today, sizeof today, "%Y-%m-%d", gmtime(&now));
+                snprintf(path, sizeof path, "/api/v1/statistics/visitor?id=%s&from=%s&to=%s", id, today, today);
+                char *visitors = NULL;
+                if (check("today's visitors", pirsch_request(client, "GET", path, NULL, &visitors)) == 0)
+                    printf("visitors today: %s\n", visitors);
+                else
+                    failed = 1;
+                pirsch_string_free(visitors);
+            }
+        } else {
+            failed = 1;
+        }
+        pirsch_string_free(domains);
+    }
 
     pirsch_free(client);
     return failed;

@@ -13,6 +13,8 @@ if (!$secret) {
 echo 'libpirsch ', $ffi->pirsch_version(), "\n";
 
 $cfg = $ffi->pirsch_config_new();
+// Our reverse proxies: their X-Forwarded-For is believed, anyone else's ignored.
+$ffi->pirsch_config_set($cfg, 'trusted_proxies', '10.0.0.0/8, 127.0.0.1');
 if (getenv('PIRSCH_BASE_URL') && $ffi->pirsch_config_set($cfg, 'base_url', getenv('PIRSCH_BASE_URL')) !== $C['PIRSCH_OK']) {
     fwrite(STDERR, 'base_url: ' . $ffi->pirsch_last_error() . "\n");
     exit(2);
@@ -77,7 +79,7 @@ $check = function (string $what, int $rc) use ($ffi, &$failed) {
         $failed = true;
         fwrite(STDERR, "$what failed: " . $ffi->pirsch_strerror($rc) . ': ' . $ffi->pirsch_last_error() . "\n");
     } else {
-        echo "$what: sent\n";
+        echo "$what: ok\n";
     }
 };
 $check('page view', $ffi->pirsch_hit($client, FFI::addr($hit)));
@@ -91,6 +93,43 @@ $ev->meta = $ffi->cast('const pirsch_kv *', $meta);
 $ev->meta_len = $m;
 $check('event', $ffi->pirsch_event($client, FFI::addr($ev), FFI::addr($hit)));
 $check('session keep-alive', $ffi->pirsch_session($client, FFI::addr($hit)));
+
+// Behind a reverse proxy: the options come straight from the request's raw headers.
+[$headers, $hn] = kv_array($ffi, [
+    'User-Agent' => 'Mozilla/5.0 (iPad; CPU OS 17_0 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148',
+    'Accept-Language' => 'it-IT',
+    'X-Forwarded-For' => '198.51.100.23, 10.0.0.2',
+    'Cookie' => 'session=never-sent',
+]);
+$proxied = $ffi->new('pirsch_hit_options');
+$proxied->struct_size = FFI::sizeof($proxied);
+$proxiedUrl = getenv('PIRSCH_EXAMPLE_PROXIED_URL') ?: 'https://example.com/behind-proxy?ref=newsletter';
+$check('options from headers', $ffi->pirsch_hit_options_from_headers(FFI::addr($proxied), cstr($proxiedUrl), cstr('10.0.0.2'), $ffi->cast('const pirsch_kv *', $headers), $hn));
+$check('page view behind a proxy', $ffi->pirsch_hit($client, FFI::addr($proxied)));
+
+// Reading statistics needs an OAuth client (access keys can only write).
+function api_get($ffi, $client, string $path): ?string {
+    $out = $ffi->new('char *');
+    $rc = $ffi->pirsch_request($client, 'GET', $path, null, FFI::addr($out));
+    if ($rc !== 0) {
+        fwrite(STDERR, "$path: " . $ffi->pirsch_last_error() . "\n");
+        return null;
+    }
+    $body = FFI::string($out);
+    $ffi->pirsch_string_free($out);
+    return $body;
+}
+if (getenv('PIRSCH_CLIENT_ID')) {
+    $domains = api_get($ffi, $client, '/api/v1/domain');
+    $id = $domains === null ? null : json_decode($domains, true)[0]['id'] ?? null;
+    $today = gmdate('Y-m-d');
+    $visitors = $id === null ? null : api_get($ffi, $client, "/api/v1/statistics/visitor?id=$id&from=$today&to=$today");
+    if ($visitors === null) {
+        $failed = true;
+    } else {
+        echo "visitors today: $visitors\n";
+    }
+}
 
 $ffi->pirsch_free($client);
 foreach ($keep as $buf) {

@@ -62,7 +62,22 @@ def load():
     lib.pirsch_hit.argtypes = [ctypes.c_void_p, ctypes.POINTER(HitOptions)]
     lib.pirsch_event.argtypes = [ctypes.c_void_p, ctypes.POINTER(EventOptions), ctypes.POINTER(HitOptions)]
     lib.pirsch_session.argtypes = [ctypes.c_void_p, ctypes.POINTER(HitOptions)]
+    lib.pirsch_hit_options_from_headers.argtypes = [ctypes.POINTER(HitOptions), c_str, c_str, ctypes.POINTER(KV), ctypes.c_size_t]
+    lib.pirsch_request.argtypes = [ctypes.c_void_p, c_str, c_str, c_str, ctypes.POINTER(ctypes.c_void_p)]
+    lib.pirsch_string_free.argtypes = [ctypes.c_void_p]
     return lib
+
+
+def request(lib, client, path):
+    """GET an API path; returns the body as text, or raises with the library's message."""
+    out = ctypes.c_void_p()
+    rc = lib.pirsch_request(client, b"GET", path.encode(), None, ctypes.byref(out))
+    if rc != 0:
+        raise RuntimeError(f"{path}: {lib.pirsch_strerror(rc).decode()}: {lib.pirsch_last_error().decode()}")
+    try:
+        return ctypes.string_at(out.value).decode()
+    finally:
+        lib.pirsch_string_free(out)
 
 
 def kv_array(d):
@@ -78,6 +93,8 @@ def main():
     print("libpirsch", lib.pirsch_version().decode())
 
     cfg = lib.pirsch_config_new()
+    # Our reverse proxies: their X-Forwarded-For is believed, anyone else's ignored.
+    lib.pirsch_config_set(cfg, b"trusted_proxies", b"10.0.0.0/8, 127.0.0.1")
     if os.environ.get("PIRSCH_BASE_URL"):
         if lib.pirsch_config_set(cfg, b"base_url", os.environ["PIRSCH_BASE_URL"].encode()) != 0:
             sys.exit("base_url: " + lib.pirsch_last_error().decode())
@@ -114,13 +131,40 @@ def main():
             failed = True
             print(f"{what} failed: {lib.pirsch_strerror(rc).decode()}: {lib.pirsch_last_error().decode()}", file=sys.stderr)
         else:
-            print(f"{what}: sent")
+            print(f"{what}: ok")
 
     check("page view", lib.pirsch_hit(client, ctypes.byref(hit)))
     meta, meta_len = kv_array({"plan": "team"})
     ev = EventOptions(struct_size=ctypes.sizeof(EventOptions), name=b"download", duration_seconds=7, meta=meta, meta_len=meta_len)
     check("event", lib.pirsch_event(client, ctypes.byref(ev), ctypes.byref(hit)))
     check("session keep-alive", lib.pirsch_session(client, ctypes.byref(hit)))
+
+    # Behind a reverse proxy: the options come straight from the request's raw headers.
+    headers, n = kv_array({
+        "User-Agent": "Mozilla/5.0 (Linux; Android 14) AppleWebKit/537.36 Mobile Safari/537.36",
+        "Accept-Language": "es-ES",
+        "X-Forwarded-For": "198.51.100.23, 10.0.0.2",
+        "Cookie": "session=never-sent",
+    })
+    proxied = HitOptions(struct_size=ctypes.sizeof(HitOptions))
+    proxied_url = os.environ.get("PIRSCH_EXAMPLE_PROXIED_URL", "https://example.com/behind-proxy?ref=newsletter").encode()
+    check("options from headers", lib.pirsch_hit_options_from_headers(ctypes.byref(proxied), proxied_url, b"10.0.0.2", headers, n))
+    check("page view behind a proxy", lib.pirsch_hit(client, ctypes.byref(proxied)))
+
+    # Reading statistics needs an OAuth client (access keys can only write).
+    if os.environ.get("PIRSCH_CLIENT_ID"):
+        import datetime
+        import json
+
+        try:
+            domains = json.loads(request(lib, client, "/api/v1/domain"))
+            today = datetime.datetime.now(datetime.timezone.utc).date().isoformat()
+            visitors = request(lib, client, f"/api/v1/statistics/visitor?id={domains[0]['id']}&from={today}&to={today}")
+            print(f"domain {domains[0]['hostname']}: visitors today {visitors}")
+        except RuntimeError as e:
+            failed = True
+            print(e, file=sys.stderr)
+
     lib.pirsch_free(client)
     sys.exit(1 if failed else 0)
 

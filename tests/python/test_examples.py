@@ -50,10 +50,10 @@ def test_example_sends_page_view_event_and_session(standin, lang):
     url = f"https://example.com/example-{lang}"
     out = subprocess.run(cmd, env=env_for(standin, PIRSCH_EXAMPLE_URL=url), capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr + out.stdout
-    assert "page view: sent" in out.stdout
+    assert "page view: ok" in out.stdout
 
     hits = [i["body"] for i in standin.items("hit")]
-    assert len(hits) == 1
+    assert len(hits) == 2
     hit = hits[0]
     for field in HIT_STRINGS:
         assert isinstance(hit.get(field), str) and hit[field], f"{lang}: {field} missing in {hit}"
@@ -69,3 +69,14 @@ def test_example_sends_page_view_event_and_session(standin, lang):
     sessions = [i["body"] for i in standin.items("session")]
     assert len(sessions) == 1 and sessions[0]["ip"] == hit["ip"] and "url" not in sessions[0]
     assert standin.counters()["token_requests"] == 1
+
+    # The page view behind a trusted proxy: the visitor's address from X-Forwarded-For, the
+    # referrer from ?ref=, the headers as sent, and never the cookie.
+    proxied = hits[1]
+    assert proxied["url"] == "https://example.com/behind-proxy?ref=newsletter"
+    assert proxied["ip"] == "198.51.100.23"
+    assert proxied["referrer"] == "newsletter"
+    assert proxied["user_agent"].startswith("Mozilla/5.0") and proxied["accept_language"]
+    assert "never-sent" not in str(proxied)
+    # An OAuth client also read the domain list and today's visitors.
+    assert "visitors today" in out.stdout and '"views":2' in out.stdout.replace(" ", ""), out.stdout
