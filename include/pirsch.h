@@ -40,6 +40,11 @@
 #define PIRSCH_LOG_DEBUG 4
 
 /**
+ * Upper bound of one batch request's JSON.
+ */
+#define MAX_BATCH_BYTES (500 * 1024)
+
+/**
  * A client. Thread-safe: share one per process among all threads.
  */
 typedef struct pirsch_client pirsch_client;
@@ -138,6 +143,67 @@ typedef struct pirsch_event_options {
   size_t meta_len;
   bool non_interactive;
 } pirsch_event_options;
+
+/**
+ * Counters of the background queue (`pirsch_*_enqueue`) of one client in this process.
+ * At every moment: enqueued == sent + dropped_queue_full + dropped_rejected +
+ * dropped_expired + dropped_shutdown + queue_depth + in_flight. Blocking calls are not
+ * counted here. After fork() a child's counters start from zero.
+ */
+typedef struct pirsch_stats {
+  /**
+   * sizeof(pirsch_stats), set by the caller; 0 is refused.
+   */
+  size_t struct_size;
+  /**
+   * Items handed to an enqueue function that passed validation (queue-full ones included).
+   */
+  uint64_t enqueued;
+  /**
+   * Items the API accepted (a 2xx for the request that carried them).
+   */
+  uint64_t sent;
+  /**
+   * Batch requests made, retries included.
+   */
+  uint64_t batches;
+  /**
+   * Batch requests that were tried again (network errors, 408, 429, 5xx, 401).
+   */
+  uint64_t retries;
+  /**
+   * Refused by enqueue because the queue was full.
+   */
+  uint64_t dropped_queue_full;
+  /**
+   * Refused by the API (4xx), after splitting batches down to the refused items.
+   */
+  uint64_t dropped_rejected;
+  /**
+   * Not delivered within max_item_age_ms.
+   */
+  uint64_t dropped_expired;
+  /**
+   * Still queued when pirsch_free's shutdown_timeout_ms ran out.
+   */
+  uint64_t dropped_shutdown;
+  /**
+   * Waiting in the queue now.
+   */
+  uint64_t queue_depth;
+  /**
+   * In the batch being sent now.
+   */
+  uint64_t in_flight;
+  /**
+   * Access tokens obtained by this process.
+   */
+  uint64_t token_refreshes;
+  /**
+   * How many fork()s this client has been carried through into this process.
+   */
+  uint64_t forks_detected;
+} pirsch_stats;
 
 /**
  * Success.
@@ -339,6 +405,50 @@ pirsch_result pirsch_hit_options_from_headers(struct pirsch_hit_options *out,
                                               const char *peer_ip,
                                               const struct pirsch_kv *headers,
                                               size_t headers_len);
+
+/**
+ * Queues a page view for the background sender and returns at once: validates and copies
+ * `hit` (which the caller may free or reuse right after), stamps it with the current time,
+ * and never waits on the network, DNS, a token request or a lock held during a request.
+ * The first call starts the client's sender thread in this process (also in a child after
+ * fork()). Returns PIRSCH_OK, the validation errors of pirsch_hit (nothing queued),
+ * PIRSCH_ERR_QUEUE_FULL (queue_capacity reached; counted in dropped_queue_full) or
+ * PIRSCH_ERR_CLOSED (pirsch_free has begun). Delivery outcomes show in pirsch_stats and
+ * the log, never here.
+ */
+pirsch_result pirsch_hit_enqueue(struct pirsch_client *c,
+                                 const struct pirsch_hit_options *hit);
+
+/**
+ * Queues an event (`ev` on the page view `hit`), like pirsch_hit_enqueue.
+ */
+pirsch_result pirsch_event_enqueue(struct pirsch_client *c,
+                                   const struct pirsch_event_options *ev,
+                                   const struct pirsch_hit_options *hit);
+
+/**
+ * Queues a session keep-alive, like pirsch_hit_enqueue.
+ */
+pirsch_result pirsch_session_enqueue(struct pirsch_client *c,
+                                     const struct pirsch_hit_options *hit);
+
+/**
+ * Waits (BLOCKS up to `timeout_ms`) until everything this process queued before the call
+ * is sent or dropped for a counted reason, and asks the sender not to wait for full
+ * batches meanwhile. Returns PIRSCH_OK, PIRSCH_ERR_TIMEOUT (items stay queued and are
+ * still delivered later) or PIRSCH_ERR_NULL_ARGUMENT.
+ */
+pirsch_result pirsch_flush(struct pirsch_client *c,
+                           uint32_t timeout_ms);
+
+/**
+ * Copies the client's queue counters into `*out`. Set `out->struct_size =
+ * sizeof(pirsch_stats)` first; only that many bytes are written. Does not block (beyond a
+ * short lock). Returns PIRSCH_OK, PIRSCH_ERR_NULL_ARGUMENT or PIRSCH_ERR_INVALID_ARGUMENT
+ * (struct_size 0).
+ */
+pirsch_result pirsch_stats(const struct pirsch_client *c,
+                           struct pirsch_stats *out);
 
 #ifdef __cplusplus
 }  // extern "C"

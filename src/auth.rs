@@ -105,7 +105,7 @@ impl TokenCache {
     }
 
     /// The token to send, requesting one if there is none or it is about to expire.
-    pub fn bearer(&self, transport: &Transport) -> Result<Bearer> {
+    pub fn bearer(&self, transport: &Transport, deadline: Option<std::time::Instant>) -> Result<Bearer> {
         let (id, secret) = match &self.credentials {
             Credentials::AccessKey(key) => return Ok(Bearer { token: Arc::from(key.as_str()), generation: 0 }),
             Credentials::Client { id, secret } => (id, secret),
@@ -119,7 +119,7 @@ impl TokenCache {
             return Ok(b);
         }
         let body = serde_json::json!({ "client_id": id, "client_secret": secret }).to_string();
-        let resp = transport.send("POST", "/api/v1/token", Some(body.as_bytes()), None).map_err(|mut e| {
+        let resp = transport.send("POST", "/api/v1/token", Some(body.as_bytes()), None, deadline).map_err(|mut e| {
             e.message = format!("requesting an access token failed: {}", e.message);
             e
         })?;

@@ -1,22 +1,35 @@
-//! The client: validated items, authenticated requests, retries. Blocking calls live here;
+//! The client: validated items, authenticated requests, retries. Blocking calls wait here;
 //! the queued path (`sender`) shares the same payloads, auth and transport.
 
-use crate::auth::{Credentials, TokenCache};
+use crate::auth::Credentials;
 use crate::config::Config;
 use crate::error::{Error, ErrorKind, Result};
 use crate::ip::{resolve_client_ip, ProxyHeaders};
-use crate::log::{Level, Log};
+use crate::log::{Level, Log, RateLog};
 use crate::log_at;
 use crate::payload::{write_item, BodyOptions, Event, Hit, Kind};
-use crate::transport::{describe_api_error, BaseUrl, Response, Transport};
+use crate::process::ProcessState;
+use crate::sender::{self, Stats};
+use crate::transport::{describe_api_error, BaseUrl, Response};
 use std::borrow::Cow;
-use std::time::Duration;
+use std::sync::atomic::{AtomicPtr, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+/// What never changes after creation, shared with the sender thread.
+pub struct Core {
+    pub config: Config,
+    pub log: Log,
+    pub credentials: Credentials,
+    pub base: BaseUrl,
+    pub rate_log: RateLog,
+}
 
 pub struct Client {
-    pub(crate) config: Config,
-    pub(crate) log: Log,
-    pub(crate) transport: Transport,
-    pub(crate) tokens: TokenCache,
+    core: Arc<Core>,
+    /// This process's state (an `Arc` turned into a raw pointer). Replaced in a child after
+    /// fork(); the parent's is then left alone, never dropped, since its locks may be held.
+    state: AtomicPtr<ProcessState>,
 }
 
 /// Waits before blocking retry `attempt` (0-based): 100 ms doubling, with jitter.
@@ -30,15 +43,164 @@ impl Client {
         let credentials = Credentials::new(client_id, client_secret)?;
         let base = BaseUrl::parse(&config.base_url, config.allow_insecure_http)?;
         let log = Log::new(config.log_level, config.logger.clone());
-        let transport = Transport::new(base, config.timeout);
         log_at!(log, Level::Debug, "client for {} created ({})", config.base_url, if credentials.is_access_key() { "access key" } else { "OAuth client" });
-        Ok(Client { config, log, transport, tokens: TokenCache::new(credentials) })
+        crate::fork::watch();
+        let core = Arc::new(Core { config, log, credentials, base, rate_log: RateLog::default() });
+        let state = Arc::new(ProcessState::new(&core, crate::fork::generation(), 0));
+        Ok(Client { core, state: AtomicPtr::new(Arc::into_raw(state) as *mut ProcessState) })
     }
 
     pub fn config(&self) -> &Config {
-        &self.config
+        &self.core.config
     }
 
+    /// This process's state; in a child after fork(), a fresh one.
+    fn state(&self) -> &ProcessState {
+        let generation = crate::fork::generation();
+        loop {
+            let p = self.state.load(Ordering::Acquire);
+            // SAFETY: states are freed only when the client is dropped.
+            let st = unsafe { &*p };
+            if st.generation == generation {
+                return st;
+            }
+            // Only atomics of the inherited state are read; its locks are never touched.
+            let fresh = Arc::new(ProcessState::new(&self.core, generation, st.forks_detected + 1));
+            let raw = Arc::into_raw(fresh) as *mut ProcessState;
+            match self.state.compare_exchange(p, raw, Ordering::AcqRel, Ordering::Acquire) {
+                Ok(_) => {
+                    log_at!(self.core.log, Level::Debug, "fork detected: this process starts with an empty queue and new connections");
+                }
+                Err(_) => drop(unsafe { Arc::from_raw(raw) }),
+            }
+        }
+    }
+
+    /// Sends a page view, event or session keep-alive and waits for the API to accept it.
+    pub fn send(&self, kind: Kind, hit: &Hit<'_>, event: Option<&Event<'_>>) -> Result<()> {
+        let mut body = Vec::with_capacity(512);
+        self.core.build_item(&mut body, kind, hit, event, None)?;
+        let st = self.state();
+        self.core.with_retries(kind.noun(), || self.core.send_authed(st, "POST", kind.path(), Some(&body), None)).map(|_| ())
+    }
+
+    /// Validates and copies an item, stamps it with the current time and queues it for the
+    /// background sender. Never waits on the network.
+    pub fn enqueue(&self, kind: Kind, hit: &Hit<'_>, event: Option<&Event<'_>>) -> Result<()> {
+        let time = crate::time::format_rfc3339_millis(SystemTime::now());
+        let mut json = Vec::with_capacity(384);
+        self.core.build_item(&mut json, kind, hit, event, Some(&time))?;
+        let st = self.state();
+        self.ensure_sender(st)?;
+        sender::enqueue(&self.core, &st.shared, kind, json.into_boxed_slice())
+    }
+
+    fn ensure_sender(&self, st: &ProcessState) -> Result<()> {
+        if st.sender_started.load(Ordering::Acquire) {
+            return Ok(());
+        }
+        let mut handle = st.sender.lock().unwrap_or_else(|p| p.into_inner());
+        if handle.is_some() {
+            return Ok(());
+        }
+        let p = st as *const ProcessState;
+        // SAFETY: `p` came from Arc::into_raw; the thread gets its own strong reference.
+        let state = unsafe {
+            Arc::increment_strong_count(p);
+            Arc::from_raw(p)
+        };
+        let core = self.core.clone();
+        st.shared.lock().sender_running = true;
+        let spawned = std::thread::Builder::new().name("pirsch-sender".into()).spawn(move || sender::run(core, state));
+        match spawned {
+            Ok(h) => {
+                *handle = Some(h);
+                st.sender_started.store(true, Ordering::Release);
+                Ok(())
+            }
+            Err(e) => {
+                st.shared.lock().sender_running = false;
+                Err(Error::new(ErrorKind::Network, format!("could not start the background sender thread: {e}")))
+            }
+        }
+    }
+
+    /// Waits until everything queued before the call is sent or dropped.
+    pub fn flush(&self, timeout: Duration) -> Result<()> {
+        sender::flush(&self.state().shared, timeout)
+    }
+
+    pub fn stats(&self) -> Stats {
+        let st = self.state();
+        let mut s = st.shared.lock().stats;
+        s.batches = st.batches.load(Ordering::Relaxed);
+        s.retries = st.retries.load(Ordering::Relaxed);
+        s.token_refreshes = st.tokens.refreshes();
+        s.forks_detected = st.forks_detected;
+        s
+    }
+
+    /// Any API call; returns the response body.
+    pub fn request(&self, method: &str, path_and_query: &str, body: Option<&str>) -> Result<String> {
+        let method = method.trim().to_ascii_uppercase();
+        if !matches!(method.as_str(), "GET" | "POST" | "PUT" | "DELETE" | "PATCH") {
+            return Err(Error::invalid(format!("method {method:?} is not one of GET, POST, PUT, DELETE, PATCH")));
+        }
+        if !path_and_query.starts_with('/') {
+            return Err(Error::invalid(format!(
+                "path {:?} must start with /, e.g. /api/v1/domain",
+                crate::payload::truncate(path_and_query, 100)
+            )));
+        }
+        if let Some(b) = body {
+            serde_json::from_str::<serde::de::IgnoredAny>(b).map_err(|e| Error::invalid(format!("json_body is not valid JSON: {e}")))?;
+        }
+        let what = format!("{method} {}", path_and_query.split('?').next().unwrap_or(""));
+        let st = self.state();
+        let resp = self.core.with_retries(&what, || self.core.send_authed(st, &method, path_and_query, body.map(str::as_bytes), None))?;
+        Ok(resp.body)
+    }
+}
+
+impl Drop for Client {
+    /// Stops accepting, delivers what is queued within shutdown_timeout, joins the sender.
+    fn drop(&mut self) {
+        let p = self.state.load(Ordering::Acquire);
+        let st = unsafe { &*p };
+        if st.generation != crate::fork::generation() {
+            // Inherited from a parent and never used here: leave it untouched.
+            return;
+        }
+        let deadline = Instant::now() + self.core.config.shutdown_timeout;
+        {
+            let mut q = st.shared.lock();
+            q.closing = true;
+            q.shutdown_deadline = Some(deadline);
+        }
+        st.shared.wake.notify_all();
+        let handle = st.sender.lock().unwrap_or_else(|p| p.into_inner()).take();
+        if let Some(handle) = handle {
+            // A request in progress ends by the deadline (its timeout is cut to it); a
+            // little grace for the thread to count what is left.
+            let give_up = deadline + Duration::from_millis(500);
+            let mut q = st.shared.lock();
+            while q.sender_running && Instant::now() < give_up {
+                let left = give_up.saturating_duration_since(Instant::now());
+                q = st.shared.done.wait_timeout(q, left).unwrap_or_else(|p| p.into_inner()).0;
+            }
+            let finished = !q.sender_running;
+            drop(q);
+            if finished {
+                let _ = handle.join();
+            }
+            // Otherwise the thread is detached; it holds its own reference to the state.
+        }
+        // SAFETY: the pointer came from Arc::into_raw in this process.
+        drop(unsafe { Arc::from_raw(p) });
+    }
+}
+
+impl Core {
     /// Replaces `hit.ip` (the peer) with the visitor's address, walking the proxy headers
     /// when the peer is a trusted proxy.
     pub fn resolve_ip(&self, hit: &mut Hit<'_>) -> Result<()> {
@@ -74,34 +236,6 @@ impl Client {
         Ok(())
     }
 
-    /// Sends a page view, event or session keep-alive and waits for the API to accept it.
-    pub fn send(&self, kind: Kind, hit: &Hit<'_>, event: Option<&Event<'_>>) -> Result<()> {
-        let mut body = Vec::with_capacity(512);
-        self.build_item(&mut body, kind, hit, event, None)?;
-        self.with_retries(kind.noun(), || self.send_authed("POST", kind.path(), Some(&body))).map(|_| ())
-    }
-
-    /// Any API call; returns the response body.
-    pub fn request(&self, method: &str, path_and_query: &str, body: Option<&str>) -> Result<String> {
-        let method = method.trim().to_ascii_uppercase();
-        if !matches!(method.as_str(), "GET" | "POST" | "PUT" | "DELETE" | "PATCH") {
-            return Err(Error::invalid(format!("method {method:?} is not one of GET, POST, PUT, DELETE, PATCH")));
-        }
-        if !path_and_query.starts_with('/') {
-            return Err(Error::invalid(format!(
-                "path {:?} must start with /, e.g. /api/v1/domain",
-                crate::payload::truncate(path_and_query, 100)
-            )));
-        }
-        if let Some(b) = body {
-            serde_json::from_str::<serde::de::IgnoredAny>(b)
-                .map_err(|e| Error::invalid(format!("json_body is not valid JSON: {e}")))?;
-        }
-        let what = format!("{method} {}", path_and_query.split('?').next().unwrap_or(""));
-        let resp = self.with_retries(&what, || self.send_authed(&method, path_and_query, body.map(str::as_bytes)))?;
-        Ok(resp.body)
-    }
-
     /// Runs `attempt` up to 1 + max_retries times while it fails with something that may
     /// succeed later; a non-2xx answer becomes an error that describes it.
     pub(crate) fn with_retries(&self, what: &str, mut attempt: impl FnMut() -> Result<Response>) -> Result<Response> {
@@ -131,11 +265,11 @@ impl Client {
         }
     }
 
-    fn http_error(&self, what: &str, resp: &Response) -> Error {
+    pub(crate) fn http_error(&self, what: &str, resp: &Response) -> Error {
         let desc = describe_api_error(resp.status, &resp.body);
         let hint = match resp.status {
             400 | 422 => "; fix the fields named above",
-            403 if self.tokens.credentials().is_access_key() => "; access keys can only write (hit, event, session): use an OAuth client id and secret to read statistics",
+            403 if self.credentials.is_access_key() => "; access keys can only write (hit, event, session): use an OAuth client id and secret to read statistics",
             403 => "; the client is not allowed to do this (wrong domain, or a write-only client)",
             404 => "; check the path and base_url",
             413 => "; the request is too large",
@@ -150,13 +284,14 @@ impl Client {
     }
 
     /// One request with the bearer token; a 401 renews the token once and sends again.
-    pub(crate) fn send_authed(&self, method: &str, path: &str, body: Option<&[u8]>) -> Result<Response> {
-        let bearer = self.tokens.bearer(&self.transport)?;
-        let resp = self.transport.send(method, path, body, Some(&bearer.token))?;
+    /// `deadline` cuts the request's timeout (used while shutting down).
+    pub(crate) fn send_authed(&self, st: &ProcessState, method: &str, path: &str, body: Option<&[u8]>, deadline: Option<Instant>) -> Result<Response> {
+        let bearer = st.tokens.bearer(&st.transport, deadline)?;
+        let resp = st.transport.send(method, path, body, Some(&bearer.token), deadline)?;
         if resp.status != 401 {
             return Ok(resp);
         }
-        if self.tokens.credentials().is_access_key() {
+        if self.credentials.is_access_key() {
             return Err(Error::new(
                 ErrorKind::Auth,
                 format!("the API refused the access key ({}); check that it is current and belongs to this domain", describe_api_error(resp.status, &resp.body)),
@@ -164,9 +299,9 @@ impl Client {
             .with_status(401));
         }
         log_at!(self.log, Level::Info, "the API answered 401 to {method} {path}; renewing the access token");
-        self.tokens.invalidate(&bearer);
-        let bearer = self.tokens.bearer(&self.transport)?;
-        let resp = self.transport.send(method, path, body, Some(&bearer.token))?;
+        st.tokens.invalidate(&bearer);
+        let bearer = st.tokens.bearer(&st.transport, deadline)?;
+        let resp = st.transport.send(method, path, body, Some(&bearer.token), deadline)?;
         if resp.status == 401 {
             return Err(Error::new(
                 ErrorKind::Auth,

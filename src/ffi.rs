@@ -111,6 +111,41 @@ pub struct pirsch_event_options {
     pub non_interactive: bool,
 }
 
+/// Counters of the background queue (`pirsch_*_enqueue`) of one client in this process.
+/// At every moment: enqueued == sent + dropped_queue_full + dropped_rejected +
+/// dropped_expired + dropped_shutdown + queue_depth + in_flight. Blocking calls are not
+/// counted here. After fork() a child's counters start from zero.
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct pirsch_stats {
+    /// sizeof(pirsch_stats), set by the caller; 0 is refused.
+    pub struct_size: usize,
+    /// Items handed to an enqueue function that passed validation (queue-full ones included).
+    pub enqueued: u64,
+    /// Items the API accepted (a 2xx for the request that carried them).
+    pub sent: u64,
+    /// Batch requests made, retries included.
+    pub batches: u64,
+    /// Batch requests that were tried again (network errors, 408, 429, 5xx, 401).
+    pub retries: u64,
+    /// Refused by enqueue because the queue was full.
+    pub dropped_queue_full: u64,
+    /// Refused by the API (4xx), after splitting batches down to the refused items.
+    pub dropped_rejected: u64,
+    /// Not delivered within max_item_age_ms.
+    pub dropped_expired: u64,
+    /// Still queued when pirsch_free's shutdown_timeout_ms ran out.
+    pub dropped_shutdown: u64,
+    /// Waiting in the queue now.
+    pub queue_depth: u64,
+    /// In the batch being sent now.
+    pub in_flight: u64,
+    /// Access tokens obtained by this process.
+    pub token_refreshes: u64,
+    /// How many fork()s this client has been carried through into this process.
+    pub forks_detected: u64,
+}
+
 /// A configuration under construction. Not thread-safe: one thread at a time.
 pub struct pirsch_config {
     inner: Config,
@@ -660,6 +695,77 @@ pub unsafe extern "C" fn pirsch_hit_options_from_headers(
         o.x_real_ip = get(H::XRealIp);
         let size = std::ptr::read_unaligned(out as *const usize).min(std::mem::size_of::<pirsch_hit_options>());
         std::ptr::copy_nonoverlapping(&o as *const pirsch_hit_options as *const u8, out as *mut u8, size);
+        Ok(())
+    })
+}
+
+unsafe fn enqueue(c: *mut pirsch_client, kind: Kind, ev: *const pirsch_event_options, hit: *const pirsch_hit_options) -> pirsch_result {
+    run(|| {
+        let client = client_ref(c)?;
+        let event = if kind == Kind::Event { Some(event_from_c(ev)?) } else { None };
+        let hit = hit_from_c(hit)?;
+        client.enqueue(kind, &hit, event.as_ref())
+    })
+}
+
+/// Queues a page view for the background sender and returns at once: validates and copies
+/// `hit` (which the caller may free or reuse right after), stamps it with the current time,
+/// and never waits on the network, DNS, a token request or a lock held during a request.
+/// The first call starts the client's sender thread in this process (also in a child after
+/// fork()). Returns PIRSCH_OK, the validation errors of pirsch_hit (nothing queued),
+/// PIRSCH_ERR_QUEUE_FULL (queue_capacity reached; counted in dropped_queue_full) or
+/// PIRSCH_ERR_CLOSED (pirsch_free has begun). Delivery outcomes show in pirsch_stats and
+/// the log, never here.
+#[no_mangle]
+pub unsafe extern "C" fn pirsch_hit_enqueue(c: *mut pirsch_client, hit: *const pirsch_hit_options) -> pirsch_result {
+    enqueue(c, Kind::Hit, ptr::null(), hit)
+}
+
+/// Queues an event (`ev` on the page view `hit`), like pirsch_hit_enqueue.
+#[no_mangle]
+pub unsafe extern "C" fn pirsch_event_enqueue(c: *mut pirsch_client, ev: *const pirsch_event_options, hit: *const pirsch_hit_options) -> pirsch_result {
+    enqueue(c, Kind::Event, ev, hit)
+}
+
+/// Queues a session keep-alive, like pirsch_hit_enqueue.
+#[no_mangle]
+pub unsafe extern "C" fn pirsch_session_enqueue(c: *mut pirsch_client, hit: *const pirsch_hit_options) -> pirsch_result {
+    enqueue(c, Kind::Session, ptr::null(), hit)
+}
+
+/// Waits (BLOCKS up to `timeout_ms`) until everything this process queued before the call
+/// is sent or dropped for a counted reason, and asks the sender not to wait for full
+/// batches meanwhile. Returns PIRSCH_OK, PIRSCH_ERR_TIMEOUT (items stay queued and are
+/// still delivered later) or PIRSCH_ERR_NULL_ARGUMENT.
+#[no_mangle]
+pub unsafe extern "C" fn pirsch_flush(c: *mut pirsch_client, timeout_ms: u32) -> pirsch_result {
+    run(|| client_ref(c)?.flush(std::time::Duration::from_millis(timeout_ms as u64)))
+}
+
+/// Copies the client's queue counters into `*out`. Set `out->struct_size =
+/// sizeof(pirsch_stats)` first; only that many bytes are written. Does not block (beyond a
+/// short lock). Returns PIRSCH_OK, PIRSCH_ERR_NULL_ARGUMENT or PIRSCH_ERR_INVALID_ARGUMENT
+/// (struct_size 0).
+#[no_mangle]
+pub unsafe extern "C" fn pirsch_stats(c: *const pirsch_client, out: *mut pirsch_stats) -> pirsch_result {
+    run(|| {
+        let client = client_ref(c)?;
+        let mut o: pirsch_stats = read_versioned(out, "out", "pirsch_stats")?;
+        let s = client.stats();
+        o.enqueued = s.enqueued;
+        o.sent = s.sent;
+        o.batches = s.batches;
+        o.retries = s.retries;
+        o.dropped_queue_full = s.dropped_queue_full;
+        o.dropped_rejected = s.dropped_rejected;
+        o.dropped_expired = s.dropped_expired;
+        o.dropped_shutdown = s.dropped_shutdown;
+        o.queue_depth = s.queue_depth;
+        o.in_flight = s.in_flight;
+        o.token_refreshes = s.token_refreshes;
+        o.forks_detected = s.forks_detected;
+        let size = std::ptr::read_unaligned(out as *const usize).min(std::mem::size_of::<pirsch_stats>());
+        std::ptr::copy_nonoverlapping(&o as *const pirsch_stats as *const u8, out as *mut u8, size);
         Ok(())
     })
 }

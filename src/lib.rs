@@ -7,11 +7,14 @@ pub mod client;
 pub mod config;
 pub mod error;
 pub mod ffi;
+mod fork;
 pub mod headers;
 pub mod ip;
 pub mod log;
 pub mod payload;
+mod process;
 mod rand;
+pub mod sender;
 pub mod time;
 pub mod transport;
 

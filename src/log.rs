@@ -76,3 +76,28 @@ macro_rules! log_at {
         }
     }};
 }
+
+/// At most one message a second per reason, each with the running count, so that a flood of
+/// drops or failures cannot flood the log.
+#[derive(Default)]
+pub struct RateLog {
+    last: std::sync::Mutex<Vec<(&'static str, std::time::Instant)>>,
+}
+
+impl RateLog {
+    pub fn note(&self, log: &Log, reason: &'static str, level: Level, _total: u64, message: impl FnOnce() -> String) {
+        if !log.enabled(level) {
+            return;
+        }
+        let now = std::time::Instant::now();
+        {
+            let mut last = self.last.lock().unwrap_or_else(|p| p.into_inner());
+            match last.iter_mut().find(|(r, _)| *r == reason) {
+                Some((_, at)) if now.duration_since(*at) < std::time::Duration::from_secs(1) => return,
+                Some((_, at)) => *at = now,
+                None => last.push((reason, now)),
+            }
+        }
+        log.log(level, &message());
+    }
+}

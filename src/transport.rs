@@ -157,7 +157,7 @@ impl Transport {
     }
 
     /// Sends one request; `Ok` for any HTTP answer, `Err` when none came.
-    pub fn send(&self, method: &str, path_and_query: &str, body: Option<&[u8]>, bearer: Option<&str>) -> Result<Response> {
+    pub fn send(&self, method: &str, path_and_query: &str, body: Option<&[u8]>, bearer: Option<&str>, deadline: Option<Instant>) -> Result<Response> {
         let url = format!("{}{}", self.base.url, path_and_query);
         let method = http::Method::from_bytes(method.as_bytes())
             .map_err(|_| Error::invalid(format!("{method:?} is not an HTTP method")))?;
@@ -172,6 +172,16 @@ impl Transport {
         let req = req
             .body(body.unwrap_or(&[]).to_vec())
             .map_err(|_| Error::invalid(format!("{:?} is not a valid request path", crate::payload::truncate(path_and_query, 200))))?;
+        let req = match deadline {
+            Some(d) => {
+                let left = d.saturating_duration_since(Instant::now());
+                if left.is_zero() {
+                    return Err(Error::new(ErrorKind::Timeout, "the shutdown deadline passed before the request could be sent"));
+                }
+                self.agent.configure_request(req).timeout_global(Some(left.min(self.timeout))).build()
+            }
+            None => req,
+        };
         let resp = self.agent.run(req).map_err(|e| self.map_error(e))?;
         let status = resp.status().as_u16();
         let retry_after_ms = resp
