@@ -221,3 +221,42 @@ impl HitData {
         }
     }
 }
+
+impl TestClient {
+    pub fn enqueue(&self, h: &HitData) -> pirsch_result {
+        unsafe { pirsch_hit_enqueue(self.0, &h.opts()) }
+    }
+
+    pub fn flush(&self, ms: u32) -> pirsch_result {
+        unsafe { pirsch_flush(self.0, ms) }
+    }
+
+    pub fn stats(&self) -> pirsch_stats {
+        let mut s: pirsch_stats = unsafe { std::mem::zeroed() };
+        s.struct_size = std::mem::size_of::<pirsch_stats>();
+        assert_eq!(unsafe { pirsch_stats(self.0, &mut s) }, PIRSCH_OK);
+        s
+    }
+}
+
+pub fn invariant(s: &pirsch_stats) -> bool {
+    s.enqueued
+        == s.sent + s.dropped_queue_full + s.dropped_rejected + s.dropped_expired + s.dropped_shutdown + s.queue_depth + s.in_flight
+}
+
+pub fn show(s: &pirsch_stats) -> String {
+    format!(
+        "enqueued={} sent={} batches={} retries={} full={} rejected={} expired={} shutdown={} depth={} in_flight={} tokens={} forks={}",
+        s.enqueued, s.sent, s.batches, s.retries, s.dropped_queue_full, s.dropped_rejected, s.dropped_expired,
+        s.dropped_shutdown, s.queue_depth, s.in_flight, s.token_refreshes, s.forks_detected
+    )
+}
+
+/// The URLs that arrived, with how often each did.
+pub fn arrivals(s: &Standin, kind: &str) -> std::collections::HashMap<String, usize> {
+    let mut m = std::collections::HashMap::new();
+    for b in s.bodies(kind) {
+        *m.entry(b["url"].as_str().unwrap_or("").to_string()).or_insert(0) += 1;
+    }
+    m
+}
