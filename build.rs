@@ -19,12 +19,25 @@ fn main() {
         env!("CARGO_PKG_VERSION_PATCH"),
     );
     config.after_includes = Some(format!("{}\n{}", config.after_includes.unwrap_or_default(), version));
+    let mut header = Vec::new();
     cbindgen::Builder::new()
         .with_crate(&crate_dir)
         .with_config(config)
         .generate()
         .expect("cbindgen could not generate pirsch.h")
-        .write_to_file(out_dir.join("pirsch.h"));
+        .write(&mut header);
+    // `pirsch_stats` names both a function and its struct (the design's contract). C keeps
+    // struct tags apart from ordinary names, so the struct stays a tag without a typedef.
+    let header = String::from_utf8(header).unwrap();
+    let start = header.find("typedef struct pirsch_stats {").expect("pirsch_stats struct in the header");
+    let end = header[start..].find("} pirsch_stats;").expect("end of pirsch_stats") + start;
+    let header = format!(
+        "{}struct pirsch_stats {{{}}};{}",
+        &header[..start],
+        &header[start + "typedef struct pirsch_stats {".len()..end],
+        &header[end + "} pirsch_stats;".len()..]
+    );
+    std::fs::write(out_dir.join("pirsch.h"), header).unwrap();
 
     println!("cargo:rustc-cdylib-link-arg=-Wl,-soname,libpirsch.so.{}", env!("CARGO_PKG_VERSION_MAJOR"));
     println!("cargo:rustc-cdylib-link-arg=-Wl,--version-script={}", crate_dir.join("pirsch.map").display());

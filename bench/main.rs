@@ -122,10 +122,248 @@ fn bench_blocking() {
     println!("  ratio libpirsch/plain   {:.2} (goal >= 0.80)", l / p);
 }
 
+fn c(s: &str) -> CString {
+    CString::new(s).unwrap()
+}
+
+/// A client of `url` (access key) with extra config keys.
+fn client(url: &str, extra: &[(&str, &str)]) -> *mut pirsch_client {
+    unsafe {
+        let cfg = pirsch_config_new();
+        pirsch_config_set(cfg, c("base_url").as_ptr(), c(url).as_ptr());
+        for (k, v) in extra {
+            assert_eq!(pirsch_config_set(cfg, c(k).as_ptr(), c(v).as_ptr()), PIRSCH_OK, "{k}");
+        }
+        let cl = pirsch_client_new(c("").as_ptr(), c(KEY).as_ptr(), cfg);
+        pirsch_config_free(cfg);
+        assert!(!cl.is_null());
+        cl
+    }
+}
+
+/// A typical page view: URL, address, a browser's user agent, language, title, referrer.
+struct Page {
+    _strings: Vec<CString>,
+    opts: pirsch_hit_options,
+}
+
+fn typical_page(i: usize) -> Page {
+    let strings = vec![
+        c(&format!("https://example.com/blog/2026/11/some-article-{i}?utm_source=newsletter")),
+        c("203.0.113.9"),
+        c("Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36"),
+        c("en-US,en;q=0.9"),
+        c("Some article about analytics"),
+        c("https://news.example.com/"),
+    ];
+    let mut o: pirsch_hit_options = unsafe { std::mem::zeroed() };
+    o.struct_size = std::mem::size_of::<pirsch_hit_options>();
+    o.url = strings[0].as_ptr();
+    o.ip = strings[1].as_ptr();
+    o.user_agent = strings[2].as_ptr();
+    o.accept_language = strings[3].as_ptr();
+    o.title = strings[4].as_ptr();
+    o.referrer = strings[5].as_ptr();
+    Page { _strings: strings, opts: o }
+}
+
+fn stats(cl: *mut pirsch_client) -> pirsch_stats {
+    let mut s: pirsch_stats = unsafe { std::mem::zeroed() };
+    s.struct_size = std::mem::size_of::<pirsch_stats>();
+    unsafe { pirsch_stats(cl, &mut s) };
+    s
+}
+
+fn percentile(sorted: &[u64], p: f64) -> f64 {
+    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize] as f64 / 1000.0
+}
+
+/// Enqueue latency while the API is stalled (every batch request hangs).
+fn bench_enqueue_latency() {
+    let standin = Standin::start();
+    ureq::post(&format!("{}/_standin/faults", standin.url)).send(r#"{"path_prefix":"/api/v1/","delay_ms":600000}"#).unwrap();
+    let n = 200_000;
+    let cl = client(&standin.url, &[("queue_capacity", "1000000"), ("shutdown_timeout_ms", "0")]);
+    let pages: Vec<Page> = (0..1000).map(typical_page).collect();
+    // Warm up: the sender thread starts on the first enqueue.
+    for p in pages.iter().take(100) {
+        unsafe { pirsch_hit_enqueue(cl, &p.opts) };
+    }
+    let mut lat = Vec::with_capacity(n);
+    let start = Instant::now();
+    for i in 0..n {
+        let t = Instant::now();
+        let rc = unsafe { pirsch_hit_enqueue(cl, &pages[i % pages.len()].opts) };
+        lat.push(t.elapsed().as_nanos() as u64);
+        assert_eq!(rc, PIRSCH_OK);
+    }
+    let total = start.elapsed();
+    lat.sort_unstable();
+    println!("enqueue latency, API stalled ({n} typical page views, one thread):");
+    println!(
+        "  p50 {:.2} us   p99 {:.2} us   p99.9 {:.2} us   max {:.1} us   ({:.0} enqueues/s)   goal: p99 < 5 us, p99.9 < 50 us",
+        percentile(&lat, 0.5),
+        percentile(&lat, 0.99),
+        percentile(&lat, 0.999),
+        *lat.last().unwrap() as f64 / 1000.0,
+        n as f64 / total.as_secs_f64()
+    );
+    unsafe { pirsch_free(cl) };
+}
+
+fn rss_bytes() -> u64 {
+    let statm = std::fs::read_to_string("/proc/self/statm").unwrap();
+    let pages: u64 = statm.split_whitespace().nth(1).unwrap().parse().unwrap();
+    pages * 4096
+}
+
+/// Resident memory per queued page view (API stalled, so everything stays queued).
+fn bench_memory() {
+    let standin = Standin::start();
+    ureq::post(&format!("{}/_standin/faults", standin.url)).send(r#"{"path_prefix":"/api/v1/","delay_ms":600000}"#).unwrap();
+    let n = 200_000;
+    let cl = client(&standin.url, &[("queue_capacity", "1000000"), ("shutdown_timeout_ms", "0"), ("batch_size", "100")]);
+    let pages: Vec<Page> = (0..1000).map(typical_page).collect();
+    unsafe { pirsch_hit_enqueue(cl, &pages[0].opts) };
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    let before = rss_bytes();
+    for i in 0..n {
+        unsafe { pirsch_hit_enqueue(cl, &pages[i % pages.len()].opts) };
+    }
+    let after = rss_bytes();
+    let s = stats(cl);
+    println!("memory: {} page views queued (depth {}, in flight {}): RSS +{:.1} MiB = {:.0} bytes per queued page view (goal < 1024)",
+        n, s.queue_depth, s.in_flight, (after - before) as f64 / 1048576.0, (after - before) as f64 / n as f64);
+    unsafe { pirsch_free(cl) };
+}
+
+/// nginx answering `return 200;` on a free loopback port, if nginx is installed.
+struct Nginx {
+    child: std::process::Child,
+    url: String,
+    _dir: std::path::PathBuf,
+}
+
+impl Drop for Nginx {
+    fn drop(&mut self) {
+        // QUIT to the master, which stops its workers too (SIGKILL would orphan them).
+        unsafe { libc::kill(self.child.id() as libc::pid_t, libc::SIGQUIT) };
+        let _ = self.child.wait();
+    }
+}
+
+fn start_nginx() -> Option<Nginx> {
+    let bin = ["/usr/sbin/nginx", "/usr/local/sbin/nginx"].into_iter().find(|p| std::path::Path::new(p).exists())?;
+    let port = std::net::TcpListener::bind("127.0.0.1:0").ok()?.local_addr().ok()?.port();
+    let dir = std::env::temp_dir().join(format!("pirsch-bench-nginx-{}", std::process::id()));
+    std::fs::create_dir_all(dir.join("logs")).ok()?;
+    let conf = format!(
+        "worker_processes 1;\nerror_log {d}/logs/error.log;\npid {d}/nginx.pid;\nevents {{ worker_connections 1024; }}\nhttp {{\n access_log off;\n client_body_temp_path {d};\n client_max_body_size 10m;\n client_body_buffer_size 1m;\n keepalive_requests 1000000;\n server {{ listen 127.0.0.1:{port}; location / {{ return 200; }} }}\n}}\n",
+        d = dir.display()
+    );
+    std::fs::write(dir.join("nginx.conf"), conf).ok()?;
+    let child = Command::new(bin)
+        .args(["-p", &dir.display().to_string(), "-c", &dir.join("nginx.conf").display().to_string(), "-g", "daemon off;"])
+        .stderr(Stdio::null())
+        .spawn()
+        .ok()?;
+    for _ in 0..100 {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return Some(Nginx { child, url: format!("http://127.0.0.1:{port}"), _dir: dir });
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    None
+}
+
+/// Page views a second from one producer thread, enqueued and delivered (flush included).
+fn queued_rate(url: &str, n: usize) -> (f64, pirsch_stats) {
+    let cl = client(url, &[("queue_capacity", &(n + 1000).to_string())]);
+    let pages: Vec<Page> = (0..1000).map(typical_page).collect();
+    let start = Instant::now();
+    for i in 0..n {
+        let rc = unsafe { pirsch_hit_enqueue(cl, &pages[i % pages.len()].opts) };
+        assert_eq!(rc, PIRSCH_OK);
+    }
+    assert_eq!(unsafe { pirsch_flush(cl, 120_000) }, PIRSCH_OK);
+    let rate = n as f64 / start.elapsed().as_secs_f64();
+    let s = stats(cl);
+    assert_eq!(s.sent as usize, n, "every page view delivered");
+    unsafe { pirsch_free(cl) };
+    (rate, s)
+}
+
+fn blocking_rate(url: &str, n: usize) -> f64 {
+    let cl = client(url, &[]);
+    let p = typical_page(1);
+    unsafe { pirsch_hit(cl, &p.opts) };
+    let start = Instant::now();
+    for _ in 0..n {
+        assert_eq!(unsafe { pirsch_hit(cl, &p.opts) }, PIRSCH_OK);
+    }
+    let rate = n as f64 / start.elapsed().as_secs_f64();
+    unsafe { pirsch_free(cl) };
+    rate
+}
+
+fn bench_throughput() {
+    let rounds = 3;
+    let n = 300_000;
+    let nginx = start_nginx();
+    match &nginx {
+        Some(ng) => {
+            let (mut q, mut b) = (Vec::new(), Vec::new());
+            let mut last = None;
+            for _ in 0..rounds {
+                let (rate, s) = queued_rate(&ng.url, n);
+                q.push(rate);
+                last = Some(s);
+                b.push(blocking_rate(&ng.url, 5000));
+            }
+            let s = last.unwrap();
+            println!("delivered throughput into nginx `return 200;` (one producer thread, {n} page views, {rounds} rounds, flush included):");
+            println!("  queued    median {:>9.0}/s  rounds {:?}  ({} batches of up to 100)", median(q.clone()), q.iter().map(|x| x.round()).collect::<Vec<_>>(), s.batches);
+            println!("  blocking  median {:>9.0}/s  rounds {:?}", median(b.clone()), b.iter().map(|x| x.round()).collect::<Vec<_>>());
+            println!("  queued/blocking {:.1}x   goal: 300,000/s queued", median(q) / median(b));
+        }
+        None => println!("delivered throughput into nginx: skipped (nginx is not installed; `apt-get install nginx`)"),
+    }
+    let standin = Standin::start();
+    let (mut q, mut b) = (Vec::new(), Vec::new());
+    for _ in 0..rounds {
+        q.push(queued_rate(&standin.url, n / 2).0);
+        b.push(blocking_rate(&standin.url, 5000));
+    }
+    println!("delivered throughput into the stand-in (validates every item; {} page views, {rounds} rounds):", n / 2);
+    println!("  queued    median {:>9.0}/s  rounds {:?}", median(q.clone()), q.iter().map(|x| x.round()).collect::<Vec<_>>());
+    println!("  blocking  median {:>9.0}/s  rounds {:?}", median(b.clone()), b.iter().map(|x| x.round()).collect::<Vec<_>>());
+    println!("  queued/blocking {:.1}x", median(q) / median(b));
+}
+
+const BENCHES: &[(&str, fn())] = &[
+    ("blocking", bench_blocking),
+    ("enqueue", bench_enqueue_latency),
+    ("memory", bench_memory),
+    ("throughput", bench_throughput),
+];
+
 fn main() {
     let which: Vec<String> = std::env::args().skip(1).collect();
-    let all = which.is_empty();
-    if all || which.iter().any(|w| w == "blocking") {
-        bench_blocking();
+    if which.is_empty() {
+        // Each benchmark in a fresh process, so that none inherits another's heap.
+        let exe = std::env::current_exe().unwrap();
+        println!("libpirsch {} benchmarks on {} cores (loopback; figures are medians of alternating rounds)\n", env!("CARGO_PKG_VERSION"), std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
+        for (name, _) in BENCHES {
+            let status = Command::new(&exe).arg(name).status().expect("run benchmark");
+            assert!(status.success(), "benchmark {name} failed");
+            println!();
+        }
+        return;
+    }
+    for name in which {
+        match BENCHES.iter().find(|(n, _)| *n == name) {
+            Some((_, f)) => f(),
+            None => panic!("unknown benchmark {name:?}; known: blocking, enqueue, memory, throughput"),
+        }
     }
 }

@@ -146,13 +146,14 @@ typedef struct pirsch_event_options {
 
 /**
  * Counters of the background queue (`pirsch_*_enqueue`) of one client in this process.
+ * Declare it as `struct pirsch_stats` (the function pirsch_stats has the plain name).
  * At every moment: enqueued == sent + dropped_queue_full + dropped_rejected +
  * dropped_expired + dropped_shutdown + queue_depth + in_flight. Blocking calls are not
  * counted here. After fork() a child's counters start from zero.
  */
-typedef struct pirsch_stats {
+struct pirsch_stats {
   /**
-   * sizeof(pirsch_stats), set by the caller; 0 is refused.
+   * sizeof(struct pirsch_stats), set by the caller; 0 is refused.
    */
   size_t struct_size;
   /**
@@ -203,7 +204,7 @@ typedef struct pirsch_stats {
    * How many fork()s this client has been carried through into this process.
    */
   uint64_t forks_detected;
-} pirsch_stats;
+};
 
 /**
  * Success.
@@ -443,7 +444,7 @@ pirsch_result pirsch_flush(struct pirsch_client *c,
 
 /**
  * Copies the client's queue counters into `*out`. Set `out->struct_size =
- * sizeof(pirsch_stats)` first; only that many bytes are written. Does not block (beyond a
+ * sizeof(struct pirsch_stats)` first; only that many bytes are written. Does not block (beyond a
  * short lock). Returns PIRSCH_OK, PIRSCH_ERR_NULL_ARGUMENT or PIRSCH_ERR_INVALID_ARGUMENT
  * (struct_size 0).
  */

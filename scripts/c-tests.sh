@@ -6,6 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 REL=target/release
 OUT=$(mktemp -d)
+STANDIN_PID=""
 trap 'kill $STANDIN_PID 2>/dev/null || true; rm -rf "$OUT"' EXIT
 
 WARN="-Wall -Wextra -Wpedantic -Werror"
@@ -29,8 +30,11 @@ export PIRSCH_BASE_URL="http://127.0.0.1:$(cat "$OUT/port")"
 
 LINK="-Iinclude -L$REL -lpirsch -Wl,-rpath,$PWD/$REL"
 gcc -std=c99 $WARN -g -fsanitize=address,undefined -fno-omit-frame-pointer tests/c/test_abi.c -o "$OUT/test_abi_asan" $LINK
-ASAN_OPTIONS=detect_leaks=1:halt_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 "$OUT/test_abi_asan"
+ASAN_OPTIONS=detect_leaks=1:halt_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 "$OUT/test_abi_asan" 2> "$OUT/stderr" || { cat "$OUT/stderr"; exit 1; }
 echo "c-tests: test_abi passed under AddressSanitizer + UBSan (leak detection on)"
+# The library prints nothing unless asked (no logger, no PIRSCH_LOG), failures included.
+[ ! -s "$OUT/stderr" ] || { echo "c-tests: the library wrote to stderr:"; cat "$OUT/stderr"; exit 1; }
+echo "c-tests: nothing was printed to stderr"
 
 # valgrind runs against an unoptimised build: optimised Rust code loads the unused payload of
 # a None speculatively, which memcheck reports as a branch on uninitialised memory.

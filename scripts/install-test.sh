@@ -4,6 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 OUT=$(mktemp -d)
+STANDIN_PID=""
 trap 'kill $STANDIN_PID 2>/dev/null || true; rm -rf "$OUT"' EXIT
 PREFIX="$OUT/prefix"
 make -s install PREFIX="$PREFIX" >/dev/null

@@ -5,7 +5,7 @@ use crate::auth::Credentials;
 use crate::config::Config;
 use crate::error::{Error, ErrorKind, Result};
 use crate::ip::{resolve_client_ip, ProxyHeaders};
-use crate::log::{Level, Log, RateLog};
+use crate::log::{Level, Log};
 use crate::log_at;
 use crate::payload::{write_item, BodyOptions, Event, Hit, Kind};
 use crate::process::ProcessState;
@@ -22,7 +22,6 @@ pub struct Core {
     pub log: Log,
     pub credentials: Credentials,
     pub base: BaseUrl,
-    pub rate_log: RateLog,
 }
 
 pub struct Client {
@@ -45,7 +44,7 @@ impl Client {
         let log = Log::new(config.log_level, config.logger.clone());
         log_at!(log, Level::Debug, "client for {} created ({})", config.base_url, if credentials.is_access_key() { "access key" } else { "OAuth client" });
         crate::fork::watch();
-        let core = Arc::new(Core { config, log, credentials, base, rate_log: RateLog::default() });
+        let core = Arc::new(Core { config, log, credentials, base });
         let state = Arc::new(ProcessState::new(&core, crate::fork::generation(), 0));
         Ok(Client { core, state: AtomicPtr::new(Arc::into_raw(state) as *mut ProcessState) })
     }

@@ -112,13 +112,14 @@ pub struct pirsch_event_options {
 }
 
 /// Counters of the background queue (`pirsch_*_enqueue`) of one client in this process.
+/// Declare it as `struct pirsch_stats` (the function pirsch_stats has the plain name).
 /// At every moment: enqueued == sent + dropped_queue_full + dropped_rejected +
 /// dropped_expired + dropped_shutdown + queue_depth + in_flight. Blocking calls are not
 /// counted here. After fork() a child's counters start from zero.
 #[repr(C)]
 #[derive(Clone, Copy)]
 pub struct pirsch_stats {
-    /// sizeof(pirsch_stats), set by the caller; 0 is refused.
+    /// sizeof(struct pirsch_stats), set by the caller; 0 is refused.
     pub struct_size: usize,
     /// Items handed to an enqueue function that passed validation (queue-full ones included).
     pub enqueued: u64,
@@ -743,7 +744,7 @@ pub unsafe extern "C" fn pirsch_flush(c: *mut pirsch_client, timeout_ms: u32) ->
 }
 
 /// Copies the client's queue counters into `*out`. Set `out->struct_size =
-/// sizeof(pirsch_stats)` first; only that many bytes are written. Does not block (beyond a
+/// sizeof(struct pirsch_stats)` first; only that many bytes are written. Does not block (beyond a
 /// short lock). Returns PIRSCH_OK, PIRSCH_ERR_NULL_ARGUMENT or PIRSCH_ERR_INVALID_ARGUMENT
 /// (struct_size 0).
 #[no_mangle]

@@ -4,7 +4,7 @@
 
 use crate::client::Core;
 use crate::error::{Error, ErrorKind};
-use crate::log::Level;
+use crate::log::{Level, RateLog};
 use crate::log_at;
 use crate::payload::Kind;
 use crate::process::ProcessState;
@@ -147,11 +147,13 @@ pub struct Shared {
     pub wake: Condvar,
     /// Wakes flush and shutdown waiters: a batch was finished.
     pub done: Condvar,
+    /// Per process, like every lock a child must not inherit.
+    pub rate_log: RateLog,
 }
 
 impl Shared {
     pub fn new(capacity: usize) -> Shared {
-        Shared { queue: Mutex::new(Queue::new(capacity)), wake: Condvar::new(), done: Condvar::new() }
+        Shared { queue: Mutex::new(Queue::new(capacity)), wake: Condvar::new(), done: Condvar::new(), rate_log: RateLog::default() }
     }
 
     pub fn lock(&self) -> MutexGuard<'_, Queue> {
@@ -172,7 +174,7 @@ pub fn enqueue(core: &Core, shared: &Shared, kind: Kind, json: Box<[u8]>) -> Res
         q.count_drop(Drop::QueueFull, 1);
         let total = q.stats.dropped_queue_full;
         drop(q);
-        core.rate_log.note(&core.log, "queue_full", Level::Warn, total, || {
+        shared.rate_log.note(&core.log, "queue_full", Level::Warn, total, || {
             format!(
                 "the queue is full ({} items): page views are being dropped (dropped_queue_full={total}); the API is slow or unreachable, or queue_capacity is too small",
                 core.config.queue_capacity
@@ -350,7 +352,7 @@ fn deliver(core: &Core, state: &ProcessState, kind: Kind, mut items: Vec<Item>) 
         if expired > 0 {
             finish(state, expired, Some(Drop::Expired));
             let total = state.shared.lock().stats.dropped_expired;
-            core.rate_log.note(&core.log, "expired", Level::Warn, total, || {
+            state.shared.rate_log.note(&core.log, "expired", Level::Warn, total, || {
                 format!("{expired} items were older than max_item_age_ms and were dropped (dropped_expired={total})")
             });
         }
@@ -394,7 +396,7 @@ fn deliver(core: &Core, state: &ProcessState, kind: Kind, mut items: Vec<Item>) 
                 let n = items.len() as u64;
                 finish(state, n, Some(Drop::Rejected));
                 let total = state.shared.lock().stats.dropped_rejected;
-                core.rate_log.note(&core.log, "rejected", Level::Warn, total, || {
+                state.shared.rate_log.note(&core.log, "rejected", Level::Warn, total, || {
                     format!("the API refused {n} {}(s), which were dropped (dropped_rejected={total}): {}", kind.noun(), err.message)
                 });
                 return;
@@ -404,7 +406,7 @@ fn deliver(core: &Core, state: &ProcessState, kind: Kind, mut items: Vec<Item>) 
                 attempt = attempt.saturating_add(1);
                 state.retries.fetch_add(1, Ordering::Relaxed);
                 let retries = state.retries.load(Ordering::Relaxed);
-                core.rate_log.note(&core.log, "retry", Level::Warn, retries, || {
+                state.shared.rate_log.note(&core.log, "retry", Level::Warn, retries, || {
                     format!("delivering a batch of {} failed, trying again in {} ms (retries so far: {retries}): {}", items.len(), wait.as_millis(), err.message)
                 });
                 // Sleep, but wake at once for shutdown.

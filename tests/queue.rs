@@ -284,3 +284,35 @@ fn nothing_lost_under_503s_an_outage_429s_and_expiring_tokens() {
     assert_eq!(hits.len(), THREADS * PER_THREAD);
     assert!(hits.values().all(|n| *n == 1), "every item exactly once");
 }
+
+unsafe extern "C" fn collect(userdata: *mut std::ffi::c_void, level: std::ffi::c_int, message: *const std::ffi::c_char) {
+    let sink = &*(userdata as *const std::sync::Mutex<Vec<(i32, String)>>);
+    sink.lock().unwrap().push((level, std::ffi::CStr::from_ptr(message).to_string_lossy().into_owned()));
+}
+
+#[test]
+fn drops_are_logged_at_most_once_a_second_with_counts() {
+    let s = Standin::start();
+    s.fault(json!({"path_prefix": "/api/v1/hit/batch", "delay_ms": 3000, "count": 1}));
+    let sink: &'static std::sync::Mutex<Vec<(i32, String)>> = Box::leak(Box::new(std::sync::Mutex::new(Vec::new())));
+    let cfg = config(&s, &[("queue_capacity", "5"), ("batch_size", "5"), ("shutdown_timeout_ms", "0")]);
+    let c = unsafe {
+        assert_eq!(pirsch_config_set_logger(cfg, Some(collect), sink as *const _ as *mut std::ffi::c_void), PIRSCH_OK);
+        let c = pirsch_client_new(cstr("").as_ptr(), cstr(ACCESS_KEY).as_ptr(), cfg);
+        pirsch_config_free(cfg);
+        TestClient(c)
+    };
+    let start = Instant::now();
+    let mut full = 0;
+    while start.elapsed() < Duration::from_millis(1500) {
+        if c.enqueue(&page(full)) == PIRSCH_ERR_QUEUE_FULL {
+            full += 1;
+        }
+        std::thread::sleep(Duration::from_micros(100));
+    }
+    assert!(full > 1000, "{full}");
+    let logs = sink.lock().unwrap().clone();
+    let about_full: Vec<_> = logs.iter().filter(|(_, m)| m.contains("queue is full")).collect();
+    assert!((1..=2).contains(&about_full.len()), "{} messages for {full} drops in 1.5 s: {about_full:?}", about_full.len());
+    assert!(about_full.iter().all(|(l, m)| *l == PIRSCH_LOG_WARN && m.contains("dropped_queue_full=")), "{about_full:?}");
+}

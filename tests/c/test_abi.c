@@ -169,6 +169,56 @@ static void test_access_key_and_wrong_secret(void) {
     pirsch_free(w);
 }
 
+static void test_queue(void) {
+    pirsch_config *cfg = pirsch_config_new();
+    pirsch_config_set(cfg, "base_url", base_url);
+    pirsch_config_set(cfg, "batch_size", "4");
+    pirsch_client *c = pirsch_client_new("", "pa_standin_key", cfg);
+    pirsch_config_free(cfg);
+    CHECK(c != NULL, "client: %s", pirsch_last_error());
+    if (!c) return;
+    char url[64];
+    pirsch_hit_options hit = {0};
+    hit.struct_size = sizeof hit;
+    hit.ip = "198.51.100.77";
+    hit.url = url;
+    for (int i = 0; i < 10; i++) {
+        snprintf(url, sizeof url, "https://example.com/c-queue/%d", i);
+        CHECK(pirsch_hit_enqueue(c, &hit) == PIRSCH_OK, "enqueue: %s", pirsch_last_error());
+    }
+    url[0] = 0; /* the library copied the item: the caller's buffer is free to change */
+    pirsch_event_options ev = {0};
+    ev.struct_size = sizeof ev;
+    ev.name = "c-queued";
+    snprintf(url, sizeof url, "https://example.com/c-queue/event");
+    CHECK(pirsch_event_enqueue(c, &ev, &hit) == PIRSCH_OK, "event enqueue: %s", pirsch_last_error());
+    CHECK(pirsch_session_enqueue(c, &hit) == PIRSCH_OK, "session enqueue: %s", pirsch_last_error());
+    CHECK(pirsch_hit_enqueue(c, NULL) == PIRSCH_ERR_NULL_ARGUMENT, "NULL hit");
+    CHECK(pirsch_flush(c, 10000) == PIRSCH_OK, "flush: %s", pirsch_last_error());
+    struct pirsch_stats st = {0};
+    CHECK(pirsch_stats(c, &st) == PIRSCH_ERR_INVALID_ARGUMENT, "struct_size 0");
+    st.struct_size = sizeof st;
+    CHECK(pirsch_stats(c, &st) == PIRSCH_OK, "stats");
+    CHECK(st.enqueued == 12 && st.sent == 12 && st.queue_depth == 0 && st.in_flight == 0,
+          "enqueued %llu sent %llu", (unsigned long long)st.enqueued, (unsigned long long)st.sent);
+    CHECK(st.batches == 5, "3 page-view batches of up to 4, 1 event, 1 session: %llu", (unsigned long long)st.batches);
+    /* Items still queued at pirsch_free are delivered by it. */
+    for (int i = 0; i < 3; i++) {
+        snprintf(url, sizeof url, "https://example.com/c-queue/at-free-%d", i);
+        pirsch_hit_enqueue(c, &hit);
+    }
+    pirsch_free(c);
+    pirsch_client *reader = new_client("", "pa_standin_key");
+    char *body = received(reader);
+    if (body) {
+        CHECK(strstr(body, "c-queue/9\"") != NULL, "queued page views arrived");
+        CHECK(strstr(body, "c-queue/at-free-2") != NULL, "pirsch_free delivered the rest");
+        CHECK(strstr(body, "\"event_name\":\"c-queued\"") != NULL, "queued event arrived");
+        pirsch_string_free(body);
+    }
+    pirsch_free(reader);
+}
+
 int main(void) {
     base_url = getenv("PIRSCH_BASE_URL");
     if (!base_url) {
@@ -179,6 +229,7 @@ int main(void) {
     test_config();
     test_page_view_event_session();
     test_access_key_and_wrong_secret();
+    test_queue();
     printf("%d passed, %d failed\n", passed, failed);
     return failed ? 1 : 0;
 }
