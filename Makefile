@@ -45,6 +45,7 @@ demo: deps build
 	python3 scripts/demo.py
 
 bench: build
+	@command -v nginx >/dev/null || PIRSCH_NEED_NGINX=1 scripts/install-deps.sh
 	$(REL)/pirsch-bench
 
 install: build
