@@ -31,5 +31,5 @@ export PIRSCH_BASE_URL="http://127.0.0.1:$(cat "$OUT/port")" PIRSCH_CLIENT_ID=st
 "$OUT/pageview-dyn" > /dev/null
 "$OUT/pageview-static" > /dev/null
 n=$(python3 -c 'import json,sys,urllib.request; print(json.load(urllib.request.urlopen(sys.argv[1]))["items"]["hit"])' "$PIRSCH_BASE_URL/_standin/counters")
-[ "$n" = 2 ] || { echo "install-test: expected 2 page views at the stand-in, got $n"; exit 1; }
+[ "$n" = 4 ] || { echo "install-test: expected 4 page views (2 per build) at the stand-in, got $n"; exit 1; }
 echo "install-test: installed to a prefix; pkg-config builds (shared and static) sent their page views: 2 passed, 0 failed"
