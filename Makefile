@@ -7,7 +7,7 @@ MAJOR   := $(firstword $(subst ., ,$(VERSION)))
 REL     := target/release
 NATIVE_LIBS := -lgcc_s -lutil -lrt -lpthread -lm -ldl -lc
 
-.PHONY: all build header deps test test-rust test-standin test-c test-examples test-install demo install bench clean
+.PHONY: all build header deps test test-rust test-standin nginx-module test-nginx bench-nginx test-c test-examples test-install demo install bench clean
 
 all: build
 
@@ -23,7 +23,7 @@ header:
 deps:
 	@scripts/install-deps.sh
 
-test: deps build test-rust test-standin test-c test-examples test-install
+test: deps build test-rust test-standin test-c test-examples test-install test-nginx
 	@echo "make test: all suites passed"
 
 test-rust: build
@@ -45,7 +45,7 @@ demo: deps build
 	python3 scripts/demo.py
 
 bench: build
-	@command -v nginx >/dev/null || PIRSCH_NEED_NGINX=1 scripts/install-deps.sh
+	@scripts/install-deps.sh
 	$(REL)/pirsch-bench
 
 install: build
@@ -61,3 +61,16 @@ install: build
 
 clean:
 	$(CARGO) clean
+
+# The nginx dynamic module, built against the installed nginx (Debian's nginx-dev) and
+# linked to target/release/libpirsch.so by rpath: target/nginx/ngx_http_pirsch_module.so
+NGINX_SRC ?= /usr/share/nginx/src
+nginx-module: build
+	@[ -d $(NGINX_SRC) ] || scripts/install-deps.sh
+	scripts/build-nginx-module.sh $(NGINX_SRC)
+
+test-nginx: nginx-module
+	python3 -m pytest -q bindings/nginx/tests
+
+bench-nginx: nginx-module
+	python3 bindings/nginx/bench.py

@@ -9,10 +9,10 @@ command -v valgrind >/dev/null || need_apt+=(valgrind)
 if ! command -v php >/dev/null || ! php -m 2>/dev/null | grep -qi '^ffi$'; then
     need_apt+=(php-cli)
 fi
-if [ "${PIRSCH_NEED_NGINX:-0}" = 1 ]; then
-    command -v nginx >/dev/null || need_apt+=(nginx)
-    [ -d /usr/share/nginx/src ] || need_apt+=(nginx-dev)
-fi
+command -v phpunit >/dev/null || need_apt+=(phpunit)
+command -v php-fpm8.2 >/dev/null || [ -x /usr/sbin/php-fpm8.2 ] || need_apt+=(php8.2-fpm)
+[ -x /usr/sbin/nginx ] || need_apt+=(nginx)
+[ -d /usr/share/nginx/src ] || need_apt+=(nginx-dev)
 
 if [ ${#need_apt[@]} -gt 0 ]; then
     echo "install-deps: installing ${need_apt[*]}"
@@ -22,7 +22,11 @@ if [ ${#need_apt[@]} -gt 0 ]; then
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
 fi
 
-if ! python3 -c 'import pytest' 2>/dev/null; then
-    echo "install-deps: installing pytest"
-    python3 -m pip install -q pytest
+need_pip=()
+for mod in pytest gunicorn uvicorn; do
+    python3 -c "import $mod" 2>/dev/null || need_pip+=("$mod")
+done
+if [ ${#need_pip[@]} -gt 0 ]; then
+    echo "install-deps: installing ${need_pip[*]} (pip)"
+    python3 -m pip install -q --root-user-action=ignore "${need_pip[@]}"
 fi
