@@ -73,4 +73,5 @@ test-nginx: nginx-module
 	python3 -m pytest -q bindings/nginx/tests
 
 bench-nginx: nginx-module
+	@command -v wrk >/dev/null || apt-get install -y -qq wrk >/dev/null
 	python3 bindings/nginx/bench.py

@@ -86,9 +86,10 @@ impl Client {
     /// Validates and copies an item, stamps it with the current time and queues it for the
     /// background sender. Never waits on the network.
     pub fn enqueue(&self, kind: Kind, hit: &Hit<'_>, event: Option<&Event<'_>>) -> Result<()> {
-        let time = crate::time::format_rfc3339_millis(SystemTime::now());
+        let stamp = crate::time::rfc3339_millis_bytes(SystemTime::now());
+        let time = std::str::from_utf8(&stamp).unwrap_or("");
         let mut json = Vec::with_capacity(384);
-        self.core.build_item(&mut json, kind, hit, event, Some(&time))?;
+        self.core.build_item(&mut json, kind, hit, event, Some(time))?;
         let st = self.state();
         self.ensure_sender(st)?;
         sender::enqueue(&self.core, &st.shared, kind, json.into_boxed_slice())
@@ -214,6 +215,8 @@ impl Core {
             x_real_ip: hit.x_real_ip.as_deref(),
         };
         match resolve_client_ip(peer, &headers, &self.config.trusted_proxies) {
+            // The peer as given, already in canonical form: nothing to replace.
+            Some(ip) if peer.parse::<std::net::IpAddr>().ok() == Some(ip) && !peer.contains("::ffff:") => Ok(()),
             Some(ip) => {
                 hit.ip = Some(Cow::Owned(ip.to_string()));
                 Ok(())

@@ -27,22 +27,32 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
     (if m <= 2 { y + 1 } else { y }, m, d)
 }
 
-/// Formats a time as `2026-11-26T14:15:32.123Z`.
+/// Formats a time as `2026-11-26T14:15:32.123Z` (years 0-9999).
 pub fn format_rfc3339_millis(t: SystemTime) -> String {
+    String::from_utf8_lossy(&rfc3339_millis_bytes(t)).into_owned()
+}
+
+/// The same, into a fixed buffer: every queued item is stamped, so no formatter machinery.
+pub fn rfc3339_millis_bytes(t: SystemTime) -> [u8; 24] {
     let d = t.duration_since(UNIX_EPOCH).unwrap_or_default();
     let secs = d.as_secs() as i64;
     let (y, mo, da) = civil_from_days(secs.div_euclid(86400));
-    let s = secs.rem_euclid(86400);
-    format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
-        y,
-        mo,
-        da,
-        s / 3600,
-        (s / 60) % 60,
-        s % 60,
-        d.subsec_millis()
-    )
+    let s = secs.rem_euclid(86400) as u32;
+    let mut b = *b"0000-00-00T00:00:00.000Z";
+    let mut put = |at: usize, width: usize, mut v: u32| {
+        for i in (0..width).rev() {
+            b[at + i] = b'0' + (v % 10) as u8;
+            v /= 10;
+        }
+    };
+    put(0, 4, y.clamp(0, 9999) as u32);
+    put(5, 2, mo);
+    put(8, 2, da);
+    put(11, 2, s / 3600);
+    put(14, 2, (s / 60) % 60);
+    put(17, 2, s % 60);
+    put(20, 3, d.subsec_millis());
+    b
 }
 
 /// Parses an RFC 3339 timestamp (`Z` or a numeric offset, optional fraction).

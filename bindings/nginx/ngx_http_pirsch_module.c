@@ -410,7 +410,8 @@ static ngx_int_t ngx_http_pirsch_log_handler(ngx_http_request_t *r) {
     char *peer = ngx_http_pirsch_cstr(r->pool, &r->connection->addr_text);
     if (peer == NULL) return NGX_OK;
 
-    /* Every request header, NUL-terminated; the library picks what it needs. */
+    /* Every request header; the library picks what it needs. nginx NUL-terminates the
+       names and values it parsed, so they are passed without copying. */
     ngx_uint_t n = 0;
     ngx_list_part_t *part;
     for (part = &r->headers_in.headers.part; part; part = part->next) n += part->nelts;
@@ -421,9 +422,14 @@ static ngx_int_t ngx_http_pirsch_log_handler(ngx_http_request_t *r) {
         ngx_table_elt_t *h = part->elts;
         for (ngx_uint_t i = 0; i < part->nelts; i++) {
             if (h[i].hash == 0) continue;
-            headers[k].key = ngx_http_pirsch_cstr(r->pool, &h[i].key);
-            headers[k].value = ngx_http_pirsch_cstr(r->pool, &h[i].value);
-            if (headers[k].key == NULL || headers[k].value == NULL) return NGX_OK;
+            if (h[i].key.data[h[i].key.len] != '\0' || h[i].value.data[h[i].value.len] != '\0') {
+                headers[k].key = ngx_http_pirsch_cstr(r->pool, &h[i].key);
+                headers[k].value = ngx_http_pirsch_cstr(r->pool, &h[i].value);
+                if (headers[k].key == NULL || headers[k].value == NULL) return NGX_OK;
+            } else {
+                headers[k].key = (const char *) h[i].key.data;
+                headers[k].value = (const char *) h[i].value.data;
+            }
             k++;
         }
     }
