@@ -176,3 +176,17 @@ def test_pirsch_on_without_credentials_is_refused(api):
     assert r.returncode != 0 and "needs credentials" in r.stderr, r.stderr
     r = Nginx(api.url, credentials="pirsch_client_id standin-client; pirsch_client_secret standin-secret;").test_config()
     assert r.returncode == 0, r.stderr
+
+
+def test_the_address_the_realip_module_decided_is_used(api):
+    ng = Nginx(api.url, http_extra="pirsch_flush_interval_ms 50; set_real_ip_from 127.0.0.2; real_ip_header X-Forwarded-For;").start()
+    try:
+        ng.request("/page.html?realip=trusted", headers={"X-Forwarded-For": "198.51.100.9"}, source="127.0.0.2")
+        ng.request("/page.html?realip=forged", headers={"X-Forwarded-For": "198.51.100.9"})
+        assert wait_for(lambda: len(hits(api)) >= 2)
+        got = {h["url"]: h["ip"] for h in hits(api)}
+        assert got == {"http://example.test/page.html?realip=trusted": "198.51.100.9",
+                       "http://example.test/page.html?realip=forged": "127.0.0.1"}
+    finally:
+        ng.stop()
+    assert_clean_log(ng)
