@@ -41,4 +41,7 @@ fn main() {
 
     println!("cargo:rustc-cdylib-link-arg=-Wl,-soname,libpirsch.so.{}", env!("CARGO_PKG_VERSION_MAJOR"));
     println!("cargo:rustc-cdylib-link-arg=-Wl,--version-script={}", crate_dir.join("pirsch.map").display());
+    // Never unmapped by dlclose(): hosts that load us at run time (PHP FFI frees its library
+    // handle at the end of a request) must not pull the code from under a sender thread.
+    println!("cargo:rustc-cdylib-link-arg=-Wl,-z,nodelete");
 }
