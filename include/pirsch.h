@@ -306,7 +306,8 @@ pirsch_result pirsch_config_set(struct pirsch_config *cfg,
  * `message` is valid only during the call. The callback may be called from any thread,
  * including the client's background thread, so it must be thread-safe, must not block
  * for long and must not call pirsch_free. `userdata` is passed through untouched and must
- * outlive every client made from this config. `log` NULL removes the logger.
+ * stay valid until pirsch_free of every client made from this config has returned (after
+ * that, the callback is never called). `log` NULL removes the logger.
  */
 pirsch_result pirsch_config_set_logger(struct pirsch_config *cfg,
                                        void (*log)(void *userdata,
@@ -332,8 +333,11 @@ struct pirsch_client *pirsch_client_new(const char *client_id,
 
 /**
  * Frees a client: stops accepting, delivers what is queued for up to
- * `shutdown_timeout_ms` (blocking that long at most), then releases everything. The client
- * must not be used after, nor concurrently with, this call. NULL is a no-op.
+ * `shutdown_timeout_ms` (blocking that long, plus at most half a second for a request in
+ * progress), counts the rest as dropped_shutdown, then releases everything. Once it
+ * returns, the logger callback is never called again for this client, so its userdata may
+ * be freed. The client must not be used after, nor concurrently with, this call. NULL is a
+ * no-op.
  */
 void pirsch_free(struct pirsch_client *client);
 

@@ -193,8 +193,11 @@ impl Drop for Client {
             if finished {
                 let _ = handle.join();
             }
-            // Otherwise the thread is detached; it holds its own reference to the state.
+            // Otherwise the thread is detached (a request it started before the deadline
+            // is still running); it holds its own references to what it uses.
         }
+        // Whatever still runs must never call the user's logger after pirsch_free returns.
+        self.core.log.close();
         // SAFETY: the pointer came from Arc::into_raw in this process.
         drop(unsafe { Arc::from_raw(p) });
     }

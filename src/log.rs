@@ -41,6 +41,15 @@ pub type Logger = Arc<dyn Fn(Level, &str) + Send + Sync>;
 pub struct Log {
     level: Level,
     sink: Option<Logger>,
+    gate: Arc<Gate>,
+}
+
+/// Closes the sink for good: after `close`, no call of the user's callback is running or
+/// will start, even from a sender thread that outlives pirsch_free.
+#[derive(Default)]
+struct Gate {
+    closed: std::sync::atomic::AtomicBool,
+    active: std::sync::atomic::AtomicUsize,
 }
 
 impl Log {
@@ -50,7 +59,16 @@ impl Log {
                 Arc::new(|level: Level, msg: &str| eprintln!("libpirsch {}: {}", level.name(), msg)) as Logger
             })
         });
-        Log { level, sink }
+        Log { level, sink, gate: Arc::default() }
+    }
+
+    /// Stops all logging and waits for a callback in progress to return.
+    pub fn close(&self) {
+        use std::sync::atomic::Ordering::SeqCst;
+        self.gate.closed.store(true, SeqCst);
+        while self.gate.active.load(SeqCst) > 0 {
+            std::thread::sleep(std::time::Duration::from_micros(100));
+        }
     }
 
     pub fn enabled(&self, level: Level) -> bool {
@@ -58,9 +76,14 @@ impl Log {
     }
 
     pub fn log(&self, level: Level, msg: &str) {
+        use std::sync::atomic::Ordering::SeqCst;
         if let Some(sink) = &self.sink {
             if level <= self.level {
-                sink(level, msg);
+                self.gate.active.fetch_add(1, SeqCst);
+                if !self.gate.closed.load(SeqCst) {
+                    sink(level, msg);
+                }
+                self.gate.active.fetch_sub(1, SeqCst);
             }
         }
     }

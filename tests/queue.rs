@@ -316,3 +316,38 @@ fn drops_are_logged_at_most_once_a_second_with_counts() {
     assert!((1..=2).contains(&about_full.len()), "{} messages for {full} drops in 1.5 s: {about_full:?}", about_full.len());
     assert!(about_full.iter().all(|(l, m)| *l == PIRSCH_LOG_WARN && m.contains("dropped_queue_full=")), "{about_full:?}");
 }
+
+static FREED: AtomicBool = AtomicBool::new(false);
+static CALLS_AFTER_FREE: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+unsafe extern "C" fn watch_after_free(_: *mut std::ffi::c_void, _: std::ffi::c_int, _: *const std::ffi::c_char) {
+    // Slow on purpose: free must wait for a callback in progress.
+    std::thread::sleep(Duration::from_millis(20));
+    if FREED.load(Ordering::SeqCst) {
+        CALLS_AFTER_FREE.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+#[test]
+fn the_logger_is_never_called_after_free_returns() {
+    let s = Standin::start();
+    // Every request hangs: the sender is mid-request (token or batch) when free gives up on it.
+    s.fault(json!({"path_prefix": "/api/v1/", "include_token": true, "delay_ms": 3000}));
+    let cfg = config(&s, &[("shutdown_timeout_ms", "100"), ("timeout_ms", "1000"), ("log_level", "debug"), ("flush_interval_ms", "1")]);
+    unsafe {
+        assert_eq!(pirsch_config_set_logger(cfg, Some(watch_after_free), ptr::null_mut()), PIRSCH_OK);
+        let c = pirsch_client_new(cstr(CLIENT_ID).as_ptr(), cstr(CLIENT_SECRET).as_ptr(), cfg);
+        pirsch_config_free(cfg);
+        for i in 0..5 {
+            assert_eq!(pirsch_hit_enqueue(c, &page(i).opts()), PIRSCH_OK);
+        }
+        std::thread::sleep(Duration::from_millis(50));
+        let start = Instant::now();
+        pirsch_free(c);
+        FREED.store(true, Ordering::SeqCst);
+        assert!(start.elapsed() < Duration::from_millis(1500), "{:?}", start.elapsed());
+    }
+    // The detached request times out after this; its messages must go nowhere.
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_eq!(CALLS_AFTER_FREE.load(Ordering::SeqCst), 0);
+}
