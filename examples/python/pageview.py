@@ -21,7 +21,10 @@ except ImportError:
 def main():
     if not os.environ.get("PIRSCH_CLIENT_SECRET"):
         sys.exit("set PIRSCH_CLIENT_SECRET (an access key pa_..., or a client secret with PIRSCH_CLIENT_ID)")
-    print("libpirsch", pirsch.library_version())
+    try:
+        print("libpirsch", pirsch.library_version())
+    except pirsch.LibraryError as e:
+        sys.exit(str(e))
     # Our reverse proxies: their X-Forwarded-For is believed, anyone else's ignored.
     client = pirsch.Client.from_env(trusted_proxies=["10.0.0.0/8", "127.0.0.1"])
     failed = False
