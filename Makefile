@@ -7,7 +7,7 @@ MAJOR   := $(firstword $(subst ., ,$(VERSION)))
 REL     := target/release
 NATIVE_LIBS := -lgcc_s -lutil -lrt -lpthread -lm -ldl -lc
 
-.PHONY: all build header deps test test-rust test-standin nginx-module test-nginx bench-nginx test-c test-examples test-install demo install bench clean
+.PHONY: all build header deps test test-rust test-standin test-php nginx-module test-nginx bench-nginx test-c test-examples test-install demo install bench clean
 
 all: build
 
@@ -23,7 +23,7 @@ header:
 deps:
 	@scripts/install-deps.sh
 
-test: deps build test-rust test-standin test-c test-examples test-install test-nginx
+test: deps build test-rust test-standin test-c test-examples test-install test-php test-nginx
 	@echo "make test: all suites passed"
 
 test-rust: build
@@ -37,6 +37,9 @@ test-c: build
 
 test-examples: build
 	python3 -m pytest -q tests/python
+
+test-php: build
+	scripts/test-php.sh
 
 test-install: build
 	scripts/install-test.sh

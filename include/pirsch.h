@@ -40,11 +40,6 @@
 #define PIRSCH_LOG_DEBUG 4
 
 /**
- * Upper bound of one batch request's JSON.
- */
-#define MAX_BATCH_BYTES (500 * 1024)
-
-/**
  * A client. Thread-safe: share one per process among all threads.
  */
 typedef struct pirsch_client pirsch_client;

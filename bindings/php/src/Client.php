@@ -1,0 +1,473 @@
+<?php
+
+declare(strict_types=1);
+
+namespace Pirsch;
+
+use Pirsch\Exception\PirschException;
+use Pirsch\Internal\CallData;
+
+/**
+ * A libpirsch client: sends page views, events and session keep-alives to the Pirsch API.
+ *
+ *     $client = new Client(accessKey: 'pa_...', config: ['timeout_ms' => 3000]);
+ *     $client->enqueueHit(['url' => 'https://example.com/', 'ip' => $_SERVER['REMOTE_ADDR'],
+ *                          'headers' => getallheaders()]);
+ *
+ * A hit ("page view") is an array of the fields of pirsch_hit_options, by their C names: url
+ * and ip (required), user_agent, accept_language, sec_ch_ua, sec_ch_ua_mobile,
+ * sec_ch_ua_platform, sec_ch_ua_platform_version, sec_ch_width, sec_ch_viewport_width, title,
+ * referrer, cf_connecting_ip, x_forwarded_for, forwarded, x_real_ip (strings), screen_width,
+ * screen_height (ints), disable_bot_filter (bool), tags (['key' => 'value']); null or "" is
+ * not sent. 'headers' => [name => value] fills them from a request's raw headers first
+ * (pirsch_hit_options_from_headers: proxy headers believed only from trusted_proxies, Cookie
+ * and every other header ignored); the fields given beside it win.
+ *
+ * hit(), event(), session() and request() block until the API answered (timeout_ms per try,
+ * 1 + max_retries tries). The enqueue* methods validate, copy and return within microseconds;
+ * a background thread of the library delivers in batches. Failures throw a subclass of
+ * Pirsch\Exception\PirschException with the library's message. The destructor (or close())
+ * delivers what is still queued, for up to shutdown_timeout_ms.
+ */
+final class Client
+{
+    /** Environment variables Client::fromEnv() reads as configuration (PIRSCH_ + the key). */
+    public const ENV_CONFIG = [
+        'base_url', 'timeout_ms', 'max_retries', 'queue_capacity', 'batch_size', 'flush_interval_ms',
+        'shutdown_timeout_ms', 'max_item_age_ms', 'trusted_proxies', 'forward_proxy_headers',
+        'allow_insecure_http', 'log_level',
+    ];
+
+    /** @var array<string, string>|null field name => 'string'|'int'|'uint'|'bool'|'kv' */
+    private static ?array $hitFields = null;
+
+    private \FFI $ffi;
+    private ?\FFI\CData $ptr = null;
+    private bool $owned = true;
+
+    /**
+     * @param string|null $accessKey An access key (pa_...): write-only, needs no token.
+     * @param string|null $clientId An OAuth client id, with $clientSecret (can also read statistics).
+     * @param string|null $clientSecret The OAuth client's secret (or an access key without $clientId).
+     * @param array<string, string|int|bool|list<string>|null> $config Configuration keys as in
+     *        the README: base_url, timeout_ms, trusted_proxies (a string or a list), ...
+     *        Booleans become "true"/"false", lists are joined with ", ", null is skipped.
+     */
+    public function __construct(
+        ?string $accessKey = null,
+        ?string $clientId = null,
+        ?string $clientSecret = null,
+        array $config = [],
+    ) {
+        $this->ffi = Library::ffi();
+        if ($accessKey !== null && $accessKey !== '' && (($clientSecret ?? '') !== '' || ($clientId ?? '') !== '')) {
+            throw Library::error('PIRSCH_ERR_INVALID_ARGUMENT', 'give either accessKey, or clientId and clientSecret, not both');
+        }
+        $id = $clientId ?? '';
+        $secret = $accessKey !== null && $accessKey !== '' ? $accessKey : ($clientSecret ?? '');
+        if (str_contains($id . $secret, "\0")) {
+            throw Library::error('PIRSCH_ERR_INVALID_ARGUMENT', 'the credentials contain a NUL byte');
+        }
+        $ffi = $this->ffi;
+        $cfg = $ffi->pirsch_config_new();
+        if ($cfg === null) {
+            throw new PirschException('pirsch_config_new failed: out of memory');
+        }
+        try {
+            foreach ($config as $key => $value) {
+                if ($value === null) {
+                    continue;
+                }
+                $text = self::configValue((string) $key, $value);
+                if (str_contains($key . $text, "\0")) {
+                    throw Library::error('PIRSCH_ERR_INVALID_ARGUMENT', "config $key contains a NUL byte");
+                }
+                $rc = $ffi->pirsch_config_set($cfg, (string) $key, $text);
+                if ($rc !== 0) {
+                    throw Library::exception($rc, $ffi->pirsch_last_error());
+                }
+            }
+            $ptr = $ffi->pirsch_client_new($id, $secret, $cfg);
+            if ($ptr === null) {
+                $message = $ffi->pirsch_last_error();
+                // pirsch_client_new says why only in words: the credentials, or the config?
+                $probe = $ffi->pirsch_client_new('', 'pa_probe', $cfg);
+                if ($probe !== null) {
+                    $ffi->pirsch_free($probe);
+                    throw Library::error('PIRSCH_ERR_AUTH', $message);
+                }
+                throw Library::error('PIRSCH_ERR_INVALID_ARGUMENT', $message);
+            }
+            $this->ptr = $ptr;
+        } finally {
+            $ffi->pirsch_config_free($cfg);
+        }
+    }
+
+    /**
+     * A client from the environment: PIRSCH_ACCESS_KEY, or PIRSCH_CLIENT_ID and
+     * PIRSCH_CLIENT_SECRET (PIRSCH_CLIENT_SECRET alone may be an access key), and
+     * PIRSCH_<KEY> for each key of ENV_CONFIG (PIRSCH_BASE_URL, PIRSCH_TRUSTED_PROXIES, ...).
+     * $config overrides the environment.
+     */
+    public static function fromEnv(array $config = []): self
+    {
+        $env = static fn (string $name): ?string => is_string($v = getenv($name)) && $v !== '' ? $v : null;
+        $fromEnv = [];
+        foreach (self::ENV_CONFIG as $key) {
+            $value = $env('PIRSCH_' . strtoupper($key));
+            if ($value !== null) {
+                $fromEnv[$key] = $value;
+            }
+        }
+        $accessKey = $env('PIRSCH_ACCESS_KEY');
+        if ($accessKey === null && $env('PIRSCH_CLIENT_SECRET') === null) {
+            throw Library::error('PIRSCH_ERR_AUTH', 'no credentials in the environment: set PIRSCH_ACCESS_KEY (pa_...), or '
+                . 'PIRSCH_CLIENT_ID and PIRSCH_CLIENT_SECRET, from the Pirsch dashboard (Settings > Integration)');
+        }
+        return new self(
+            accessKey: $accessKey,
+            clientId: $accessKey === null ? $env('PIRSCH_CLIENT_ID') : null,
+            clientSecret: $accessKey === null ? $env('PIRSCH_CLIENT_SECRET') : null,
+            config: array_replace($fromEnv, $config),
+        );
+    }
+
+    /** The version of the loaded libpirsch, e.g. "0.1.0". */
+    public static function version(): string
+    {
+        return Library::version();
+    }
+
+    /** Sends a page view and waits until the API accepted it. */
+    public function hit(array $hit): void
+    {
+        $mem = new CallData($this->ffi);
+        $h = $this->hitOptions($hit, $mem);
+        $this->check($this->ffi->pirsch_hit($this->client(), \FFI::addr($h)));
+    }
+
+    /**
+     * Sends an event on the page view $hit (the same fields as hit()) and waits.
+     *
+     * @param array<string, string> $meta up to 20 entries
+     */
+    public function event(string $name, array $hit, int $durationSeconds = 0, array $meta = [], bool $nonInteractive = false): void
+    {
+        $mem = new CallData($this->ffi);
+        $h = $this->hitOptions($hit, $mem);
+        $ev = $this->eventOptions($name, $durationSeconds, $meta, $nonInteractive, $mem);
+        $this->check($this->ffi->pirsch_event($this->client(), \FFI::addr($ev), \FFI::addr($h)));
+    }
+
+    /** Keeps the visitor's session alive (ip, user_agent, sec_ch_* are used; url is not needed) and waits. */
+    public function session(array $hit): void
+    {
+        $mem = new CallData($this->ffi);
+        $h = $this->hitOptions($hit, $mem);
+        $this->check($this->ffi->pirsch_session($this->client(), \FFI::addr($h)));
+    }
+
+    /** Queues a page view for the background sender; never waits on the network. */
+    public function enqueueHit(array $hit): void
+    {
+        $mem = new CallData($this->ffi);
+        $h = $this->hitOptions($hit, $mem);
+        $this->check($this->ffi->pirsch_hit_enqueue($this->client(), \FFI::addr($h)));
+    }
+
+    /** Queues an event on the page view $hit; never waits on the network. */
+    public function enqueueEvent(string $name, array $hit, int $durationSeconds = 0, array $meta = [], bool $nonInteractive = false): void
+    {
+        $mem = new CallData($this->ffi);
+        $h = $this->hitOptions($hit, $mem);
+        $ev = $this->eventOptions($name, $durationSeconds, $meta, $nonInteractive, $mem);
+        $this->check($this->ffi->pirsch_event_enqueue($this->client(), \FFI::addr($ev), \FFI::addr($h)));
+    }
+
+    /** Queues a session keep-alive; never waits on the network. */
+    public function enqueueSession(array $hit): void
+    {
+        $mem = new CallData($this->ffi);
+        $h = $this->hitOptions($hit, $mem);
+        $this->check($this->ffi->pirsch_session_enqueue($this->client(), \FFI::addr($h)));
+    }
+
+    /**
+     * Waits up to $timeoutMs until everything queued so far is sent (or dropped for a counted
+     * reason; see stats()). False when the time ran out: the rest stays queued and is still
+     * delivered later.
+     */
+    public function flush(int $timeoutMs = 5000): bool
+    {
+        if ($timeoutMs < 0 || $timeoutMs > 0xFFFFFFFF) {
+            throw Library::error('PIRSCH_ERR_INVALID_ARGUMENT', "timeoutMs $timeoutMs is out of range");
+        }
+        $rc = $this->ffi->pirsch_flush($this->client(), $timeoutMs);
+        if ($rc === Library::code('PIRSCH_ERR_TIMEOUT')) {
+            return false;
+        }
+        $this->check($rc);
+        return true;
+    }
+
+    /** The queue's counters in this process. */
+    public function stats(): Stats
+    {
+        $st = $this->ffi->new('struct pirsch_stats');
+        $st->struct_size = \FFI::sizeof($st);
+        $this->check($this->ffi->pirsch_stats($this->client(), \FFI::addr($st)));
+        $values = [];
+        foreach ($this->ffi->type('struct pirsch_stats')->getStructFieldNames() as $name) {
+            if ($name !== 'struct_size') {
+                $values[$name] = (int) $st->$name;
+            }
+        }
+        return Stats::fromArray($values);
+    }
+
+    /**
+     * Any API call, with the client's token handling and retries; blocks. Returns the decoded
+     * JSON answer (arrays), null for an empty body, or the body itself if it is not JSON.
+     * Reading statistics needs an OAuth client (access keys can only write).
+     *
+     *     $client->request('/api/v1/statistics/visitor', ['id' => $domainId, 'from' => $day, 'to' => $day]);
+     *
+     * @param array<string, scalar|array> $query appended as a query string
+     * @param array|object|null $json sent as the JSON body
+     */
+    public function request(string $path, array $query = [], string $method = 'GET', array|object|null $json = null): mixed
+    {
+        if ($query !== []) {
+            $path .= (str_contains($path, '?') ? '&' : '?') . http_build_query($query, '', '&', PHP_QUERY_RFC3986);
+        }
+        $body = null;
+        if ($json !== null) {
+            try {
+                $body = json_encode($json, JSON_THROW_ON_ERROR | JSON_UNESCAPED_SLASHES | JSON_UNESCAPED_UNICODE);
+            } catch (\JsonException $e) {
+                throw Library::error('PIRSCH_ERR_INVALID_ARGUMENT', 'json cannot be encoded: ' . $e->getMessage());
+            }
+        }
+        $mem = new CallData($this->ffi);
+        $out = $this->ffi->new('char *');
+        $rc = $this->ffi->pirsch_request(
+            $this->client(),
+            $mem->str($method, 'method'),
+            $mem->str($path, 'path'),
+            $body === null ? null : $mem->str($body, 'json'),
+            \FFI::addr($out),
+        );
+        $this->check($rc);
+        if (\FFI::isNull($out)) {
+            return null;
+        }
+        try {
+            $text = \FFI::string($out);
+        } finally {
+            $this->ffi->pirsch_string_free($out);
+        }
+        if (trim($text) === '') {
+            return null;
+        }
+        try {
+            return json_decode($text, true, 512, JSON_THROW_ON_ERROR | JSON_BIGINT_AS_STRING);
+        } catch (\JsonException) {
+            return $text;
+        }
+    }
+
+    /**
+     * Stops the client: delivers what is queued (up to shutdown_timeout_ms) and frees it. Later
+     * calls throw ClosedException. Idempotent; the destructor calls it.
+     */
+    public function close(): void
+    {
+        $ptr = $this->ptr;
+        $this->ptr = null;
+        if ($ptr !== null && $this->owned) {
+            $this->ffi->pirsch_free($ptr);
+        }
+    }
+
+    public function __destruct()
+    {
+        $this->close();
+    }
+
+    /** @internal A client around a pointer made elsewhere; $owned: whether close() frees it. */
+    public static function fromPointer(\FFI\CData $ptr, bool $owned): self
+    {
+        $client = (new \ReflectionClass(self::class))->newInstanceWithoutConstructor();
+        $client->ffi = Library::ffi();
+        $client->ptr = $ptr;
+        $client->owned = $owned;
+        return $client;
+    }
+
+    /** @internal The pirsch_client pointer (ClosedException after close()). */
+    public function pointer(): \FFI\CData
+    {
+        return $this->client();
+    }
+
+    /** @internal From now on close() and the destructor leave the C client alone. */
+    public function disown(): void
+    {
+        $this->owned = false;
+    }
+
+    private function client(): \FFI\CData
+    {
+        return $this->ptr ?? throw Library::error('PIRSCH_ERR_CLOSED', 'the client is closed: close() was called');
+    }
+
+    private function check(int $rc): void
+    {
+        if ($rc !== 0) {
+            throw Library::exception($rc, $this->ffi->pirsch_last_error());
+        }
+    }
+
+    private static function configValue(string $key, mixed $value): string
+    {
+        return match (true) {
+            is_bool($value) => $value ? 'true' : 'false',
+            is_int($value), is_float($value), is_string($value), $value instanceof \Stringable => (string) $value,
+            is_array($value) => implode(', ', array_map('strval', $value)),
+            default => throw Library::error('PIRSCH_ERR_INVALID_ARGUMENT', "config $key: " . get_debug_type($value) . ' is not a valid value'),
+        };
+    }
+
+    /** The fields of pirsch_hit_options and how each is set, read from the declarations. */
+    private function hitFields(): array
+    {
+        if (self::$hitFields !== null) {
+            return self::$hitFields;
+        }
+        $type = $this->ffi->type('pirsch_hit_options');
+        $names = $type->getStructFieldNames();
+        $fields = [];
+        foreach ($names as $name) {
+            $t = $type->getStructFieldType($name);
+            $kind = $t->getKind();
+            if ($name === 'struct_size') {
+                continue;
+            }
+            if ($kind === \FFI\CType::TYPE_POINTER) {
+                $target = $t->getPointerType()->getKind();
+                if ($target === \FFI\CType::TYPE_CHAR) {
+                    $fields[$name] = 'string';
+                } elseif ($target === \FFI\CType::TYPE_STRUCT && in_array("{$name}_len", $names, true)) {
+                    $fields[$name] = 'kv';
+                }
+            } elseif ($kind === \FFI\CType::TYPE_BOOL) {
+                $fields[$name] = 'bool';
+            } elseif (in_array($kind, [\FFI\CType::TYPE_SINT8, \FFI\CType::TYPE_SINT16, \FFI\CType::TYPE_SINT32, \FFI\CType::TYPE_SINT64], true)) {
+                $fields[$name] = 'int';
+            } elseif (in_array($kind, [\FFI\CType::TYPE_UINT8, \FFI\CType::TYPE_UINT16, \FFI\CType::TYPE_UINT32, \FFI\CType::TYPE_UINT64], true)) {
+                $fields[$name] = 'uint';
+            }
+        }
+        foreach ($fields as $name => $kind) {
+            if ($kind === 'kv') {
+                unset($fields["{$name}_len"]);
+            }
+        }
+        return self::$hitFields = $fields;
+    }
+
+    private function hitOptions(array $fields, CallData $mem): \FFI\CData
+    {
+        $h = $this->ffi->new('pirsch_hit_options');
+        $h->struct_size = \FFI::sizeof($h);
+        if (array_key_exists('headers', $fields)) {
+            $headers = $fields['headers'] ?? [];
+            unset($fields['headers']);
+            if (!is_array($headers)) {
+                throw Library::error('PIRSCH_ERR_INVALID_ARGUMENT', 'headers must be an array of name => value');
+            }
+            [$kv, $n] = $mem->kv($headers, 'header');
+            $rc = $this->ffi->pirsch_hit_options_from_headers(
+                \FFI::addr($h),
+                $mem->str(self::text($fields['url'] ?? '', 'url'), 'url'),
+                $mem->str(self::text($fields['ip'] ?? '', 'ip'), 'ip'),
+                $kv,
+                $n,
+            );
+            $this->check($rc);
+            unset($fields['url'], $fields['ip']);   // set from the same strings
+        }
+        $known = $this->hitFields();
+        foreach ($fields as $name => $value) {
+            $kind = $known[$name] ?? throw Library::error(
+                'PIRSCH_ERR_INVALID_ARGUMENT',
+                "unknown page view field \"$name\"; the fields are headers, " . implode(', ', array_keys($known)),
+            );
+            switch ($kind) {
+                case 'string':
+                    $text = $value === null ? '' : self::text($value, $name);
+                    $h->$name = $text === '' ? null : $mem->str($text, $name);
+                    break;
+                case 'int':
+                case 'uint':
+                    if ($value === null) {
+                        $value = 0;
+                    }
+                    if (!is_int($value)) {
+                        throw Library::error('PIRSCH_ERR_INVALID_ARGUMENT', "$name must be an int, not " . get_debug_type($value));
+                    }
+                    $size = $this->ffi->type('pirsch_hit_options')->getStructFieldType($name)->getSize() * 8;
+                    $min = $kind === 'uint' ? 0 : -(2 ** ($size - 1));
+                    $max = $kind === 'uint' ? 2 ** $size - 1 : 2 ** ($size - 1) - 1;
+                    if ($value < $min || $value > $max) {
+                        throw Library::error('PIRSCH_ERR_INVALID_ARGUMENT', "$name $value is out of range");
+                    }
+                    $h->$name = $value;
+                    break;
+                case 'bool':
+                    if ($value !== null && !is_bool($value)) {
+                        throw Library::error('PIRSCH_ERR_INVALID_ARGUMENT', "$name must be a bool, not " . get_debug_type($value));
+                    }
+                    $h->$name = (bool) $value;
+                    break;
+                case 'kv':
+                    if ($value !== null && !is_array($value)) {
+                        throw Library::error('PIRSCH_ERR_INVALID_ARGUMENT', "$name must be an array of key => value");
+                    }
+                    [$kv, $n] = $mem->kv($value ?? [], $name);
+                    $h->$name = $kv;
+                    $h->{"{$name}_len"} = $n;
+                    break;
+            }
+        }
+        return $h;
+    }
+
+    private function eventOptions(string $name, int $durationSeconds, array $meta, bool $nonInteractive, CallData $mem): \FFI\CData
+    {
+        if ($durationSeconds < 0 || $durationSeconds > 0xFFFFFFFF) {
+            throw Library::error('PIRSCH_ERR_INVALID_ARGUMENT', "durationSeconds $durationSeconds is out of range");
+        }
+        $ev = $this->ffi->new('pirsch_event_options');
+        $ev->struct_size = \FFI::sizeof($ev);
+        $ev->name = $mem->str($name, 'event name');
+        $ev->duration_seconds = $durationSeconds;
+        [$kv, $n] = $mem->kv($meta, 'meta');
+        $ev->meta = $kv;
+        $ev->meta_len = $n;
+        $ev->non_interactive = $nonInteractive;
+        return $ev;
+    }
+
+    private static function text(mixed $value, string $name): string
+    {
+        if (is_string($value)) {
+            return $value;
+        }
+        if (is_int($value) || is_float($value) || $value instanceof \Stringable) {
+            return (string) $value;
+        }
+        throw Library::error('PIRSCH_ERR_INVALID_ARGUMENT', "$name must be a string, not " . get_debug_type($value));
+    }
+}

@@ -1,0 +1,10 @@
+<?php
+
+declare(strict_types=1);
+
+namespace Pirsch\Exception;
+
+/** The credentials were refused, or no token could be obtained with them (PIRSCH_ERR_AUTH). */
+class AuthException extends PirschException
+{
+}

@@ -1,0 +1,10 @@
+<?php
+
+declare(strict_types=1);
+
+namespace Pirsch\Exception;
+
+/** A bug inside libpirsch was caught at its boundary (PIRSCH_ERR_PANIC); please report it. */
+class InternalException extends PirschException
+{
+}

@@ -1,0 +1,10 @@
+<?php
+
+declare(strict_types=1);
+
+namespace Pirsch\Exception;
+
+/** Connect, TLS, DNS or a connection reset (PIRSCH_ERR_NETWORK). */
+class NetworkException extends PirschException
+{
+}
