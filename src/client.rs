@@ -16,6 +16,10 @@ use std::sync::atomic::{AtomicPtr, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
+thread_local! {
+    static SCRATCH: std::cell::RefCell<Vec<u8>> = std::cell::RefCell::new(Vec::with_capacity(1024));
+}
+
 /// What never changes after creation, shared with the sender thread.
 pub struct Core {
     pub config: Config,
@@ -88,11 +92,16 @@ impl Client {
     pub fn enqueue(&self, kind: Kind, hit: &Hit<'_>, event: Option<&Event<'_>>) -> Result<()> {
         let stamp = crate::time::rfc3339_millis_bytes(SystemTime::now());
         let time = std::str::from_utf8(&stamp).unwrap_or("");
-        let mut json = Vec::with_capacity(384);
-        self.core.build_item(&mut json, kind, hit, event, Some(time))?;
+        // Built in a reused per-thread buffer, then copied once at its exact size: no
+        // growing, no shrinking realloc on the request path.
+        let json: Box<[u8]> = SCRATCH.with(|buf| {
+            let mut buf = buf.borrow_mut();
+            buf.clear();
+            self.core.build_item(&mut buf, kind, hit, event, Some(time)).map(|()| Box::from(&buf[..]))
+        })?;
         let st = self.state();
         self.ensure_sender(st)?;
-        sender::enqueue(&self.core, &st.shared, kind, json.into_boxed_slice())
+        sender::enqueue(&self.core, &st.shared, kind, json)
     }
 
     fn ensure_sender(&self, st: &ProcessState) -> Result<()> {
