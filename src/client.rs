@@ -72,6 +72,7 @@ impl Client {
             let raw = Arc::into_raw(fresh) as *mut ProcessState;
             match self.state.compare_exchange(p, raw, Ordering::AcqRel, Ordering::Acquire) {
                 Ok(_) => {
+                    self.core.log.forget_callbacks_in_progress();
                     log_at!(self.core.log, Level::Debug, "fork detected: this process starts with an empty queue and new connections");
                 }
                 Err(_) => drop(unsafe { Arc::from_raw(raw) }),
@@ -189,8 +190,10 @@ impl Drop for Client {
         st.shared.wake.notify_all();
         let handle = st.sender.lock().unwrap_or_else(|p| p.into_inner()).take();
         if let Some(handle) = handle {
-            // A request in progress ends by the deadline (its timeout is cut to it); a
-            // little grace for the thread to count what is left.
+            // Requests started after this point are cut to the deadline; one already in
+            // progress may run up to timeout_ms. Wait a little grace, then detach the thread
+            // (it keeps its own references; the logger is closed below; the code stays
+            // mapped, see -z nodelete in build.rs).
             let give_up = deadline + Duration::from_millis(500);
             let mut q = st.shared.lock();
             while q.sender_running && Instant::now() < give_up {

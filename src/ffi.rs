@@ -182,6 +182,13 @@ fn clear_last_error() {
     });
 }
 
+/// Marks a thread of the library's own (the sender): a panic there is caught and must not
+/// print either.
+pub(crate) fn mark_library_thread() {
+    install_panic_hook();
+    IN_LIBRARY.with(|f| f.set(true));
+}
+
 /// Panics inside the library must not print (a library prints only when asked to) and must
 /// not unwind into C. The hook keeps the default behaviour for panics outside the library.
 fn install_panic_hook() {
@@ -266,9 +273,19 @@ unsafe fn read_versioned<T: Copy>(p: *const T, what: &str, type_name: &str) -> R
         )));
     }
     let mut out = std::mem::MaybeUninit::<T>::zeroed();
-    let n = size.min(std::mem::size_of::<T>());
+    let n = covered(size, std::mem::size_of::<T>());
     std::ptr::copy_nonoverlapping(p as *const u8, out.as_mut_ptr() as *mut u8, n);
     Ok(out.assume_init())
+}
+
+/// How many bytes of a versioned struct to read or write: up to `struct_size`, but never part
+/// of a pointer (a size that ends inside one stops before it).
+fn covered(struct_size: usize, ours: usize) -> usize {
+    if struct_size >= ours {
+        ours
+    } else {
+        struct_size - struct_size % std::mem::align_of::<*const u8>()
+    }
 }
 
 /// A string that must be UTF-8 (URLs, keys, config).
@@ -698,7 +715,7 @@ pub unsafe extern "C" fn pirsch_hit_options_from_headers(
         o.x_forwarded_for = xff_ptr;
         o.forwarded = fwd_ptr;
         o.x_real_ip = get(H::XRealIp);
-        let size = std::ptr::read_unaligned(out as *const usize).min(std::mem::size_of::<pirsch_hit_options>());
+        let size = covered(std::ptr::read_unaligned(out as *const usize), std::mem::size_of::<pirsch_hit_options>());
         std::ptr::copy_nonoverlapping(&o as *const pirsch_hit_options as *const u8, out as *mut u8, size);
         Ok(())
     })
@@ -769,7 +786,7 @@ pub unsafe extern "C" fn pirsch_stats(c: *const pirsch_client, out: *mut pirsch_
         o.in_flight = s.in_flight;
         o.token_refreshes = s.token_refreshes;
         o.forks_detected = s.forks_detected;
-        let size = std::ptr::read_unaligned(out as *const usize).min(std::mem::size_of::<pirsch_stats>());
+        let size = covered(std::ptr::read_unaligned(out as *const usize), std::mem::size_of::<pirsch_stats>());
         std::ptr::copy_nonoverlapping(&o as *const pirsch_stats as *const u8, out as *mut u8, size);
         Ok(())
     })

@@ -62,13 +62,20 @@ impl Log {
         Log { level, sink, gate: Arc::default() }
     }
 
-    /// Stops all logging and waits for a callback in progress to return.
+    /// Stops all logging and waits (up to 2 s) for a callback in progress to return. The
+    /// bound keeps pirsch_free from hanging on a callback that waits for its own caller.
     pub fn close(&self) {
         use std::sync::atomic::Ordering::SeqCst;
         self.gate.closed.store(true, SeqCst);
-        while self.gate.active.load(SeqCst) > 0 {
+        let give_up = std::time::Instant::now() + std::time::Duration::from_secs(2);
+        while self.gate.active.load(SeqCst) > 0 && std::time::Instant::now() < give_up {
             std::thread::sleep(std::time::Duration::from_micros(100));
         }
+    }
+
+    /// In a child after fork(): a callback the parent's threads were in never returns here.
+    pub fn forget_callbacks_in_progress(&self) {
+        self.gate.active.store(0, std::sync::atomic::Ordering::SeqCst);
     }
 
     pub fn enabled(&self, level: Level) -> bool {

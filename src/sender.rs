@@ -233,8 +233,33 @@ fn backoff(attempt: u32) -> Duration {
     Duration::from_millis(crate::rand::below(ceiling + 1))
 }
 
-/// The sender thread's body.
+/// The sender thread: its loop, with a panic (a bug) caught so that nothing is left
+/// counted as in flight forever and the next enqueue starts a new sender.
 pub fn run(core: Arc<Core>, state: Arc<ProcessState>) {
+    crate::ffi::mark_library_thread();
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run_loop(&core, &state)));
+    if result.is_err() {
+        let mut q = state.shared.lock();
+        let lost = q.stats.queue_depth + q.stats.in_flight;
+        for k in q.kinds.iter_mut() {
+            k.clear();
+        }
+        q.stats.queue_depth = 0;
+        q.stats.in_flight = 0;
+        q.in_flight_min_seq = None;
+        q.count_drop(Drop::Shutdown, lost);
+        q.sender_running = false;
+        drop(q);
+        *state.sender.lock().unwrap_or_else(|p| p.into_inner()) = None;
+        state.sender_started.store(false, Ordering::Release);
+        state.shared.done.notify_all();
+        log_at!(core.log, Level::Error, "internal error: the sender thread panicked (a bug; please report it); {lost} items were dropped and counted as dropped_shutdown");
+    }
+}
+
+fn run_loop(core: &Arc<Core>, state: &Arc<ProcessState>) {
+    let core: &Core = core;
+    let state: &ProcessState = state;
     let shared = &state.shared;
     loop {
         let batch = {
@@ -250,10 +275,14 @@ pub fn run(core: Arc<Core>, state: Arc<ProcessState>) {
                         }
                         q.stats.queue_depth -= left;
                         q.count_drop(Drop::Shutdown, left);
-                        log_at!(core.log, Level::Warn, "shutdown: {left} queued items could not be delivered within shutdown_timeout_ms (dropped_shutdown)");
                     }
                     q.sender_running = false;
+                    drop(q);
                     shared.done.notify_all();
+                    // Never call the user's logger with the queue locked.
+                    if left > 0 {
+                        log_at!(core.log, Level::Warn, "shutdown: {left} queued items could not be delivered within shutdown_timeout_ms (dropped_shutdown)");
+                    }
                     return;
                 }
                 if let Some((idx, oldest)) = q.oldest_front() {
@@ -269,7 +298,7 @@ pub fn run(core: Arc<Core>, state: Arc<ProcessState>) {
                 }
             }
         };
-        deliver(&core, &state, batch.0, batch.1);
+        deliver(core, state, batch.0, batch.1);
         let mut q = shared.lock();
         q.in_flight_min_seq = None;
         drop(q);
@@ -319,6 +348,9 @@ enum Outcome {
     /// Refused for a reason splitting cannot fix: drop the batch.
     Drop(Error),
 }
+
+/// The longest a server's Retry-After may hold the sender (it holds every kind of item).
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(300);
 
 fn classify(core: &Core, result: Result<crate::transport::Response, Error>, credentials_are_key: bool) -> Outcome {
     match result {
@@ -402,7 +434,7 @@ fn deliver(core: &Core, state: &ProcessState, kind: Kind, mut items: Vec<Item>) 
                 return;
             }
             Outcome::Retry(min_wait, err) => {
-                let wait = backoff(attempt).max(min_wait.unwrap_or_default());
+                let wait = backoff(attempt).max(min_wait.unwrap_or_default().min(MAX_RETRY_AFTER));
                 attempt = attempt.saturating_add(1);
                 state.retries.fetch_add(1, Ordering::Relaxed);
                 let retries = state.retries.load(Ordering::Relaxed);

@@ -327,3 +327,16 @@ fn host_names_are_resolved_and_unknown_hosts_are_network_errors() {
     }
     assert_eq!(s.bodies("hit").len(), 3);
 }
+
+#[test]
+fn a_struct_size_that_ends_inside_a_pointer_never_reads_half_of_it() {
+    let s = Standin::start();
+    let c = TestClient::oauth(&s);
+    let h = HitData::page("https://example.com/half", "203.0.113.7");
+    let mut o = h.opts();
+    // Ends 4 bytes into `url`: the whole pointer is left out, not half of it.
+    o.struct_size = std::mem::offset_of!(pirsch_hit_options, url) + 4;
+    assert_eq!(unsafe { pirsch_hit(c.0, &o) }, PIRSCH_ERR_INVALID_ARGUMENT);
+    assert!(last_error().contains("url is required"), "{}", last_error());
+    assert_eq!(s.count("/api/v1/hit"), 0);
+}

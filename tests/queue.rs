@@ -351,3 +351,40 @@ fn the_logger_is_never_called_after_free_returns() {
     std::thread::sleep(Duration::from_millis(1500));
     assert_eq!(CALLS_AFTER_FREE.load(Ordering::SeqCst), 0);
 }
+
+static CLIENT_FOR_LOGGER: std::sync::atomic::AtomicPtr<pirsch_client> = std::sync::atomic::AtomicPtr::new(ptr::null_mut());
+static STATS_FROM_LOGGER: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+unsafe extern "C" fn logger_reading_stats(_: *mut std::ffi::c_void, _: std::ffi::c_int, _: *const std::ffi::c_char) {
+    let c = CLIENT_FOR_LOGGER.load(Ordering::SeqCst);
+    if !c.is_null() {
+        let mut st: pirsch_stats = std::mem::zeroed();
+        st.struct_size = std::mem::size_of::<pirsch_stats>();
+        if pirsch_stats(c, &mut st) == PIRSCH_OK {
+            STATS_FROM_LOGGER.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+}
+
+#[test]
+fn a_logger_that_reads_stats_during_shutdown_does_not_deadlock() {
+    let s = Standin::start();
+    s.fault(json!({"path_prefix": "/api/v1/", "delay_ms": 800}));
+    let cfg = config(&s, &[("shutdown_timeout_ms", "100"), ("timeout_ms", "500"), ("batch_size", "2"), ("log_level", "warn")]);
+    let start;
+    unsafe {
+        assert_eq!(pirsch_config_set_logger(cfg, Some(logger_reading_stats), ptr::null_mut()), PIRSCH_OK);
+        let c = pirsch_client_new(cstr("").as_ptr(), cstr(ACCESS_KEY).as_ptr(), cfg);
+        pirsch_config_free(cfg);
+        CLIENT_FOR_LOGGER.store(c, Ordering::SeqCst);
+        for i in 0..10 {
+            assert_eq!(pirsch_hit_enqueue(c, &page(i).opts()), PIRSCH_OK);
+        }
+        std::thread::sleep(Duration::from_millis(50));
+        start = Instant::now();
+        pirsch_free(c);
+        CLIENT_FOR_LOGGER.store(ptr::null_mut(), Ordering::SeqCst);
+    }
+    assert!(start.elapsed() < Duration::from_secs(3), "pirsch_free took {:?}", start.elapsed());
+    assert!(STATS_FROM_LOGGER.load(Ordering::SeqCst) > 0, "the shutdown message reached the logger");
+}
