@@ -120,7 +120,11 @@ impl Client {
             Arc::from_raw(p)
         };
         let core = self.core.clone();
-        st.shared.lock().sender_running = true;
+        {
+            let mut q = st.shared.lock();
+            q.reserve(self.core.config.queue_capacity);
+            q.sender_running = true;
+        }
         let spawned = std::thread::Builder::new().name("pirsch-sender".into()).spawn(move || sender::run(core, state));
         match spawned {
             Ok(h) => {
@@ -216,12 +220,13 @@ impl Drop for Client {
 }
 
 impl Core {
-    /// Replaces `hit.ip` (the peer) with the visitor's address, walking the proxy headers
-    /// when the peer is a trusted proxy.
-    pub fn resolve_ip(&self, hit: &mut Hit<'_>) -> Result<()> {
+    /// The address to send: the peer that connected, or, when the peer is a trusted proxy,
+    /// the visitor the proxy headers name. Borrowed when the peer already is that address.
+    /// None when the item has no ip (`validate` names the missing field).
+    pub fn client_ip<'h>(&self, hit: &'h Hit<'_>) -> Result<Option<Cow<'h, str>>> {
         let peer = match hit.ip.as_deref().filter(|s| !s.is_empty()) {
             Some(p) => p,
-            None => return Ok(()), // validate() names the missing field
+            None => return Ok(None),
         };
         let headers = ProxyHeaders {
             cf_connecting_ip: hit.cf_connecting_ip.as_deref(),
@@ -231,25 +236,21 @@ impl Core {
         };
         match resolve_client_ip(peer, &headers, &self.config.trusted_proxies) {
             // The peer as given, already in canonical form: nothing to replace.
-            Some(ip) if peer.parse::<std::net::IpAddr>().ok() == Some(ip) && !peer.contains("::ffff:") => Ok(()),
-            Some(ip) => {
-                hit.ip = Some(Cow::Owned(ip.to_string()));
-                Ok(())
-            }
+            Some(ip) if peer.parse::<std::net::IpAddr>().ok() == Some(ip) && !peer.contains("::ffff:") => Ok(Some(Cow::Borrowed(peer))),
+            Some(ip) => Ok(Some(Cow::Owned(ip.to_string()))),
             None => Err(Error::invalid(format!("ip {:?} is not an IP address", crate::payload::truncate(peer, 60)))),
         }
     }
 
     /// Validates an item, resolves its IP and writes its JSON into `out`.
     pub fn build_item(&self, out: &mut Vec<u8>, kind: Kind, hit: &Hit<'_>, event: Option<&Event<'_>>, time: Option<&str>) -> Result<()> {
-        let mut hit = hit.clone();
-        self.resolve_ip(&mut hit)?;
+        let ip = self.client_ip(hit)?;
         hit.validate(kind)?;
         if kind == Kind::Event {
             event.ok_or_else(|| Error::new(ErrorKind::NullArgument, "an event needs its event options"))?.validate()?;
         }
-        let opts = BodyOptions { forward_proxy_headers: self.config.forward_proxy_headers, time };
-        write_item(out, kind, &hit, event, opts);
+        let opts = BodyOptions { forward_proxy_headers: self.config.forward_proxy_headers, time, ip: ip.as_deref() };
+        write_item(out, kind, hit, event, opts);
         Ok(())
     }
 

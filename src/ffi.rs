@@ -278,6 +278,12 @@ unsafe fn read_versioned<T: Copy>(p: *const T, what: &str, type_name: &str) -> R
     Ok(out.assume_init())
 }
 
+/// Writes back a struct read with `read_versioned`: only the caller's `struct_size` bytes.
+unsafe fn write_versioned<T: Copy>(p: *mut T, value: &T) {
+    let n = covered(std::ptr::read_unaligned(p as *const usize), std::mem::size_of::<T>());
+    std::ptr::copy_nonoverlapping(value as *const T as *const u8, p as *mut u8, n);
+}
+
 /// How many bytes of a versioned struct to read or write: up to `struct_size`, but never part
 /// of a pointer (a size that ends inside one stops before it).
 fn covered(struct_size: usize, ours: usize) -> usize {
@@ -514,12 +520,17 @@ pub unsafe extern "C" fn pirsch_free(client: *mut pirsch_client) {
     })
 }
 
-unsafe fn send_blocking(c: *mut pirsch_client, kind: Kind, ev: *const pirsch_event_options, hit: *const pirsch_hit_options) -> pirsch_result {
+/// The six send functions: blocking or queued, one kind of item.
+unsafe fn submit(c: *mut pirsch_client, kind: Kind, ev: *const pirsch_event_options, hit: *const pirsch_hit_options, queued: bool) -> pirsch_result {
     run(|| {
         let client = client_ref(c)?;
         let event = if kind == Kind::Event { Some(event_from_c(ev)?) } else { None };
         let hit = hit_from_c(hit)?;
-        client.send(kind, &hit, event.as_ref())
+        if queued {
+            client.enqueue(kind, &hit, event.as_ref())
+        } else {
+            client.send(kind, &hit, event.as_ref())
+        }
     })
 }
 
@@ -530,14 +541,14 @@ unsafe fn send_blocking(c: *mut pirsch_client, kind: Kind, ev: *const pirsch_eve
 /// `hit` is only read during the call.
 #[no_mangle]
 pub unsafe extern "C" fn pirsch_hit(c: *mut pirsch_client, hit: *const pirsch_hit_options) -> pirsch_result {
-    send_blocking(c, Kind::Hit, std::ptr::null(), hit)
+    submit(c, Kind::Hit, ptr::null(), hit, false)
 }
 
 /// Sends an event (`ev`) on the page view `hit` and waits, like pirsch_hit. `ev->name` is
 /// required. Both structs are only read during the call.
 #[no_mangle]
 pub unsafe extern "C" fn pirsch_event(c: *mut pirsch_client, ev: *const pirsch_event_options, hit: *const pirsch_hit_options) -> pirsch_result {
-    send_blocking(c, Kind::Event, ev, hit)
+    submit(c, Kind::Event, ev, hit, false)
 }
 
 /// Keeps the visitor's session alive without a page view, and waits, like pirsch_hit. Uses
@@ -545,7 +556,7 @@ pub unsafe extern "C" fn pirsch_event(c: *mut pirsch_client, ev: *const pirsch_e
 /// needed. Send the same values as with the visitor's page views.
 #[no_mangle]
 pub unsafe extern "C" fn pirsch_session(c: *mut pirsch_client, hit: *const pirsch_hit_options) -> pirsch_result {
-    send_blocking(c, Kind::Session, std::ptr::null(), hit)
+    submit(c, Kind::Session, ptr::null(), hit, false)
 }
 
 /// Any API call, e.g. method "GET" and path "/api/v1/statistics/visitor?id=...&from=...&to=...".
@@ -715,18 +726,8 @@ pub unsafe extern "C" fn pirsch_hit_options_from_headers(
         o.x_forwarded_for = xff_ptr;
         o.forwarded = fwd_ptr;
         o.x_real_ip = get(H::XRealIp);
-        let size = covered(std::ptr::read_unaligned(out as *const usize), std::mem::size_of::<pirsch_hit_options>());
-        std::ptr::copy_nonoverlapping(&o as *const pirsch_hit_options as *const u8, out as *mut u8, size);
+        write_versioned(out, &o);
         Ok(())
-    })
-}
-
-unsafe fn enqueue(c: *mut pirsch_client, kind: Kind, ev: *const pirsch_event_options, hit: *const pirsch_hit_options) -> pirsch_result {
-    run(|| {
-        let client = client_ref(c)?;
-        let event = if kind == Kind::Event { Some(event_from_c(ev)?) } else { None };
-        let hit = hit_from_c(hit)?;
-        client.enqueue(kind, &hit, event.as_ref())
     })
 }
 
@@ -740,19 +741,19 @@ unsafe fn enqueue(c: *mut pirsch_client, kind: Kind, ev: *const pirsch_event_opt
 /// the log, never here.
 #[no_mangle]
 pub unsafe extern "C" fn pirsch_hit_enqueue(c: *mut pirsch_client, hit: *const pirsch_hit_options) -> pirsch_result {
-    enqueue(c, Kind::Hit, ptr::null(), hit)
+    submit(c, Kind::Hit, ptr::null(), hit, true)
 }
 
 /// Queues an event (`ev` on the page view `hit`), like pirsch_hit_enqueue.
 #[no_mangle]
 pub unsafe extern "C" fn pirsch_event_enqueue(c: *mut pirsch_client, ev: *const pirsch_event_options, hit: *const pirsch_hit_options) -> pirsch_result {
-    enqueue(c, Kind::Event, ev, hit)
+    submit(c, Kind::Event, ev, hit, true)
 }
 
 /// Queues a session keep-alive, like pirsch_hit_enqueue.
 #[no_mangle]
 pub unsafe extern "C" fn pirsch_session_enqueue(c: *mut pirsch_client, hit: *const pirsch_hit_options) -> pirsch_result {
-    enqueue(c, Kind::Session, ptr::null(), hit)
+    submit(c, Kind::Session, ptr::null(), hit, true)
 }
 
 /// Waits (BLOCKS up to `timeout_ms`) until everything this process queued before the call
@@ -786,8 +787,7 @@ pub unsafe extern "C" fn pirsch_stats(c: *const pirsch_client, out: *mut pirsch_
         o.in_flight = s.in_flight;
         o.token_refreshes = s.token_refreshes;
         o.forks_detected = s.forks_detected;
-        let size = covered(std::ptr::read_unaligned(out as *const usize), std::mem::size_of::<pirsch_stats>());
-        std::ptr::copy_nonoverlapping(&o as *const pirsch_stats as *const u8, out as *mut u8, size);
+        write_versioned(out, &o);
         Ok(())
     })
 }

@@ -115,7 +115,7 @@ pub struct RateLog {
 }
 
 impl RateLog {
-    pub fn note(&self, log: &Log, reason: &'static str, level: Level, _total: u64, message: impl FnOnce() -> String) {
+    pub fn note(&self, log: &Log, reason: &'static str, level: Level, message: impl FnOnce() -> String) {
         if !log.enabled(level) {
             return;
         }

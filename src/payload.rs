@@ -174,18 +174,12 @@ impl<'a> Hit<'a> {
         } else if let Some(u) = present(&self.url) {
             check_len("url", Some(u))?;
         }
-        match present(&self.ip) {
-            None => {
-                return Err(Error::invalid(format!(
-                    "ip is required for a {}; set hit->ip to the visitor's address",
-                    kind.noun()
-                )))
-            }
-            Some(ip) => {
-                if crate::ip::parse_ip(ip).is_none() {
-                    return Err(Error::invalid(format!("ip {:?} is not an IP address", truncate(ip, 60))));
-                }
-            }
+        // The address itself is checked where it is resolved (`Core::client_ip`).
+        if present(&self.ip).is_none() {
+            return Err(Error::invalid(format!(
+                "ip is required for a {}; set hit->ip to the visitor's address",
+                kind.noun()
+            )));
         }
         for (name, v) in self.string_fields() {
             check_len(name, v)?;
@@ -298,6 +292,8 @@ pub struct BodyOptions<'t> {
     pub forward_proxy_headers: bool,
     /// `time` of a batch item (RFC 3339).
     pub time: Option<&'t str>,
+    /// The resolved client address, sent instead of `hit.ip`.
+    pub ip: Option<&'t str>,
 }
 
 /// Appends the JSON object of one item to `out`. Call `validate` first.
@@ -306,7 +302,7 @@ pub fn write_item(out: &mut Vec<u8>, kind: Kind, hit: &Hit<'_>, event: Option<&E
     if kind != Kind::Session {
         w.string("url", present(&hit.url));
     }
-    w.string("ip", present(&hit.ip));
+    w.string("ip", opts.ip.or(present(&hit.ip)));
     w.string("user_agent", present(&hit.user_agent));
     if kind != Kind::Session {
         w.string("accept_language", present(&hit.accept_language));

@@ -29,7 +29,7 @@ impl ProcessState {
             generation,
             transport: Transport::new(core.base.clone(), core.config.timeout),
             tokens: TokenCache::new(core.credentials.clone()),
-            shared: Shared::new(core.config.queue_capacity),
+            shared: Shared::new(),
             sender: Mutex::new(None),
             sender_started: AtomicBool::new(false),
             batches: AtomicU64::new(0),

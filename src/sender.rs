@@ -88,11 +88,9 @@ fn kind_index(k: Kind) -> usize {
 const KINDS: [Kind; 3] = [Kind::Hit, Kind::Event, Kind::Session];
 
 impl Queue {
-    pub fn new(capacity: usize) -> Queue {
-        // Room for a few thousand items up front, so that enqueue rarely reallocates.
-        let pre = capacity.min(4096);
+    pub fn new() -> Queue {
         Queue {
-            kinds: [VecDeque::with_capacity(pre), VecDeque::with_capacity(pre / 8), VecDeque::with_capacity(pre / 8)],
+            kinds: [VecDeque::new(), VecDeque::new(), VecDeque::new()],
             next_seq: 0,
             in_flight_min_seq: None,
             stats: Stats::default(),
@@ -101,6 +99,15 @@ impl Queue {
             shutdown_deadline: None,
             sender_running: false,
         }
+    }
+
+    /// Room for a few thousand items, so that enqueue rarely reallocates. Called when the
+    /// sender starts: a client used only for blocking calls never pays for a queue.
+    pub fn reserve(&mut self, capacity: usize) {
+        let pre = capacity.min(4096);
+        self.kinds[0].reserve(pre);
+        self.kinds[1].reserve(pre / 8);
+        self.kinds[2].reserve(pre / 8);
     }
 
     fn depth(&self) -> usize {
@@ -130,13 +137,16 @@ impl Queue {
             .min_by_key(|(_, t)| *t)
     }
 
-    fn count_drop(&mut self, why: Drop, n: u64) {
-        match why {
-            Drop::QueueFull => self.stats.dropped_queue_full += n,
-            Drop::Rejected => self.stats.dropped_rejected += n,
-            Drop::Expired => self.stats.dropped_expired += n,
-            Drop::Shutdown => self.stats.dropped_shutdown += n,
-        }
+    /// Counts `n` drops; returns the new total for that reason.
+    fn count_drop(&mut self, why: Drop, n: u64) -> u64 {
+        let counter = match why {
+            Drop::QueueFull => &mut self.stats.dropped_queue_full,
+            Drop::Rejected => &mut self.stats.dropped_rejected,
+            Drop::Expired => &mut self.stats.dropped_expired,
+            Drop::Shutdown => &mut self.stats.dropped_shutdown,
+        };
+        *counter += n;
+        *counter
     }
 }
 
@@ -152,8 +162,8 @@ pub struct Shared {
 }
 
 impl Shared {
-    pub fn new(capacity: usize) -> Shared {
-        Shared { queue: Mutex::new(Queue::new(capacity)), wake: Condvar::new(), done: Condvar::new(), rate_log: RateLog::default() }
+    pub fn new() -> Shared {
+        Shared { queue: Mutex::new(Queue::new()), wake: Condvar::new(), done: Condvar::new(), rate_log: RateLog::default() }
     }
 
     pub fn lock(&self) -> MutexGuard<'_, Queue> {
@@ -174,7 +184,7 @@ pub fn enqueue(core: &Core, shared: &Shared, kind: Kind, json: Box<[u8]>) -> Res
         q.count_drop(Drop::QueueFull, 1);
         let total = q.stats.dropped_queue_full;
         drop(q);
-        shared.rate_log.note(&core.log, "queue_full", Level::Warn, total, || {
+        shared.rate_log.note(&core.log, "queue_full", Level::Warn, || {
             format!(
                 "the queue is full ({} items): page views are being dropped (dropped_queue_full={total}); the API is slow or unreachable, or queue_capacity is too small",
                 core.config.queue_capacity
@@ -326,15 +336,16 @@ fn take_batch(q: &mut Queue, idx: usize, max: usize) -> (Kind, Vec<Item>) {
     (KINDS[idx], items)
 }
 
-/// Ends `n` in-flight items: sent, or dropped for a reason.
-fn finish(state: &ProcessState, n: u64, outcome: Option<Drop>) {
-    if n == 0 {
-        return;
-    }
+/// Ends `n` in-flight items: sent, or dropped for a reason. Returns the new total of that
+/// outcome's counter.
+fn finish(state: &ProcessState, n: u64, outcome: Option<Drop>) -> u64 {
     let mut q = state.shared.lock();
     q.stats.in_flight -= n;
     match outcome {
-        None => q.stats.sent += n,
+        None => {
+            q.stats.sent += n;
+            q.stats.sent
+        }
         Some(why) => q.count_drop(why, n),
     }
 }
@@ -382,9 +393,8 @@ fn deliver(core: &Core, state: &ProcessState, kind: Kind, mut items: Vec<Item>) 
         items.retain(|i| i.queued_at.elapsed() < core.config.max_item_age);
         let expired = (before - items.len()) as u64;
         if expired > 0 {
-            finish(state, expired, Some(Drop::Expired));
-            let total = state.shared.lock().stats.dropped_expired;
-            state.shared.rate_log.note(&core.log, "expired", Level::Warn, total, || {
+            let total = finish(state, expired, Some(Drop::Expired));
+            state.shared.rate_log.note(&core.log, "expired", Level::Warn, || {
                 format!("{expired} items were older than max_item_age_ms and were dropped (dropped_expired={total})")
             });
         }
@@ -426,9 +436,8 @@ fn deliver(core: &Core, state: &ProcessState, kind: Kind, mut items: Vec<Item>) 
             }
             Outcome::Refused(err) | Outcome::Drop(err) => {
                 let n = items.len() as u64;
-                finish(state, n, Some(Drop::Rejected));
-                let total = state.shared.lock().stats.dropped_rejected;
-                state.shared.rate_log.note(&core.log, "rejected", Level::Warn, total, || {
+                let total = finish(state, n, Some(Drop::Rejected));
+                state.shared.rate_log.note(&core.log, "rejected", Level::Warn, || {
                     format!("the API refused {n} {}(s), which were dropped (dropped_rejected={total}): {}", kind.noun(), err.message)
                 });
                 return;
@@ -438,7 +447,7 @@ fn deliver(core: &Core, state: &ProcessState, kind: Kind, mut items: Vec<Item>) 
                 attempt = attempt.saturating_add(1);
                 state.retries.fetch_add(1, Ordering::Relaxed);
                 let retries = state.retries.load(Ordering::Relaxed);
-                state.shared.rate_log.note(&core.log, "retry", Level::Warn, retries, || {
+                state.shared.rate_log.note(&core.log, "retry", Level::Warn, || {
                     format!("delivering a batch of {} failed, trying again in {} ms (retries so far: {retries}): {}", items.len(), wait.as_millis(), err.message)
                 });
                 // Sleep, but wake at once for shutdown.

@@ -197,14 +197,17 @@ impl Transport {
         Ok(Response { status, body, retry_after_ms })
     }
 
+    fn timeout_error(&self) -> Error {
+        Error::new(
+            ErrorKind::Timeout,
+            format!("the API at {} did not answer within timeout_ms={}; check the network, or raise timeout_ms", self.base.url, self.timeout.as_millis()),
+        )
+    }
+
     fn io_error(&self, e: std::io::Error) -> Error {
-        if matches!(e.kind(), std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock) {
-            return Error::new(ErrorKind::Timeout, format!("the API at {} did not answer within {} ms", self.base.url, self.timeout.as_millis()));
-        }
-        if let Some(inner) = e.get_ref().and_then(|i| i.downcast_ref::<ureq::Error>()) {
-            if matches!(inner, ureq::Error::Timeout(_)) {
-                return Error::new(ErrorKind::Timeout, format!("the API at {} did not answer within {} ms", self.base.url, self.timeout.as_millis()));
-            }
+        let ureq_timeout = e.get_ref().and_then(|i| i.downcast_ref::<ureq::Error>()).is_some_and(|i| matches!(i, ureq::Error::Timeout(_)));
+        if ureq_timeout || matches!(e.kind(), std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock) {
+            return self.timeout_error();
         }
         Error::new(ErrorKind::Network, format!("reading the answer of {} failed: {e}", self.base.url))
     }
@@ -212,15 +215,12 @@ impl Transport {
     fn map_error(&self, e: ureq::Error) -> Error {
         let base = &self.base.url;
         match e {
-            ureq::Error::Timeout(_) => Error::new(
-                ErrorKind::Timeout,
-                format!("the API at {base} did not answer within timeout_ms={}; check the network, or raise timeout_ms", self.timeout.as_millis()),
-            ),
+            ureq::Error::Timeout(_) => self.timeout_error(),
             ureq::Error::HostNotFound => Error::new(ErrorKind::Network, format!("the host of {base} could not be resolved (DNS); check base_url and the network")),
             ureq::Error::ConnectionFailed => Error::new(ErrorKind::Network, format!("could not connect to {base}; is the API reachable from here?")),
             ureq::Error::Io(io) => {
                 if io.kind() == std::io::ErrorKind::TimedOut {
-                    Error::new(ErrorKind::Timeout, format!("the API at {base} did not answer within timeout_ms={}", self.timeout.as_millis()))
+                    self.timeout_error()
                 } else {
                     Error::new(ErrorKind::Network, format!("network error talking to {base}: {io}"))
                 }

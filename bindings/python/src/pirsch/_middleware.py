@@ -150,3 +150,19 @@ class Tracker:
     @property
     def errors(self) -> int:
         return self.counters.errors
+
+
+class MiddlewareCounters:
+    """What the WSGI and ASGI middleware report about themselves."""
+
+    _tracker: Tracker
+
+    @property
+    def queued(self) -> int:
+        """Page views queued so far in this process."""
+        return self._tracker.queued
+
+    @property
+    def errors(self) -> int:
+        """Page views that could not be queued (logged to the "pirsch" logger)."""
+        return self._tracker.errors

@@ -8,7 +8,7 @@ import asyncio
 import logging
 from typing import Any, Awaitable, Callable, Collection, List, MutableMapping, Optional, Tuple
 
-from ._middleware import (DEFAULT_CONTENT_TYPES, PageRequest, Predicate, TagsArg, Tracker, media_type,
+from ._middleware import (DEFAULT_CONTENT_TYPES, MiddlewareCounters, PageRequest, Predicate, TagsArg, Tracker, media_type,
                           quote_path, quote_query)
 from .client import Client
 from .errors import PirschError
@@ -50,7 +50,7 @@ def request_url(scope: Scope) -> str:
     return url
 
 
-class PirschMiddleware:
+class PirschMiddleware(MiddlewareCounters):
     """Wraps an ASGI app and queues a page view (never blocking, never raising into the
     app) for every HTTP response that counts: by default a GET answered with a 2xx status
     and an HTML content type. Options as for :class:`pirsch.wsgi.PirschMiddleware`. The
@@ -84,16 +84,6 @@ class PirschMiddleware:
         self.client = client
         self.flush_timeout = flush_timeout
         self._tracker = Tracker(client, methods, statuses, content_types, predicate, tags)
-
-    @property
-    def queued(self) -> int:
-        """Page views queued so far in this process."""
-        return self._tracker.queued
-
-    @property
-    def errors(self) -> int:
-        """Page views that could not be queued (logged to the "pirsch" logger)."""
-        return self._tracker.errors
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         tracker = self._tracker

@@ -6,7 +6,7 @@
 """
 from typing import Any, Callable, Collection, Iterable, List, Optional, Tuple
 
-from ._middleware import (DEFAULT_CONTENT_TYPES, PageRequest, Predicate, TagsArg, Tracker, media_type,
+from ._middleware import (DEFAULT_CONTENT_TYPES, MiddlewareCounters, PageRequest, Predicate, TagsArg, Tracker, media_type,
                           quote_path, quote_query)
 from .client import Client
 
@@ -41,7 +41,7 @@ def request_headers(environ: Any) -> List[Tuple[bytes, bytes]]:
     ]
 
 
-class PirschMiddleware:
+class PirschMiddleware(MiddlewareCounters):
     """Wraps a WSGI app and queues a page view (never blocking, never raising into the app)
     for every response that counts: by default a GET answered with a 2xx status and an
     HTML content type. ``methods``, ``statuses`` and ``content_types`` change that (None:
@@ -68,16 +68,6 @@ class PirschMiddleware:
         self.app = app
         self.client = client
         self._tracker = Tracker(client, methods, statuses, content_types, predicate, tags)
-
-    @property
-    def queued(self) -> int:
-        """Page views queued so far in this process."""
-        return self._tracker.queued
-
-    @property
-    def errors(self) -> int:
-        """Page views that could not be queued (logged to the "pirsch" logger)."""
-        return self._tracker.errors
 
     def __call__(self, environ: Any, start_response: StartResponse) -> Iterable[bytes]:
         tracker = self._tracker
