@@ -46,6 +46,7 @@ final class FpmEndToEndTest extends TestCase
 
     private static string $dir;
     private static string $root;
+    private static string $tree;
     private static bool $isRoot;
     private static ?Standin $standin = null;
     private static int $port;
@@ -84,8 +85,11 @@ final class FpmEndToEndTest extends TestCase
             mkdir(self::$dir . "/$sub", 0755);
         }
         self::$standin = new Standin();
-        $lib = (string) getenv('PIRSCH_LIBRARY');
-        $header = (string) getenv('PIRSCH_HEADER');
+        // The servers (master c, and the workers) may run as nobody, who cannot read a
+        // checkout inside a private directory: they get a world-readable copy of what they use.
+        self::$tree = self::mirror(self::$dir . '/tree', (string) getenv('PIRSCH_LIBRARY'), (string) getenv('PIRSCH_HEADER'));
+        $lib = self::$tree . '/lib/libpirsch.so';
+        $header = self::$tree . '/include/pirsch.h';
         $common = [
             'PIRSCH_LIBRARY' => $lib,
             'PIRSCH_HEADER' => $header,
@@ -95,7 +99,7 @@ final class FpmEndToEndTest extends TestCase
             'PIRSCH_SHUTDOWN_TIMEOUT_MS' => '5000',
         ];
         $path = ['PATH' => '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'];
-        $preload = self::$root . '/bindings/php/preload.php';
+        $preload = self::$tree . '/bindings/php/preload.php';
 
         // a: ffi.enable=true; r: the default ffi.enable=preload, nothing preloaded.
         self::startFpm('a', $fpm, [
@@ -115,6 +119,38 @@ final class FpmEndToEndTest extends TestCase
             'c' => [2, ['ffi.enable' => 'preload'], ['SCENARIO' => 'c']],
         ], $path + $common + ['PIRSCH_ACCESS_KEY' => 'pa_standin_key'], ['opcache.preload' => $preload], false);
         self::startNginx($nginx);
+    }
+
+    /** Copies the PHP package, the test page, the library and the header under $to (0755/0644). */
+    private static function mirror(string $to, string $lib, string $header): string
+    {
+        $copyTree = function (string $from, string $dest) use (&$copyTree): void {
+            @mkdir($dest, 0755, true);
+            chmod($dest, 0755);
+            foreach (scandir($from) as $name) {
+                if ($name === '.' || $name === '..') {
+                    continue;
+                }
+                if (is_dir("$from/$name")) {
+                    $copyTree("$from/$name", "$dest/$name");
+                } else {
+                    copy("$from/$name", "$dest/$name");
+                    chmod("$dest/$name", 0644);
+                }
+            }
+        };
+        $copyTree(self::$root . '/bindings/php', "$to/bindings/php");
+        $copyTree(__DIR__ . '/www', "$to/tests/php/www");
+        foreach (["$to/tests", "$to/tests/php", "$to/bindings", $to] as $d) {
+            chmod($d, 0755);
+        }
+        @mkdir("$to/lib", 0755);
+        @mkdir("$to/include", 0755);
+        copy($lib, "$to/lib/libpirsch.so");
+        chmod("$to/lib/libpirsch.so", 0755);
+        copy($header, "$to/include/pirsch.h");
+        chmod("$to/include/pirsch.h", 0644);
+        return $to;
     }
 
     public static function tearDownAfterClass(): void
@@ -327,7 +363,7 @@ final class FpmEndToEndTest extends TestCase
         self::$port = (int) substr((string) strrchr(stream_socket_get_name($probe, false), ':'), 1);
         fclose($probe);
         $dir = self::$dir;
-        $www = __DIR__ . '/www';
+        $www = self::$tree . '/tests/php/www';
         $params = '';
         foreach ([
             'QUERY_STRING' => '$query_string', 'REQUEST_METHOD' => '$request_method', 'CONTENT_TYPE' => '$content_type',
