@@ -10,7 +10,8 @@ fn main() {
     println!("cargo:rerun-if-changed=cbindgen.toml");
     println!("cargo:rerun-if-changed=pirsch.map");
 
-    let mut config = cbindgen::Config::from_file(crate_dir.join("cbindgen.toml")).expect("cbindgen.toml");
+    let mut config =
+        cbindgen::Config::from_file(crate_dir.join("cbindgen.toml")).expect("cbindgen.toml");
     let version = format!(
         "#define PIRSCH_VERSION \"{}\"\n#define PIRSCH_VERSION_MAJOR {}\n#define PIRSCH_VERSION_MINOR {}\n#define PIRSCH_VERSION_PATCH {}\n",
         env!("CARGO_PKG_VERSION"),
@@ -18,7 +19,11 @@ fn main() {
         env!("CARGO_PKG_VERSION_MINOR"),
         env!("CARGO_PKG_VERSION_PATCH"),
     );
-    config.after_includes = Some(format!("{}\n{}", config.after_includes.unwrap_or_default(), version));
+    config.after_includes = Some(format!(
+        "{}\n{}",
+        config.after_includes.unwrap_or_default(),
+        version
+    ));
     let mut header = Vec::new();
     cbindgen::Builder::new()
         .with_crate(&crate_dir)
@@ -29,8 +34,13 @@ fn main() {
     // `pirsch_stats` names both a function and its struct (the design's contract). C keeps
     // struct tags apart from ordinary names, so the struct stays a tag without a typedef.
     let header = String::from_utf8(header).unwrap();
-    let start = header.find("typedef struct pirsch_stats {").expect("pirsch_stats struct in the header");
-    let end = header[start..].find("} pirsch_stats;").expect("end of pirsch_stats") + start;
+    let start = header
+        .find("typedef struct pirsch_stats {")
+        .expect("pirsch_stats struct in the header");
+    let end = header[start..]
+        .find("} pirsch_stats;")
+        .expect("end of pirsch_stats")
+        + start;
     let header = format!(
         "{}struct pirsch_stats {{{}}};{}",
         &header[..start],
@@ -39,8 +49,14 @@ fn main() {
     );
     std::fs::write(out_dir.join("pirsch.h"), header).unwrap();
 
-    println!("cargo:rustc-cdylib-link-arg=-Wl,-soname,libpirsch.so.{}", env!("CARGO_PKG_VERSION_MAJOR"));
-    println!("cargo:rustc-cdylib-link-arg=-Wl,--version-script={}", crate_dir.join("pirsch.map").display());
+    println!(
+        "cargo:rustc-cdylib-link-arg=-Wl,-soname,libpirsch.so.{}",
+        env!("CARGO_PKG_VERSION_MAJOR")
+    );
+    println!(
+        "cargo:rustc-cdylib-link-arg=-Wl,--version-script={}",
+        crate_dir.join("pirsch.map").display()
+    );
     // Never unmapped by dlclose(): hosts that load us at run time (PHP FFI frees its library
     // handle at the end of a request) must not pull the code from under a sender thread.
     println!("cargo:rustc-cdylib-link-arg=-Wl,-z,nodelete");

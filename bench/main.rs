@@ -22,11 +22,15 @@ impl Standin {
             .spawn()
             .unwrap_or_else(|e| panic!("start {}: {e} (run `make build`)", bin.display()));
         let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
         let url = line.trim().rsplit(' ').next().unwrap().to_string();
         let s = Standin { child, url };
         // Keep counting, stop keeping bodies: the stand-in's memory stays flat.
-        ureq::post(&format!("{}/_standin/config", s.url)).send(r#"{"record":false}"#).unwrap();
+        ureq::post(&format!("{}/_standin/config", s.url))
+            .send(r#"{"record":false}"#)
+            .unwrap();
         s
     }
 }
@@ -77,7 +81,10 @@ fn blocking_library(url: &str, n: usize) -> f64 {
 }
 
 fn plain_ureq(url: &str, n: usize) -> f64 {
-    let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into();
     let body = serde_json::json!({
         "url": "https://example.com/bench/page?x=1",
         "ip": "203.0.113.9",
@@ -117,8 +124,16 @@ fn bench_blocking() {
     }
     let (l, p) = (median(lib.clone()), median(plain.clone()));
     println!("blocking page views into the stand-in over keep-alive ({rounds} alternating rounds of {n}):");
-    println!("  libpirsch pirsch_hit    median {:>8.0}/s  rounds {:?}", l, lib.iter().map(|x| x.round()).collect::<Vec<_>>());
-    println!("  plain ureq POST         median {:>8.0}/s  rounds {:?}", p, plain.iter().map(|x| x.round()).collect::<Vec<_>>());
+    println!(
+        "  libpirsch pirsch_hit    median {:>8.0}/s  rounds {:?}",
+        l,
+        lib.iter().map(|x| x.round()).collect::<Vec<_>>()
+    );
+    println!(
+        "  plain ureq POST         median {:>8.0}/s  rounds {:?}",
+        p,
+        plain.iter().map(|x| x.round()).collect::<Vec<_>>()
+    );
     println!("  ratio libpirsch/plain   {:.2} (goal >= 0.80)", l / p);
 }
 
@@ -132,7 +147,11 @@ fn client(url: &str, extra: &[(&str, &str)]) -> *mut pirsch_client {
         let cfg = pirsch_config_new();
         pirsch_config_set(cfg, c("base_url").as_ptr(), c(url).as_ptr());
         for (k, v) in extra {
-            assert_eq!(pirsch_config_set(cfg, c(k).as_ptr(), c(v).as_ptr()), PIRSCH_OK, "{k}");
+            assert_eq!(
+                pirsch_config_set(cfg, c(k).as_ptr(), c(v).as_ptr()),
+                PIRSCH_OK,
+                "{k}"
+            );
         }
         let cl = pirsch_client_new(c("").as_ptr(), c(KEY).as_ptr(), cfg);
         pirsch_config_free(cfg);
@@ -164,7 +183,10 @@ fn typical_page(i: usize) -> Page {
     o.accept_language = strings[3].as_ptr();
     o.title = strings[4].as_ptr();
     o.referrer = strings[5].as_ptr();
-    Page { _strings: strings, opts: o }
+    Page {
+        _strings: strings,
+        opts: o,
+    }
 }
 
 fn stats(cl: *mut pirsch_client) -> pirsch_stats {
@@ -181,9 +203,14 @@ fn percentile(sorted: &[u64], p: f64) -> f64 {
 /// Enqueue latency while the API is stalled (every batch request hangs).
 fn bench_enqueue_latency() {
     let standin = Standin::start();
-    ureq::post(&format!("{}/_standin/faults", standin.url)).send(r#"{"path_prefix":"/api/v1/","delay_ms":600000}"#).unwrap();
+    ureq::post(&format!("{}/_standin/faults", standin.url))
+        .send(r#"{"path_prefix":"/api/v1/","delay_ms":600000}"#)
+        .unwrap();
     let n = 200_000;
-    let cl = client(&standin.url, &[("queue_capacity", "1000000"), ("shutdown_timeout_ms", "0")]);
+    let cl = client(
+        &standin.url,
+        &[("queue_capacity", "1000000"), ("shutdown_timeout_ms", "0")],
+    );
     let pages: Vec<Page> = (0..1000).map(typical_page).collect();
     // Warm up: the sender thread starts on the first enqueue.
     for p in pages.iter().take(100) {
@@ -220,9 +247,18 @@ fn rss_bytes() -> u64 {
 /// Resident memory per queued page view (API stalled, so everything stays queued).
 fn bench_memory() {
     let standin = Standin::start();
-    ureq::post(&format!("{}/_standin/faults", standin.url)).send(r#"{"path_prefix":"/api/v1/","delay_ms":600000}"#).unwrap();
+    ureq::post(&format!("{}/_standin/faults", standin.url))
+        .send(r#"{"path_prefix":"/api/v1/","delay_ms":600000}"#)
+        .unwrap();
     let n = 200_000;
-    let cl = client(&standin.url, &[("queue_capacity", "1000000"), ("shutdown_timeout_ms", "0"), ("batch_size", "100")]);
+    let cl = client(
+        &standin.url,
+        &[
+            ("queue_capacity", "1000000"),
+            ("shutdown_timeout_ms", "0"),
+            ("batch_size", "100"),
+        ],
+    );
     let pages: Vec<Page> = (0..1000).map(typical_page).collect();
     unsafe { pirsch_hit_enqueue(cl, &pages[0].opts) };
     std::thread::sleep(std::time::Duration::from_millis(200));
@@ -253,8 +289,14 @@ impl Drop for Nginx {
 }
 
 fn start_nginx() -> Option<Nginx> {
-    let bin = ["/usr/sbin/nginx", "/usr/local/sbin/nginx"].into_iter().find(|p| std::path::Path::new(p).exists())?;
-    let port = std::net::TcpListener::bind("127.0.0.1:0").ok()?.local_addr().ok()?.port();
+    let bin = ["/usr/sbin/nginx", "/usr/local/sbin/nginx"]
+        .into_iter()
+        .find(|p| std::path::Path::new(p).exists())?;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .ok()?
+        .local_addr()
+        .ok()?
+        .port();
     let dir = std::env::temp_dir().join(format!("pirsch-bench-nginx-{}", std::process::id()));
     std::fs::create_dir_all(dir.join("logs")).ok()?;
     let conf = format!(
@@ -263,13 +305,24 @@ fn start_nginx() -> Option<Nginx> {
     );
     std::fs::write(dir.join("nginx.conf"), conf).ok()?;
     let child = Command::new(bin)
-        .args(["-p", &dir.display().to_string(), "-c", &dir.join("nginx.conf").display().to_string(), "-g", "daemon off;"])
+        .args([
+            "-p",
+            &dir.display().to_string(),
+            "-c",
+            &dir.join("nginx.conf").display().to_string(),
+            "-g",
+            "daemon off;",
+        ])
         .stderr(Stdio::null())
         .spawn()
         .ok()?;
     for _ in 0..100 {
         if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            return Some(Nginx { child, url: format!("http://127.0.0.1:{port}"), _dir: dir });
+            return Some(Nginx {
+                child,
+                url: format!("http://127.0.0.1:{port}"),
+                _dir: dir,
+            });
         }
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
@@ -335,8 +388,16 @@ fn bench_throughput() {
         b.push(blocking_rate(&standin.url, 5000));
     }
     println!("delivered throughput into the stand-in (validates every item; {} page views, {rounds} rounds):", n / 2);
-    println!("  queued    median {:>9.0}/s  rounds {:?}", median(q.clone()), q.iter().map(|x| x.round()).collect::<Vec<_>>());
-    println!("  blocking  median {:>9.0}/s  rounds {:?}", median(b.clone()), b.iter().map(|x| x.round()).collect::<Vec<_>>());
+    println!(
+        "  queued    median {:>9.0}/s  rounds {:?}",
+        median(q.clone()),
+        q.iter().map(|x| x.round()).collect::<Vec<_>>()
+    );
+    println!(
+        "  blocking  median {:>9.0}/s  rounds {:?}",
+        median(b.clone()),
+        b.iter().map(|x| x.round()).collect::<Vec<_>>()
+    );
     println!("  queued/blocking {:.1}x", median(q) / median(b));
 }
 
@@ -354,7 +415,10 @@ fn main() {
         let exe = std::env::current_exe().unwrap();
         println!("libpirsch {} benchmarks on {} cores (loopback; figures are medians of alternating rounds)\n", env!("CARGO_PKG_VERSION"), std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
         for (name, _) in BENCHES {
-            let status = Command::new(&exe).arg(name).status().expect("run benchmark");
+            let status = Command::new(&exe)
+                .arg(name)
+                .status()
+                .expect("run benchmark");
             assert!(status.success(), "benchmark {name} failed");
             println!();
         }
@@ -363,7 +427,9 @@ fn main() {
     for name in which {
         match BENCHES.iter().find(|(n, _)| *n == name) {
             Some((_, f)) => f(),
-            None => panic!("unknown benchmark {name:?}; known: blocking, enqueue, memory, throughput"),
+            None => {
+                panic!("unknown benchmark {name:?}; known: blocking, enqueue, memory, throughput")
+            }
         }
     }
 }

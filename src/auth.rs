@@ -19,7 +19,9 @@ impl std::fmt::Debug for Credentials {
     // Never print a secret, not even in a debug dump.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Credentials::Client { id, .. } => write!(f, "Client {{ id: {id:?}, secret: <hidden> }}"),
+            Credentials::Client { id, .. } => {
+                write!(f, "Client {{ id: {id:?}, secret: <hidden> }}")
+            }
             Credentials::AccessKey(_) => f.write_str("AccessKey(<hidden>)"),
         }
     }
@@ -79,7 +81,12 @@ pub struct TokenCache {
 
 impl TokenCache {
     pub fn new(credentials: Credentials) -> TokenCache {
-        TokenCache { credentials, state: Mutex::new(TokenState::default()), renewing: Mutex::new(0), refreshes: Default::default() }
+        TokenCache {
+            credentials,
+            state: Mutex::new(TokenState::default()),
+            renewing: Mutex::new(0),
+            refreshes: Default::default(),
+        }
     }
 
     pub fn credentials(&self) -> &Credentials {
@@ -101,13 +108,25 @@ impl TokenCache {
             .cached
             .as_ref()
             .filter(|c| SystemTime::now() < c.renew_at)
-            .map(|c| Bearer { token: c.token.clone(), generation: state.generation })
+            .map(|c| Bearer {
+                token: c.token.clone(),
+                generation: state.generation,
+            })
     }
 
     /// The token to send, requesting one if there is none or it is about to expire.
-    pub fn bearer(&self, transport: &Transport, deadline: Option<std::time::Instant>) -> Result<Bearer> {
+    pub fn bearer(
+        &self,
+        transport: &Transport,
+        deadline: Option<std::time::Instant>,
+    ) -> Result<Bearer> {
         let (id, secret) = match &self.credentials {
-            Credentials::AccessKey(key) => return Ok(Bearer { token: Arc::from(key.as_str()), generation: 0 }),
+            Credentials::AccessKey(key) => {
+                return Ok(Bearer {
+                    token: Arc::from(key.as_str()),
+                    generation: 0,
+                })
+            }
             Credentials::Client { id, secret } => (id, secret),
         };
         if let Some(b) = self.current() {
@@ -119,10 +138,18 @@ impl TokenCache {
             return Ok(b);
         }
         let body = serde_json::json!({ "client_id": id, "client_secret": secret }).to_string();
-        let resp = transport.send("POST", "/api/v1/token", Some(body.as_bytes()), None, deadline).map_err(|mut e| {
-            e.message = format!("requesting an access token failed: {}", e.message);
-            e
-        })?;
+        let resp = transport
+            .send(
+                "POST",
+                "/api/v1/token",
+                Some(body.as_bytes()),
+                None,
+                deadline,
+            )
+            .map_err(|mut e| {
+                e.message = format!("requesting an access token failed: {}", e.message);
+                e
+            })?;
         if !resp.is_success() {
             let what = describe_api_error(resp.status, &resp.body);
             let mut err = if matches!(resp.status, 400 | 401 | 403 | 404) {
@@ -131,7 +158,10 @@ impl TokenCache {
                     format!("the API refused the client id and secret ({what}); check them in the Pirsch dashboard, or use an access key"),
                 )
             } else {
-                Error::new(ErrorKind::Http, format!("requesting an access token failed: {what}"))
+                Error::new(
+                    ErrorKind::Http,
+                    format!("requesting an access token failed: {what}"),
+                )
             };
             err.status = Some(resp.status);
             err.retry_after_ms = resp.retry_after_ms;
@@ -146,9 +176,18 @@ impl TokenCache {
         let answer: TokenAnswer = serde_json::from_str(&resp.body)
             .ok()
             .filter(|a: &TokenAnswer| !a.access_token.is_empty())
-            .ok_or_else(|| Error::new(ErrorKind::Auth, "the token answer of the API had no access_token; is base_url the Pirsch API?"))?;
+            .ok_or_else(|| {
+                Error::new(
+                    ErrorKind::Auth,
+                    "the token answer of the API had no access_token; is base_url the Pirsch API?",
+                )
+            })?;
         let now = SystemTime::now();
-        let renew_at = match answer.expires_at.as_deref().and_then(crate::time::parse_rfc3339) {
+        let renew_at = match answer
+            .expires_at
+            .as_deref()
+            .and_then(crate::time::parse_rfc3339)
+        {
             Some(expires) => {
                 let lifetime = expires.duration_since(now).unwrap_or_default();
                 // Renew a minute early, or halfway through a short-lived token.
@@ -161,8 +200,12 @@ impl TokenCache {
         state.generation += 1;
         let generation = state.generation;
         let token: Arc<str> = Arc::from(answer.access_token);
-        state.cached = Some(Cached { token: token.clone(), renew_at });
-        self.refreshes.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        state.cached = Some(Cached {
+            token: token.clone(),
+            renew_at,
+        });
+        self.refreshes
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         Ok(Bearer { token, generation })
     }
 

@@ -46,11 +46,29 @@ impl Client {
         let credentials = Credentials::new(client_id, client_secret)?;
         let base = BaseUrl::parse(&config.base_url, config.allow_insecure_http)?;
         let log = Log::new(config.log_level, config.logger.clone());
-        log_at!(log, Level::Debug, "client for {} created ({})", config.base_url, if credentials.is_access_key() { "access key" } else { "OAuth client" });
+        log_at!(
+            log,
+            Level::Debug,
+            "client for {} created ({})",
+            config.base_url,
+            if credentials.is_access_key() {
+                "access key"
+            } else {
+                "OAuth client"
+            }
+        );
         crate::fork::watch();
-        let core = Arc::new(Core { config, log, credentials, base });
+        let core = Arc::new(Core {
+            config,
+            log,
+            credentials,
+            base,
+        });
         let state = Arc::new(ProcessState::new(&core, crate::fork::generation(), 0));
-        Ok(Client { core, state: AtomicPtr::new(Arc::into_raw(state) as *mut ProcessState) })
+        Ok(Client {
+            core,
+            state: AtomicPtr::new(Arc::into_raw(state) as *mut ProcessState),
+        })
     }
 
     pub fn config(&self) -> &Config {
@@ -68,9 +86,16 @@ impl Client {
                 return st;
             }
             // Only atomics of the inherited state are read; its locks are never touched.
-            let fresh = Arc::new(ProcessState::new(&self.core, generation, st.forks_detected + 1));
+            let fresh = Arc::new(ProcessState::new(
+                &self.core,
+                generation,
+                st.forks_detected + 1,
+            ));
             let raw = Arc::into_raw(fresh) as *mut ProcessState;
-            match self.state.compare_exchange(p, raw, Ordering::AcqRel, Ordering::Acquire) {
+            match self
+                .state
+                .compare_exchange(p, raw, Ordering::AcqRel, Ordering::Acquire)
+            {
                 Ok(_) => {
                     self.core.log.forget_callbacks_in_progress();
                     log_at!(self.core.log, Level::Debug, "fork detected: this process starts with an empty queue and new connections");
@@ -85,7 +110,12 @@ impl Client {
         let mut body = Vec::with_capacity(512);
         self.core.build_item(&mut body, kind, hit, event, None)?;
         let st = self.state();
-        self.core.with_retries(kind.noun(), || self.core.send_authed(st, "POST", kind.path(), Some(&body), None)).map(|_| ())
+        self.core
+            .with_retries(kind.noun(), || {
+                self.core
+                    .send_authed(st, "POST", kind.path(), Some(&body), None)
+            })
+            .map(|_| ())
     }
 
     /// Validates and copies an item, stamps it with the current time and queues it for the
@@ -98,7 +128,9 @@ impl Client {
         let json: Box<[u8]> = SCRATCH.with(|buf| {
             let mut buf = buf.borrow_mut();
             buf.clear();
-            self.core.build_item(&mut buf, kind, hit, event, Some(time)).map(|()| Box::from(&buf[..]))
+            self.core
+                .build_item(&mut buf, kind, hit, event, Some(time))
+                .map(|()| Box::from(&buf[..]))
         })?;
         let st = self.state();
         self.ensure_sender(st)?;
@@ -125,7 +157,9 @@ impl Client {
             q.reserve(self.core.config.queue_capacity);
             q.sender_running = true;
         }
-        let spawned = std::thread::Builder::new().name("pirsch-sender".into()).spawn(move || sender::run(core, state));
+        let spawned = std::thread::Builder::new()
+            .name("pirsch-sender".into())
+            .spawn(move || sender::run(core, state));
         match spawned {
             Ok(h) => {
                 *handle = Some(h);
@@ -134,7 +168,10 @@ impl Client {
             }
             Err(e) => {
                 st.shared.lock().sender_running = false;
-                Err(Error::new(ErrorKind::Network, format!("could not start the background sender thread: {e}")))
+                Err(Error::new(
+                    ErrorKind::Network,
+                    format!("could not start the background sender thread: {e}"),
+                ))
             }
         }
     }
@@ -155,10 +192,17 @@ impl Client {
     }
 
     /// Any API call; returns the response body.
-    pub fn request(&self, method: &str, path_and_query: &str, body: Option<&str>) -> Result<String> {
+    pub fn request(
+        &self,
+        method: &str,
+        path_and_query: &str,
+        body: Option<&str>,
+    ) -> Result<String> {
         let method = method.trim().to_ascii_uppercase();
         if !matches!(method.as_str(), "GET" | "POST" | "PUT" | "DELETE" | "PATCH") {
-            return Err(Error::invalid(format!("method {method:?} is not one of GET, POST, PUT, DELETE, PATCH")));
+            return Err(Error::invalid(format!(
+                "method {method:?} is not one of GET, POST, PUT, DELETE, PATCH"
+            )));
         }
         if !path_and_query.starts_with('/') {
             return Err(Error::invalid(format!(
@@ -167,11 +211,18 @@ impl Client {
             )));
         }
         if let Some(b) = body {
-            serde_json::from_str::<serde::de::IgnoredAny>(b).map_err(|e| Error::invalid(format!("json_body is not valid JSON: {e}")))?;
+            serde_json::from_str::<serde::de::IgnoredAny>(b)
+                .map_err(|e| Error::invalid(format!("json_body is not valid JSON: {e}")))?;
         }
-        let what = format!("{method} {}", path_and_query.split('?').next().unwrap_or(""));
+        let what = format!(
+            "{method} {}",
+            path_and_query.split('?').next().unwrap_or("")
+        );
         let st = self.state();
-        let resp = self.core.with_retries(&what, || self.core.send_authed(st, &method, path_and_query, body.map(str::as_bytes), None))?;
+        let resp = self.core.with_retries(&what, || {
+            self.core
+                .send_authed(st, &method, path_and_query, body.map(str::as_bytes), None)
+        })?;
         Ok(resp.body)
     }
 }
@@ -202,7 +253,12 @@ impl Drop for Client {
             let mut q = st.shared.lock();
             while q.sender_running && Instant::now() < give_up {
                 let left = give_up.saturating_duration_since(Instant::now());
-                q = st.shared.done.wait_timeout(q, left).unwrap_or_else(|p| p.into_inner()).0;
+                q = st
+                    .shared
+                    .done
+                    .wait_timeout(q, left)
+                    .unwrap_or_else(|p| p.into_inner())
+                    .0;
             }
             let finished = !q.sender_running;
             drop(q);
@@ -236,27 +292,54 @@ impl Core {
         };
         match resolve_client_ip(peer, &headers, &self.config.trusted_proxies) {
             // The peer as given, already in canonical form: nothing to replace.
-            Some(ip) if peer.parse::<std::net::IpAddr>().ok() == Some(ip) && !peer.contains("::ffff:") => Ok(Some(Cow::Borrowed(peer))),
+            Some(ip)
+                if peer.parse::<std::net::IpAddr>().ok() == Some(ip)
+                    && !peer.contains("::ffff:") =>
+            {
+                Ok(Some(Cow::Borrowed(peer)))
+            }
             Some(ip) => Ok(Some(Cow::Owned(ip.to_string()))),
-            None => Err(Error::invalid(format!("ip {:?} is not an IP address", crate::payload::truncate(peer, 60)))),
+            None => Err(Error::invalid(format!(
+                "ip {:?} is not an IP address",
+                crate::payload::truncate(peer, 60)
+            ))),
         }
     }
 
     /// Validates an item, resolves its IP and writes its JSON into `out`.
-    pub fn build_item(&self, out: &mut Vec<u8>, kind: Kind, hit: &Hit<'_>, event: Option<&Event<'_>>, time: Option<&str>) -> Result<()> {
+    pub fn build_item(
+        &self,
+        out: &mut Vec<u8>,
+        kind: Kind,
+        hit: &Hit<'_>,
+        event: Option<&Event<'_>>,
+        time: Option<&str>,
+    ) -> Result<()> {
         let ip = self.client_ip(hit)?;
         hit.validate(kind)?;
         if kind == Kind::Event {
-            event.ok_or_else(|| Error::new(ErrorKind::NullArgument, "an event needs its event options"))?.validate()?;
+            event
+                .ok_or_else(|| {
+                    Error::new(ErrorKind::NullArgument, "an event needs its event options")
+                })?
+                .validate()?;
         }
-        let opts = BodyOptions { forward_proxy_headers: self.config.forward_proxy_headers, time, ip: ip.as_deref() };
+        let opts = BodyOptions {
+            forward_proxy_headers: self.config.forward_proxy_headers,
+            time,
+            ip: ip.as_deref(),
+        };
         write_item(out, kind, hit, event, opts);
         Ok(())
     }
 
     /// Runs `attempt` up to 1 + max_retries times while it fails with something that may
     /// succeed later; a non-2xx answer becomes an error that describes it.
-    pub(crate) fn with_retries(&self, what: &str, mut attempt: impl FnMut() -> Result<Response>) -> Result<Response> {
+    pub(crate) fn with_retries(
+        &self,
+        what: &str,
+        mut attempt: impl FnMut() -> Result<Response>,
+    ) -> Result<Response> {
         let mut tries = 0u32;
         loop {
             let err = match attempt() {
@@ -266,18 +349,34 @@ impl Core {
             };
             if !err.is_retryable() || tries >= self.config.max_retries {
                 if tries > 0 {
-                    return Err(Error { message: format!("{} (after {} tries)", err.message, tries + 1), ..err });
+                    return Err(Error {
+                        message: format!("{} (after {} tries)", err.message, tries + 1),
+                        ..err
+                    });
                 }
                 return Err(err);
             }
             let mut wait = blocking_backoff(tries);
             if let Some(ra) = err.retry_after_ms {
                 if ra > self.config.timeout.as_millis() as u64 {
-                    return Err(Error { message: format!("{}; the API asks to wait {} s before trying again", err.message, ra / 1000), ..err });
+                    return Err(Error {
+                        message: format!(
+                            "{}; the API asks to wait {} s before trying again",
+                            err.message,
+                            ra / 1000
+                        ),
+                        ..err
+                    });
                 }
                 wait = wait.max(Duration::from_millis(ra));
             }
-            log_at!(self.log, Level::Debug, "{what}: {}; trying again in {} ms", err.message, wait.as_millis());
+            log_at!(
+                self.log,
+                Level::Debug,
+                "{what}: {}; trying again in {} ms",
+                err.message,
+                wait.as_millis()
+            );
             std::thread::sleep(wait);
             tries += 1;
         }
@@ -295,7 +394,10 @@ impl Core {
             500..=599 => "; the API had a problem, try again later",
             _ => "",
         };
-        let mut err = Error::new(ErrorKind::Http, format!("the API refused the {what}: {desc}{hint}"));
+        let mut err = Error::new(
+            ErrorKind::Http,
+            format!("the API refused the {what}: {desc}{hint}"),
+        );
         err.status = Some(resp.status);
         err.retry_after_ms = resp.retry_after_ms;
         err
@@ -303,9 +405,18 @@ impl Core {
 
     /// One request with the bearer token; a 401 renews the token once and sends again.
     /// `deadline` cuts the request's timeout (used while shutting down).
-    pub(crate) fn send_authed(&self, st: &ProcessState, method: &str, path: &str, body: Option<&[u8]>, deadline: Option<Instant>) -> Result<Response> {
+    pub(crate) fn send_authed(
+        &self,
+        st: &ProcessState,
+        method: &str,
+        path: &str,
+        body: Option<&[u8]>,
+        deadline: Option<Instant>,
+    ) -> Result<Response> {
         let bearer = st.tokens.bearer(&st.transport, deadline)?;
-        let resp = st.transport.send(method, path, body, Some(&bearer.token), deadline)?;
+        let resp = st
+            .transport
+            .send(method, path, body, Some(&bearer.token), deadline)?;
         if resp.status != 401 {
             return Ok(resp);
         }
@@ -316,14 +427,23 @@ impl Core {
             )
             .with_status(401));
         }
-        log_at!(self.log, Level::Info, "the API answered 401 to {method} {path}; renewing the access token");
+        log_at!(
+            self.log,
+            Level::Info,
+            "the API answered 401 to {method} {path}; renewing the access token"
+        );
         st.tokens.invalidate(&bearer);
         let bearer = st.tokens.bearer(&st.transport, deadline)?;
-        let resp = st.transport.send(method, path, body, Some(&bearer.token), deadline)?;
+        let resp = st
+            .transport
+            .send(method, path, body, Some(&bearer.token), deadline)?;
         if resp.status == 401 {
             return Err(Error::new(
                 ErrorKind::Auth,
-                format!("the API refused a fresh access token ({}); check the client's permissions", describe_api_error(resp.status, &resp.body)),
+                format!(
+                    "the API refused a fresh access token ({}); check the client's permissions",
+                    describe_api_error(resp.status, &resp.body)
+                ),
             )
             .with_status(401));
         }

@@ -61,10 +61,14 @@ pub const KEYS: &[&str] = &[
 
 fn parse_u64(key: &str, value: &str, min: u64, max: u64) -> Result<u64> {
     let v: u64 = value.trim().parse().map_err(|_| {
-        Error::invalid(format!("config {key}: {value:?} is not a whole number; give a value from {min} to {max}"))
+        Error::invalid(format!(
+            "config {key}: {value:?} is not a whole number; give a value from {min} to {max}"
+        ))
     })?;
     if v < min || v > max {
-        return Err(Error::invalid(format!("config {key}: {v} is out of range; give a value from {min} to {max}")));
+        return Err(Error::invalid(format!(
+            "config {key}: {v} is out of range; give a value from {min} to {max}"
+        )));
     }
     Ok(v)
 }
@@ -73,7 +77,9 @@ fn parse_bool(key: &str, value: &str) -> Result<bool> {
     match value.trim().to_ascii_lowercase().as_str() {
         "true" | "1" | "yes" | "on" => Ok(true),
         "false" | "0" | "no" | "off" => Ok(false),
-        _ => Err(Error::invalid(format!("config {key}: {value:?} is not a boolean; use true or false"))),
+        _ => Err(Error::invalid(format!(
+            "config {key}: {value:?} is not a boolean; use true or false"
+        ))),
     }
 }
 
@@ -88,21 +94,31 @@ impl Config {
                 crate::transport::BaseUrl::parse(v, true)?;
                 self.base_url = v.to_string();
             }
-            "timeout_ms" => self.timeout = Duration::from_millis(parse_u64(key, value, 1, 600_000)?),
+            "timeout_ms" => {
+                self.timeout = Duration::from_millis(parse_u64(key, value, 1, 600_000)?)
+            }
             "max_retries" => self.max_retries = parse_u64(key, value, 0, 10)? as u32,
-            "queue_capacity" => self.queue_capacity = parse_u64(key, value, 1, 10_000_000)? as usize,
+            "queue_capacity" => {
+                self.queue_capacity = parse_u64(key, value, 1, 10_000_000)? as usize
+            }
             "batch_size" => self.batch_size = parse_u64(key, value, 1, 1000)? as usize,
-            "flush_interval_ms" => self.flush_interval = Duration::from_millis(parse_u64(key, value, 1, DAY_MS)?),
-            "shutdown_timeout_ms" => self.shutdown_timeout = Duration::from_millis(parse_u64(key, value, 0, DAY_MS)?),
-            "max_item_age_ms" => self.max_item_age = Duration::from_millis(parse_u64(key, value, 1, 30 * DAY_MS)?),
+            "flush_interval_ms" => {
+                self.flush_interval = Duration::from_millis(parse_u64(key, value, 1, DAY_MS)?)
+            }
+            "shutdown_timeout_ms" => {
+                self.shutdown_timeout = Duration::from_millis(parse_u64(key, value, 0, DAY_MS)?)
+            }
+            "max_item_age_ms" => {
+                self.max_item_age = Duration::from_millis(parse_u64(key, value, 1, 30 * DAY_MS)?)
+            }
             "trusted_proxies" => self.trusted_proxies = TrustedProxies::parse(value)?,
             "forward_proxy_headers" => self.forward_proxy_headers = parse_bool(key, value)?,
             "allow_insecure_http" => self.allow_insecure_http = parse_bool(key, value)?,
-            "log_level" => {
-                self.log_level = Level::parse(value).ok_or_else(|| {
-                    Error::invalid(format!("config log_level: {value:?} is not a level; use error, warn, info or debug"))
-                })?
-            }
+            "log_level" => self.log_level = Level::parse(value).ok_or_else(|| {
+                Error::invalid(format!(
+                    "config log_level: {value:?} is not a level; use error, warn, info or debug"
+                ))
+            })?,
             _ => {
                 return Err(Error::invalid(format!(
                     "unknown config key {key:?}; known keys: {}",

@@ -53,7 +53,12 @@ pub struct Error {
 
 impl Error {
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
-        Error { kind, message: message.into(), status: None, retry_after_ms: None }
+        Error {
+            kind,
+            message: message.into(),
+            status: None,
+            retry_after_ms: None,
+        }
     }
 
     pub fn invalid(message: impl Into<String>) -> Self {

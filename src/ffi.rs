@@ -280,7 +280,10 @@ unsafe fn read_versioned<T: Copy>(p: *const T, what: &str, type_name: &str) -> R
 
 /// Writes back a struct read with `read_versioned`: only the caller's `struct_size` bytes.
 unsafe fn write_versioned<T: Copy>(p: *mut T, value: &T) {
-    let n = covered(std::ptr::read_unaligned(p as *const usize), std::mem::size_of::<T>());
+    let n = covered(
+        std::ptr::read_unaligned(p as *const usize),
+        std::mem::size_of::<T>(),
+    );
     std::ptr::copy_nonoverlapping(value as *const T as *const u8, p as *mut u8, n);
 }
 
@@ -302,7 +305,10 @@ unsafe fn utf8<'a>(p: *const c_char, what: &str) -> Result<Option<&'a str>> {
     CStr::from_ptr(p).to_str().map(Some).map_err(|e| {
         Error::new(
             ErrorKind::InvalidUtf8,
-            format!("{what} is not valid UTF-8 (bad byte at offset {}); percent-encode or convert it", e.valid_up_to()),
+            format!(
+                "{what} is not valid UTF-8 (bad byte at offset {}); percent-encode or convert it",
+                e.valid_up_to()
+            ),
         )
     })
 }
@@ -316,7 +322,11 @@ unsafe fn lossy<'a>(p: *const c_char) -> Option<Cow<'a, str>> {
     }
 }
 
-unsafe fn pairs<'a>(p: *const pirsch_kv, len: usize, what: &str) -> Result<Vec<(Cow<'a, str>, Cow<'a, str>)>> {
+unsafe fn pairs<'a>(
+    p: *const pirsch_kv,
+    len: usize,
+    what: &str,
+) -> Result<Vec<(Cow<'a, str>, Cow<'a, str>)>> {
     if len == 0 {
         return Ok(Vec::new());
     }
@@ -324,11 +334,14 @@ unsafe fn pairs<'a>(p: *const pirsch_kv, len: usize, what: &str) -> Result<Vec<(
         return Err(null(&format!("{what} (with {what}_len {len})")));
     }
     if len > MAX_TAGS {
-        return Err(Error::invalid(format!("{what} has {len} entries; the API takes at most {MAX_TAGS}")));
+        return Err(Error::invalid(format!(
+            "{what} has {len} entries; the API takes at most {MAX_TAGS}"
+        )));
     }
     let mut out = Vec::with_capacity(len);
     for (i, kv) in std::slice::from_raw_parts(p, len).iter().enumerate() {
-        let key = utf8(kv.key, &format!("{what}[{i}].key"))?.ok_or_else(|| null(&format!("{what}[{i}].key")))?;
+        let key = utf8(kv.key, &format!("{what}[{i}].key"))?
+            .ok_or_else(|| null(&format!("{what}[{i}].key")))?;
         let value = lossy(kv.value).ok_or_else(|| null(&format!("{what}[{i}].value")))?;
         out.push((Cow::Borrowed(key), value));
     }
@@ -418,7 +431,11 @@ pub extern "C" fn pirsch_last_error() -> *const c_char {
 /// made from it does not keep it). Returns NULL only if memory is exhausted.
 #[no_mangle]
 pub extern "C" fn pirsch_config_new() -> *mut pirsch_config {
-    guard(|| Box::into_raw(Box::new(pirsch_config { inner: Config::default() })))
+    guard(|| {
+        Box::into_raw(Box::new(pirsch_config {
+            inner: Config::default(),
+        }))
+    })
 }
 
 /// Sets one option by name; values are strings ("5000", "true", "https://..."). See the
@@ -426,11 +443,16 @@ pub extern "C" fn pirsch_config_new() -> *mut pirsch_config {
 /// PIRSCH_ERR_INVALID_UTF8, or PIRSCH_ERR_INVALID_ARGUMENT for an unknown key or a bad value
 /// (the config is then unchanged). Does not block.
 #[no_mangle]
-pub unsafe extern "C" fn pirsch_config_set(cfg: *mut pirsch_config, key: *const c_char, value: *const c_char) -> pirsch_result {
+pub unsafe extern "C" fn pirsch_config_set(
+    cfg: *mut pirsch_config,
+    key: *const c_char,
+    value: *const c_char,
+) -> pirsch_result {
     run(|| {
         let cfg = cfg.as_mut().ok_or_else(|| null("cfg"))?;
         let key = utf8(key, "key")?.ok_or_else(|| null("key"))?;
-        let value = utf8(value, &format!("value of {key}"))?.ok_or_else(|| null(&format!("value of {key}")))?;
+        let value = utf8(value, &format!("value of {key}"))?
+            .ok_or_else(|| null(&format!("value of {key}")))?;
         cfg.inner.set(key, value)
     })
 }
@@ -521,10 +543,20 @@ pub unsafe extern "C" fn pirsch_free(client: *mut pirsch_client) {
 }
 
 /// The six send functions: blocking or queued, one kind of item.
-unsafe fn submit(c: *mut pirsch_client, kind: Kind, ev: *const pirsch_event_options, hit: *const pirsch_hit_options, queued: bool) -> pirsch_result {
+unsafe fn submit(
+    c: *mut pirsch_client,
+    kind: Kind,
+    ev: *const pirsch_event_options,
+    hit: *const pirsch_hit_options,
+    queued: bool,
+) -> pirsch_result {
     run(|| {
         let client = client_ref(c)?;
-        let event = if kind == Kind::Event { Some(event_from_c(ev)?) } else { None };
+        let event = if kind == Kind::Event {
+            Some(event_from_c(ev)?)
+        } else {
+            None
+        };
         let hit = hit_from_c(hit)?;
         if queued {
             client.enqueue(kind, &hit, event.as_ref())
@@ -540,14 +572,21 @@ unsafe fn submit(c: *mut pirsch_client, kind: Kind, ev: *const pirsch_event_opti
 /// (nothing sent), _AUTH, _HTTP, _NETWORK, _TIMEOUT; pirsch_last_error() says why.
 /// `hit` is only read during the call.
 #[no_mangle]
-pub unsafe extern "C" fn pirsch_hit(c: *mut pirsch_client, hit: *const pirsch_hit_options) -> pirsch_result {
+pub unsafe extern "C" fn pirsch_hit(
+    c: *mut pirsch_client,
+    hit: *const pirsch_hit_options,
+) -> pirsch_result {
     submit(c, Kind::Hit, ptr::null(), hit, false)
 }
 
 /// Sends an event (`ev`) on the page view `hit` and waits, like pirsch_hit. `ev->name` is
 /// required. Both structs are only read during the call.
 #[no_mangle]
-pub unsafe extern "C" fn pirsch_event(c: *mut pirsch_client, ev: *const pirsch_event_options, hit: *const pirsch_hit_options) -> pirsch_result {
+pub unsafe extern "C" fn pirsch_event(
+    c: *mut pirsch_client,
+    ev: *const pirsch_event_options,
+    hit: *const pirsch_hit_options,
+) -> pirsch_result {
     submit(c, Kind::Event, ev, hit, false)
 }
 
@@ -555,7 +594,10 @@ pub unsafe extern "C" fn pirsch_event(c: *mut pirsch_client, ev: *const pirsch_e
 /// `ip`, `user_agent`, the sec_ch_* fields and `disable_bot_filter` of `hit`; `url` is not
 /// needed. Send the same values as with the visitor's page views.
 #[no_mangle]
-pub unsafe extern "C" fn pirsch_session(c: *mut pirsch_client, hit: *const pirsch_hit_options) -> pirsch_result {
+pub unsafe extern "C" fn pirsch_session(
+    c: *mut pirsch_client,
+    hit: *const pirsch_hit_options,
+) -> pirsch_result {
     submit(c, Kind::Session, ptr::null(), hit, false)
 }
 
@@ -632,7 +674,11 @@ pub unsafe extern "C" fn pirsch_hit_options_from_headers(
         if headers_len > 0 && headers.is_null() {
             return Err(null(&format!("headers (with headers_len {headers_len})")));
         }
-        let list: &[pirsch_kv] = if headers_len == 0 { &[] } else { std::slice::from_raw_parts(headers, headers_len) };
+        let list: &[pirsch_kv] = if headers_len == 0 {
+            &[]
+        } else {
+            std::slice::from_raw_parts(headers, headers_len)
+        };
         let mut single: [(H, *const c_char); 11] = [
             (H::UserAgent, ptr::null()),
             (H::AcceptLanguage, ptr::null()),
@@ -655,7 +701,9 @@ pub unsafe extern "C" fn pirsch_hit_options_from_headers(
             if kv.value.is_null() {
                 return Err(null(&format!("headers[{i}].value")));
             }
-            let Some(field) = H::from_name(CStr::from_ptr(kv.key).to_bytes()) else { continue };
+            let Some(field) = H::from_name(CStr::from_ptr(kv.key).to_bytes()) else {
+                continue;
+            };
             let value = CStr::from_ptr(kv.value).to_bytes();
             match field {
                 H::XForwardedFor => {
@@ -671,13 +719,20 @@ pub unsafe extern "C" fn pirsch_hit_options_from_headers(
                     fwd.push(value);
                 }
                 _ => {
-                    if let Some(slot) = single.iter_mut().find(|(f, p)| *f == field && p.is_null()) {
+                    if let Some(slot) = single.iter_mut().find(|(f, p)| *f == field && p.is_null())
+                    {
                         slot.1 = kv.value;
                     }
                 }
             }
         }
-        let get = |f: H| single.iter().find(|(g, _)| *g == f).map(|(_, p)| *p).unwrap_or(ptr::null());
+        let get = |f: H| {
+            single
+                .iter()
+                .find(|(g, _)| *g == f)
+                .map(|(_, p)| *p)
+                .unwrap_or(ptr::null())
+        };
         let referer = get(H::Referer);
         let has_referer = !referer.is_null() && *referer != 0;
         // Build what has to be built, then take pointers (the buffer does not move after).
@@ -709,7 +764,11 @@ pub unsafe extern "C" fn pirsch_hit_options_from_headers(
             };
             let base = buf.as_ptr() as *const c_char;
             let at = |o: Option<usize>| o.map(|o| base.add(o));
-            (at(xff_at).unwrap_or(xff_first), at(fwd_at).unwrap_or(fwd_first), at(ref_at))
+            (
+                at(xff_at).unwrap_or(xff_first),
+                at(fwd_at).unwrap_or(fwd_first),
+                at(ref_at),
+            )
         });
         o.url = url;
         o.ip = peer_ip;
@@ -721,7 +780,11 @@ pub unsafe extern "C" fn pirsch_hit_options_from_headers(
         o.sec_ch_ua_platform_version = get(H::SecChUaPlatformVersion);
         o.sec_ch_width = get(H::SecChWidth);
         o.sec_ch_viewport_width = get(H::SecChViewportWidth);
-        o.referrer = if has_referer { referer } else { ref_ptr.unwrap_or(ptr::null()) };
+        o.referrer = if has_referer {
+            referer
+        } else {
+            ref_ptr.unwrap_or(ptr::null())
+        };
         o.cf_connecting_ip = get(H::CfConnectingIp);
         o.x_forwarded_for = xff_ptr;
         o.forwarded = fwd_ptr;
@@ -740,19 +803,29 @@ pub unsafe extern "C" fn pirsch_hit_options_from_headers(
 /// PIRSCH_ERR_CLOSED (pirsch_free has begun). Delivery outcomes show in pirsch_stats and
 /// the log, never here.
 #[no_mangle]
-pub unsafe extern "C" fn pirsch_hit_enqueue(c: *mut pirsch_client, hit: *const pirsch_hit_options) -> pirsch_result {
+pub unsafe extern "C" fn pirsch_hit_enqueue(
+    c: *mut pirsch_client,
+    hit: *const pirsch_hit_options,
+) -> pirsch_result {
     submit(c, Kind::Hit, ptr::null(), hit, true)
 }
 
 /// Queues an event (`ev` on the page view `hit`), like pirsch_hit_enqueue.
 #[no_mangle]
-pub unsafe extern "C" fn pirsch_event_enqueue(c: *mut pirsch_client, ev: *const pirsch_event_options, hit: *const pirsch_hit_options) -> pirsch_result {
+pub unsafe extern "C" fn pirsch_event_enqueue(
+    c: *mut pirsch_client,
+    ev: *const pirsch_event_options,
+    hit: *const pirsch_hit_options,
+) -> pirsch_result {
     submit(c, Kind::Event, ev, hit, true)
 }
 
 /// Queues a session keep-alive, like pirsch_hit_enqueue.
 #[no_mangle]
-pub unsafe extern "C" fn pirsch_session_enqueue(c: *mut pirsch_client, hit: *const pirsch_hit_options) -> pirsch_result {
+pub unsafe extern "C" fn pirsch_session_enqueue(
+    c: *mut pirsch_client,
+    hit: *const pirsch_hit_options,
+) -> pirsch_result {
     submit(c, Kind::Session, ptr::null(), hit, true)
 }
 
@@ -770,7 +843,10 @@ pub unsafe extern "C" fn pirsch_flush(c: *mut pirsch_client, timeout_ms: u32) ->
 /// short lock). Returns PIRSCH_OK, PIRSCH_ERR_NULL_ARGUMENT or PIRSCH_ERR_INVALID_ARGUMENT
 /// (struct_size 0).
 #[no_mangle]
-pub unsafe extern "C" fn pirsch_stats(c: *const pirsch_client, out: *mut pirsch_stats) -> pirsch_result {
+pub unsafe extern "C" fn pirsch_stats(
+    c: *const pirsch_client,
+    out: *mut pirsch_stats,
+) -> pirsch_result {
     run(|| {
         let client = client_ref(c)?;
         let mut o: pirsch_stats = read_versioned(out, "out", "pirsch_stats")?;

@@ -27,7 +27,10 @@ impl HeaderField {
             ("sec-ch-ua", HeaderField::SecChUa),
             ("sec-ch-ua-mobile", HeaderField::SecChUaMobile),
             ("sec-ch-ua-platform", HeaderField::SecChUaPlatform),
-            ("sec-ch-ua-platform-version", HeaderField::SecChUaPlatformVersion),
+            (
+                "sec-ch-ua-platform-version",
+                HeaderField::SecChUaPlatformVersion,
+            ),
             ("sec-ch-width", HeaderField::SecChWidth),
             ("sec-ch-viewport-width", HeaderField::SecChViewportWidth),
             ("referer", HeaderField::Referer),
@@ -37,7 +40,10 @@ impl HeaderField {
             ("x-real-ip", HeaderField::XRealIp),
         ];
         let name = trim_ascii(name);
-        NAMES.iter().find(|(n, _)| n.as_bytes().eq_ignore_ascii_case(name)).map(|(_, f)| *f)
+        NAMES
+            .iter()
+            .find(|(n, _)| n.as_bytes().eq_ignore_ascii_case(name))
+            .map(|(_, f)| *f)
     }
 
     /// Headers that may legitimately arrive several times and are joined with ", ".
@@ -47,8 +53,15 @@ impl HeaderField {
 }
 
 fn trim_ascii(b: &[u8]) -> &[u8] {
-    let start = b.iter().position(|c| !c.is_ascii_whitespace()).unwrap_or(b.len());
-    let end = b.iter().rposition(|c| !c.is_ascii_whitespace()).map(|e| e + 1).unwrap_or(start);
+    let start = b
+        .iter()
+        .position(|c| !c.is_ascii_whitespace())
+        .unwrap_or(b.len());
+    let end = b
+        .iter()
+        .rposition(|c| !c.is_ascii_whitespace())
+        .map(|e| e + 1)
+        .unwrap_or(start);
     &b[start..end]
 }
 
@@ -72,15 +85,13 @@ pub fn percent_decode(s: &str) -> Vec<u8> {
     while i < b.len() {
         match b[i] {
             b'+' => out.push(b' '),
-            b'%' if i + 2 < b.len() => {
-                match (hex(b[i + 1]), hex(b[i + 2])) {
-                    (Some(h), Some(l)) => {
-                        out.push(h << 4 | l);
-                        i += 2;
-                    }
-                    _ => out.push(b'%'),
+            b'%' if i + 2 < b.len() => match (hex(b[i + 1]), hex(b[i + 2])) {
+                (Some(h), Some(l)) => {
+                    out.push(h << 4 | l);
+                    i += 2;
                 }
-            }
+                _ => out.push(b'%'),
+            },
             c => out.push(c),
         }
         i += 1;
@@ -96,7 +107,9 @@ pub fn referrer_from_url(url: &str) -> Option<String> {
         let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
         let key = String::from_utf8_lossy(&percent_decode(k)).to_ascii_lowercase();
         if let Some(rank) = REFERRER_PARAMS.iter().position(|p| *p == key) {
-            let value = String::from_utf8_lossy(&percent_decode(v)).trim().to_string();
+            let value = String::from_utf8_lossy(&percent_decode(v))
+                .trim()
+                .to_string();
             if !value.is_empty() && best.as_ref().map(|(r, _)| rank < *r).unwrap_or(true) {
                 best = Some((rank, value));
             }
@@ -111,17 +124,35 @@ mod tests {
 
     #[test]
     fn names_match_case_insensitively() {
-        assert_eq!(HeaderField::from_name(b"USER-agent"), Some(HeaderField::UserAgent));
-        assert_eq!(HeaderField::from_name(b"Sec-CH-UA-Platform-Version"), Some(HeaderField::SecChUaPlatformVersion));
+        assert_eq!(
+            HeaderField::from_name(b"USER-agent"),
+            Some(HeaderField::UserAgent)
+        );
+        assert_eq!(
+            HeaderField::from_name(b"Sec-CH-UA-Platform-Version"),
+            Some(HeaderField::SecChUaPlatformVersion)
+        );
         assert_eq!(HeaderField::from_name(b"Cookie"), None);
-        assert_eq!(HeaderField::from_name(b"x-forwarded-for "), Some(HeaderField::XForwardedFor));
+        assert_eq!(
+            HeaderField::from_name(b"x-forwarded-for "),
+            Some(HeaderField::XForwardedFor)
+        );
     }
 
     #[test]
     fn referrer_from_the_query() {
-        assert_eq!(referrer_from_url("https://a.example/?utm_source=news&ref=Hacker+News").as_deref(), Some("Hacker News"));
-        assert_eq!(referrer_from_url("https://a.example/?source=tw%C3%BCtter#ref=x").as_deref(), Some("twütter"));
-        assert_eq!(referrer_from_url("https://a.example/?REF=x%2"), Some("x%2".to_string()));
+        assert_eq!(
+            referrer_from_url("https://a.example/?utm_source=news&ref=Hacker+News").as_deref(),
+            Some("Hacker News")
+        );
+        assert_eq!(
+            referrer_from_url("https://a.example/?source=tw%C3%BCtter#ref=x").as_deref(),
+            Some("twütter")
+        );
+        assert_eq!(
+            referrer_from_url("https://a.example/?REF=x%2"),
+            Some("x%2".to_string())
+        );
         assert_eq!(referrer_from_url("https://a.example/?q=1"), None);
         assert_eq!(referrer_from_url("https://a.example/?ref="), None);
         assert_eq!(referrer_from_url("https://a.example/"), None);

@@ -24,11 +24,19 @@ fn canonical(ip: IpAddr) -> IpAddr {
 fn prefix_matches(net: IpAddr, bits: u8, ip: IpAddr) -> bool {
     match (net, ip) {
         (IpAddr::V4(n), IpAddr::V4(a)) => {
-            let mask = if bits == 0 { 0 } else { u32::MAX << (32 - bits as u32) };
+            let mask = if bits == 0 {
+                0
+            } else {
+                u32::MAX << (32 - bits as u32)
+            };
             (u32::from(n) & mask) == (u32::from(a) & mask)
         }
         (IpAddr::V6(n), IpAddr::V6(a)) => {
-            let mask = if bits == 0 { 0 } else { u128::MAX << (128 - bits as u32) };
+            let mask = if bits == 0 {
+                0
+            } else {
+                u128::MAX << (128 - bits as u32)
+            };
             (u128::from(n) & mask) == (u128::from(a) & mask)
         }
         _ => false,
@@ -52,7 +60,12 @@ impl TrustedProxies {
             let ip = canonical(addr.trim().parse::<IpAddr>().map_err(|_| bad())?);
             let max = if ip.is_ipv4() { 32 } else { 128 };
             let bits = match bits {
-                Some(b) => b.trim().parse::<u8>().ok().filter(|b| *b <= max).ok_or_else(bad)?,
+                Some(b) => b
+                    .trim()
+                    .parse::<u8>()
+                    .ok()
+                    .filter(|b| *b <= max)
+                    .ok_or_else(bad)?,
                 None => max,
             };
             ranges.push((ip, bits));
@@ -66,7 +79,9 @@ impl TrustedProxies {
 
     pub fn contains(&self, ip: IpAddr) -> bool {
         let ip = canonical(ip);
-        self.ranges.iter().any(|&(net, bits)| prefix_matches(net, bits, ip))
+        self.ranges
+            .iter()
+            .any(|&(net, bits)| prefix_matches(net, bits, ip))
     }
 }
 
@@ -79,10 +94,17 @@ pub fn parse_ip(s: &str) -> Option<IpAddr> {
     }
     if let Some(rest) = s.strip_prefix('[') {
         let (inner, after) = rest.split_once(']')?;
-        if !(after.is_empty() || (after.starts_with(':') && after[1..].bytes().all(|b| b.is_ascii_digit()) && after.len() > 1)) {
+        if !(after.is_empty()
+            || (after.starts_with(':')
+                && after[1..].bytes().all(|b| b.is_ascii_digit())
+                && after.len() > 1))
+        {
             return None;
         }
-        return inner.parse::<Ipv6Addr>().ok().map(|v6| canonical(IpAddr::V6(v6)));
+        return inner
+            .parse::<Ipv6Addr>()
+            .ok()
+            .map(|v6| canonical(IpAddr::V6(v6)));
     }
     if let Ok(ip) = s.parse::<IpAddr>() {
         return Some(canonical(ip));
@@ -107,7 +129,10 @@ pub struct ProxyHeaders<'a> {
 /// Walks a proxy chain (client first, nearest proxy last) from the right: the first address
 /// that is not a trusted proxy is the client. An unparsable entry ends the walk, since what is
 /// left of it cannot be vouched for. A chain made only of trusted addresses gives its first.
-fn walk_chain<'a>(entries: impl DoubleEndedIterator<Item = &'a str>, trusted: &TrustedProxies) -> Option<IpAddr> {
+fn walk_chain<'a>(
+    entries: impl DoubleEndedIterator<Item = &'a str>,
+    trusted: &TrustedProxies,
+) -> Option<IpAddr> {
     let mut leftmost = None;
     for entry in entries.rev() {
         let ip = parse_ip(entry)?;
@@ -137,7 +162,11 @@ fn forwarded_for(header: &str) -> Vec<&str> {
 /// The visitor's address: the peer, unless the peer is a trusted proxy, in which case the
 /// proxy headers are walked (CF-Connecting-IP, X-Forwarded-For, Forwarded, X-Real-IP) to the
 /// first untrusted address. None when the peer itself is not an IP address.
-pub fn resolve_client_ip(peer: &str, headers: &ProxyHeaders<'_>, trusted: &TrustedProxies) -> Option<IpAddr> {
+pub fn resolve_client_ip(
+    peer: &str,
+    headers: &ProxyHeaders<'_>,
+    trusted: &TrustedProxies,
+) -> Option<IpAddr> {
     let peer = parse_ip(peer)?;
     if trusted.is_empty() || !trusted.contains(peer) {
         return Some(peer);
@@ -145,10 +174,16 @@ pub fn resolve_client_ip(peer: &str, headers: &ProxyHeaders<'_>, trusted: &Trust
     if let Some(ip) = headers.cf_connecting_ip.and_then(parse_ip) {
         return Some(ip);
     }
-    if let Some(ip) = headers.x_forwarded_for.and_then(|h| walk_chain(h.split(','), trusted)) {
+    if let Some(ip) = headers
+        .x_forwarded_for
+        .and_then(|h| walk_chain(h.split(','), trusted))
+    {
         return Some(ip);
     }
-    if let Some(ip) = headers.forwarded.and_then(|h| walk_chain(forwarded_for(h).into_iter(), trusted)) {
+    if let Some(ip) = headers
+        .forwarded
+        .and_then(|h| walk_chain(forwarded_for(h).into_iter(), trusted))
+    {
         return Some(ip);
     }
     if let Some(ip) = headers.x_real_ip.and_then(parse_ip) {

@@ -56,10 +56,15 @@ impl Log {
     pub fn new(level: Level, logger: Option<Logger>) -> Log {
         let sink = logger.or_else(|| {
             std::env::var_os("PIRSCH_LOG").map(|_| {
-                Arc::new(|level: Level, msg: &str| eprintln!("libpirsch {}: {}", level.name(), msg)) as Logger
+                Arc::new(|level: Level, msg: &str| eprintln!("libpirsch {}: {}", level.name(), msg))
+                    as Logger
             })
         });
-        Log { level, sink, gate: Arc::default() }
+        Log {
+            level,
+            sink,
+            gate: Arc::default(),
+        }
     }
 
     /// Stops all logging and waits (up to 2 s) for a callback in progress to return. The
@@ -75,7 +80,9 @@ impl Log {
 
     /// In a child after fork(): a callback the parent's threads were in never returns here.
     pub fn forget_callbacks_in_progress(&self) {
-        self.gate.active.store(0, std::sync::atomic::Ordering::SeqCst);
+        self.gate
+            .active
+            .store(0, std::sync::atomic::Ordering::SeqCst);
     }
 
     pub fn enabled(&self, level: Level) -> bool {
@@ -115,7 +122,13 @@ pub struct RateLog {
 }
 
 impl RateLog {
-    pub fn note(&self, log: &Log, reason: &'static str, level: Level, message: impl FnOnce() -> String) {
+    pub fn note(
+        &self,
+        log: &Log,
+        reason: &'static str,
+        level: Level,
+        message: impl FnOnce() -> String,
+    ) {
         if !log.enabled(level) {
             return;
         }
@@ -123,7 +136,9 @@ impl RateLog {
         {
             let mut last = self.last.lock().unwrap_or_else(|p| p.into_inner());
             match last.iter_mut().find(|(r, _)| *r == reason) {
-                Some((_, at)) if now.duration_since(*at) < std::time::Duration::from_secs(1) => return,
+                Some((_, at)) if now.duration_since(*at) < std::time::Duration::from_secs(1) => {
+                    return
+                }
                 Some((_, at)) => *at = now,
                 None => last.push((reason, now)),
             }

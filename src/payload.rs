@@ -111,10 +111,15 @@ pub fn check_url(url: &str) -> Result<()> {
     };
     let host = rest.split(['/', '?', '#']).next().unwrap_or("");
     if host.is_empty() {
-        return Err(Error::invalid(format!("url {:?} has no host", truncate(url, 100))));
+        return Err(Error::invalid(format!(
+            "url {:?} has no host",
+            truncate(url, 100)
+        )));
     }
     if url.chars().any(|c| c.is_control() || c == ' ') {
-        return Err(Error::invalid("url contains spaces or control characters; percent-encode them"));
+        return Err(Error::invalid(
+            "url contains spaces or control characters; percent-encode them",
+        ));
     }
     Ok(())
 }
@@ -140,7 +145,9 @@ fn check_pairs(field: &str, pairs: &[(Cow<'_, str>, Cow<'_, str>)]) -> Result<()
     }
     for (i, (k, v)) in pairs.iter().enumerate() {
         if k.is_empty() {
-            return Err(Error::invalid(format!("{field}[{i}] has an empty key; every key needs a name")));
+            return Err(Error::invalid(format!(
+                "{field}[{i}] has an empty key; every key needs a name"
+            )));
         }
         if k.chars().count() > MAX_TAG_CHARS {
             return Err(Error::invalid(format!(
@@ -154,7 +161,9 @@ fn check_pairs(field: &str, pairs: &[(Cow<'_, str>, Cow<'_, str>)]) -> Result<()
             )));
         }
         if pairs[..i].iter().any(|(k2, _)| k2 == k) {
-            return Err(Error::invalid(format!("{field} key {k:?} is given twice; keys must be unique")));
+            return Err(Error::invalid(format!(
+                "{field} key {k:?} is given twice; keys must be unique"
+            )));
         }
     }
     Ok(())
@@ -165,7 +174,12 @@ impl<'a> Hit<'a> {
     pub fn validate(&self, kind: Kind) -> Result<()> {
         if kind != Kind::Session {
             match present(&self.url) {
-                None => return Err(Error::invalid(format!("url is required for a {}; set hit->url", kind.noun()))),
+                None => {
+                    return Err(Error::invalid(format!(
+                        "url is required for a {}; set hit->url",
+                        kind.noun()
+                    )))
+                }
                 Some(u) => {
                     check_len("url", Some(u))?;
                     check_url(u)?;
@@ -185,7 +199,9 @@ impl<'a> Hit<'a> {
             check_len(name, v)?;
         }
         if self.screen_width < 0 || self.screen_height < 0 {
-            return Err(Error::invalid("screen_width and screen_height must not be negative"));
+            return Err(Error::invalid(
+                "screen_width and screen_height must not be negative",
+            ));
         }
         check_pairs("tags", &self.tags)
     }
@@ -197,9 +213,15 @@ impl<'a> Hit<'a> {
             ("sec_ch_ua", present(&self.sec_ch_ua)),
             ("sec_ch_ua_mobile", present(&self.sec_ch_ua_mobile)),
             ("sec_ch_ua_platform", present(&self.sec_ch_ua_platform)),
-            ("sec_ch_ua_platform_version", present(&self.sec_ch_ua_platform_version)),
+            (
+                "sec_ch_ua_platform_version",
+                present(&self.sec_ch_ua_platform_version),
+            ),
             ("sec_ch_width", present(&self.sec_ch_width)),
-            ("sec_ch_viewport_width", present(&self.sec_ch_viewport_width)),
+            (
+                "sec_ch_viewport_width",
+                present(&self.sec_ch_viewport_width),
+            ),
             ("title", present(&self.title)),
             ("referrer", present(&self.referrer)),
             ("cf_connecting_ip", present(&self.cf_connecting_ip)),
@@ -297,7 +319,13 @@ pub struct BodyOptions<'t> {
 }
 
 /// Appends the JSON object of one item to `out`. Call `validate` first.
-pub fn write_item(out: &mut Vec<u8>, kind: Kind, hit: &Hit<'_>, event: Option<&Event<'_>>, opts: BodyOptions<'_>) {
+pub fn write_item(
+    out: &mut Vec<u8>,
+    kind: Kind,
+    hit: &Hit<'_>,
+    event: Option<&Event<'_>>,
+    opts: BodyOptions<'_>,
+) {
     let mut w = ObjectWriter::new(out);
     if kind != Kind::Session {
         w.string("url", present(&hit.url));
@@ -310,7 +338,10 @@ pub fn write_item(out: &mut Vec<u8>, kind: Kind, hit: &Hit<'_>, event: Option<&E
     w.string("sec_ch_ua", present(&hit.sec_ch_ua));
     w.string("sec_ch_ua_mobile", present(&hit.sec_ch_ua_mobile));
     w.string("sec_ch_ua_platform", present(&hit.sec_ch_ua_platform));
-    w.string("sec_ch_ua_platform_version", present(&hit.sec_ch_ua_platform_version));
+    w.string(
+        "sec_ch_ua_platform_version",
+        present(&hit.sec_ch_ua_platform_version),
+    );
     w.string("sec_ch_width", present(&hit.sec_ch_width));
     w.string("sec_ch_viewport_width", present(&hit.sec_ch_viewport_width));
     if kind != Kind::Session {
@@ -355,8 +386,22 @@ mod tests {
     #[test]
     fn json_is_valid_and_complete() {
         let mut out = Vec::new();
-        let ev = Event { name: Some("signup".into()), duration_seconds: 3, meta: vec![("plan".into(), "pro".into())], non_interactive: true };
-        write_item(&mut out, Kind::Event, &hit(), Some(&ev), BodyOptions { time: Some("2026-11-26T14:15:32.123Z"), ..Default::default() });
+        let ev = Event {
+            name: Some("signup".into()),
+            duration_seconds: 3,
+            meta: vec![("plan".into(), "pro".into())],
+            non_interactive: true,
+        };
+        write_item(
+            &mut out,
+            Kind::Event,
+            &hit(),
+            Some(&ev),
+            BodyOptions {
+                time: Some("2026-11-26T14:15:32.123Z"),
+                ..Default::default()
+            },
+        );
         let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
         assert_eq!(v["url"], "https://example.com/a?b=\"c\"");
         assert_eq!(v["screen_width"], 1920);
@@ -374,11 +419,19 @@ mod tests {
     fn validation_names_the_field() {
         let mut h = hit();
         h.url = None;
-        assert!(h.validate(Kind::Hit).unwrap_err().message.contains("url is required"));
+        assert!(h
+            .validate(Kind::Hit)
+            .unwrap_err()
+            .message
+            .contains("url is required"));
         assert!(h.validate(Kind::Session).is_ok());
         let mut h = hit();
         h.url = Some("example.com/x".into());
-        assert!(h.validate(Kind::Hit).unwrap_err().message.contains("absolute"));
+        assert!(h
+            .validate(Kind::Hit)
+            .unwrap_err()
+            .message
+            .contains("absolute"));
         let mut h = hit();
         h.tags.push(("a".into(), "x".into()));
         assert!(h.validate(Kind::Hit).unwrap_err().message.contains("twice"));

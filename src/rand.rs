@@ -7,7 +7,10 @@ thread_local! {
 }
 
 fn seed() -> u64 {
-    let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(1);
+    let t = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(1);
     let addr = &t as *const u64 as u64;
     (t ^ addr.rotate_left(32) ^ std::process::id() as u64) | 1
 }

@@ -163,7 +163,12 @@ pub struct Shared {
 
 impl Shared {
     pub fn new() -> Shared {
-        Shared { queue: Mutex::new(Queue::new()), wake: Condvar::new(), done: Condvar::new(), rate_log: RateLog::default() }
+        Shared {
+            queue: Mutex::new(Queue::new()),
+            wake: Condvar::new(),
+            done: Condvar::new(),
+            rate_log: RateLog::default(),
+        }
     }
 
     pub fn lock(&self) -> MutexGuard<'_, Queue> {
@@ -176,7 +181,10 @@ impl Shared {
 pub fn enqueue(core: &Core, shared: &Shared, kind: Kind, json: Box<[u8]>) -> Result<(), Error> {
     let mut q = shared.lock();
     if q.closing {
-        return Err(Error::new(ErrorKind::Closed, "the client is shutting down (pirsch_free was called); the item was not queued"));
+        return Err(Error::new(
+            ErrorKind::Closed,
+            "the client is shutting down (pirsch_free was called); the item was not queued",
+        ));
     }
     q.stats.enqueued += 1;
     let depth = q.depth();
@@ -197,7 +205,11 @@ pub fn enqueue(core: &Core, shared: &Shared, kind: Kind, json: Box<[u8]>) -> Res
     }
     let seq = q.next_seq;
     q.next_seq += 1;
-    q.kinds[kind_index(kind)].push_back(Item { seq, json, queued_at: Instant::now() });
+    q.kinds[kind_index(kind)].push_back(Item {
+        seq,
+        json,
+        queued_at: Instant::now(),
+    });
     q.stats.queue_depth += 1;
     // Wake the sender only when it has something new to decide: the first item (it may be
     // sleeping without a deadline) or a full batch.
@@ -231,7 +243,11 @@ pub fn flush(shared: &Shared, timeout: Duration) -> Result<(), Error> {
                 format!("flush timed out after {} ms with {left} items not yet delivered (they stay queued)", timeout.as_millis()),
             ));
         }
-        q = shared.done.wait_timeout(q, deadline - now).unwrap_or_else(|p| p.into_inner()).0;
+        q = shared
+            .done
+            .wait_timeout(q, deadline - now)
+            .unwrap_or_else(|p| p.into_inner())
+            .0;
     };
     q.flush_waiters -= 1;
     result
@@ -276,7 +292,12 @@ fn run_loop(core: &Arc<Core>, state: &Arc<ProcessState>) {
             let mut q = shared.lock();
             loop {
                 let depth = q.depth();
-                if q.closing && (depth == 0 || q.shutdown_deadline.map(|d| Instant::now() >= d).unwrap_or(false)) {
+                if q.closing
+                    && (depth == 0
+                        || q.shutdown_deadline
+                            .map(|d| Instant::now() >= d)
+                            .unwrap_or(false))
+                {
                     // Whatever is left can no longer be delivered in time.
                     let left: u64 = q.kinds.iter().map(|k| k.len() as u64).sum();
                     if left > 0 {
@@ -302,7 +323,11 @@ fn run_loop(core: &Arc<Core>, state: &Arc<ProcessState>) {
                         break take_batch(&mut q, idx, core.config.batch_size);
                     }
                     let wait = core.config.flush_interval.saturating_sub(oldest.elapsed());
-                    q = shared.wake.wait_timeout(q, wait).unwrap_or_else(|p| p.into_inner()).0;
+                    q = shared
+                        .wake
+                        .wait_timeout(q, wait)
+                        .unwrap_or_else(|p| p.into_inner())
+                        .0;
                 } else {
                     q = shared.wake.wait(q).unwrap_or_else(|p| p.into_inner());
                 }
@@ -363,20 +388,30 @@ enum Outcome {
 /// The longest a server's Retry-After may hold the sender (it holds every kind of item).
 const MAX_RETRY_AFTER: Duration = Duration::from_secs(300);
 
-fn classify(core: &Core, result: Result<crate::transport::Response, Error>, credentials_are_key: bool) -> Outcome {
+fn classify(
+    core: &Core,
+    result: Result<crate::transport::Response, Error>,
+    credentials_are_key: bool,
+) -> Outcome {
     match result {
         Ok(resp) if resp.is_success() => Outcome::Sent,
         Ok(resp) => {
             let err = core.http_error("batch", &resp);
             match resp.status {
-                408 | 429 | 500 | 502 | 503 | 504 => Outcome::Retry(resp.retry_after_ms.map(Duration::from_millis), err),
+                408 | 429 | 500 | 502 | 503 | 504 => {
+                    Outcome::Retry(resp.retry_after_ms.map(Duration::from_millis), err)
+                }
                 400 | 413 | 422 => Outcome::Refused(err),
                 _ => Outcome::Drop(err),
             }
         }
-        Err(e) if e.kind == ErrorKind::Auth && credentials_are_key => Outcome::Retry(Some(Duration::from_secs(60)), e),
+        Err(e) if e.kind == ErrorKind::Auth && credentials_are_key => {
+            Outcome::Retry(Some(Duration::from_secs(60)), e)
+        }
         Err(e) if e.kind == ErrorKind::Auth => Outcome::Retry(None, e),
-        Err(e) if e.is_retryable() => Outcome::Retry(e.retry_after_ms.map(Duration::from_millis), e),
+        Err(e) if e.is_retryable() => {
+            Outcome::Retry(e.retry_after_ms.map(Duration::from_millis), e)
+        }
         Err(e) if e.kind == ErrorKind::Http => Outcome::Retry(None, e), // token endpoint 5xx etc.
         Err(e) => Outcome::Drop(e),
     }
@@ -408,7 +443,8 @@ fn deliver(core: &Core, state: &ProcessState, kind: Kind, mut items: Vec<Item>) 
                 return;
             }
         }
-        let mut body = Vec::with_capacity(items.iter().map(|i| i.json.len() + 1).sum::<usize>() + 2);
+        let mut body =
+            Vec::with_capacity(items.iter().map(|i| i.json.len() + 1).sum::<usize>() + 2);
         body.push(b'[');
         for (i, item) in items.iter().enumerate() {
             if i > 0 {
@@ -423,12 +459,24 @@ fn deliver(core: &Core, state: &ProcessState, kind: Kind, mut items: Vec<Item>) 
             Outcome::Sent => {
                 finish(state, items.len() as u64, None);
                 if attempt > 0 {
-                    log_at!(core.log, Level::Info, "a batch of {} went through after {} retries", items.len(), attempt);
+                    log_at!(
+                        core.log,
+                        Level::Info,
+                        "a batch of {} went through after {} retries",
+                        items.len(),
+                        attempt
+                    );
                 }
                 return;
             }
             Outcome::Refused(err) if items.len() > 1 => {
-                log_at!(core.log, Level::Debug, "the API refused a batch of {}; splitting it: {}", items.len(), err.message);
+                log_at!(
+                    core.log,
+                    Level::Debug,
+                    "the API refused a batch of {}; splitting it: {}",
+                    items.len(),
+                    err.message
+                );
                 let second = items.split_off(items.len() / 2);
                 deliver(core, state, kind, items);
                 deliver(core, state, kind, second);
@@ -459,7 +507,12 @@ fn deliver(core: &Core, state: &ProcessState, kind: Kind, mut items: Vec<Item>) 
                     if now >= stop_at {
                         break;
                     }
-                    q = state.shared.wake.wait_timeout(q, stop_at - now).unwrap_or_else(|p| p.into_inner()).0;
+                    q = state
+                        .shared
+                        .wake
+                        .wait_timeout(q, stop_at - now)
+                        .unwrap_or_else(|p| p.into_inner())
+                        .0;
                 }
             }
         }

@@ -74,7 +74,15 @@ pub fn parse_rfc3339(s: &str) -> Option<SystemTime> {
         return None;
     }
     let (h, mi, se) = (num(11..13)?, num(14..16)?, num(17..19)?);
-    if b[13] != b':' || b[16] != b':' || !(1..=12).contains(&mo) || d == 0 || d > 31 || h > 23 || mi > 59 || se > 60 {
+    if b[13] != b':'
+        || b[16] != b':'
+        || !(1..=12).contains(&mo)
+        || d == 0
+        || d > 31
+        || h > 23
+        || mi > 59
+        || se > 60
+    {
         return None;
     }
     let mut i = 19;
@@ -101,7 +109,11 @@ pub fn parse_rfc3339(s: &str) -> Option<SystemTime> {
             let oh = num(i + 1..i + 3)? as i64;
             let om = num(i + 4..i + 6)? as i64;
             let o = oh * 3600 + om * 60;
-            if *sign == b'+' { o } else { -o }
+            if *sign == b'+' {
+                o
+            } else {
+                -o
+            }
         }
         _ => return None,
     };
@@ -131,7 +143,14 @@ mod tests {
         assert_eq!(parse_rfc3339("2026-11-26T15:15:32+01:00"), Some(z));
         assert_eq!(parse_rfc3339("2026-11-26T13:15:32-01:00"), Some(z));
         assert_eq!(parse_rfc3339("2024-02-29T00:00:00Z").map(|_| ()), Some(()));
-        for bad in ["", "2026-11-26", "2026-13-01T00:00:00Z", "2026-11-26T14:15:32", "2026-11-26T14:15:32.Z", "x026-11-26T14:15:32Z"] {
+        for bad in [
+            "",
+            "2026-11-26",
+            "2026-13-01T00:00:00Z",
+            "2026-11-26T14:15:32",
+            "2026-11-26T14:15:32.Z",
+            "x026-11-26T14:15:32Z",
+        ] {
             assert_eq!(parse_rfc3339(bad), None, "{bad}");
         }
     }
@@ -144,14 +163,20 @@ pub fn parse_http_date(s: &str) -> Option<SystemTime> {
         return None;
     }
     let day: u32 = parts[1].parse().ok()?;
-    const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
     let month = MONTHS.iter().position(|m| *m == parts[2])? as u32 + 1;
     let year: i64 = parts[3].parse().ok()?;
-    let hms: Vec<u32> = parts[4].split(':').map(|x| x.parse().ok()).collect::<Option<_>>()?;
+    let hms: Vec<u32> = parts[4]
+        .split(':')
+        .map(|x| x.parse().ok())
+        .collect::<Option<_>>()?;
     if hms.len() != 3 || hms[0] > 23 || hms[1] > 59 || hms[2] > 60 || day == 0 || day > 31 {
         return None;
     }
-    let secs = days_from_civil(year, month, day) * 86400 + (hms[0] * 3600 + hms[1] * 60 + hms[2]) as i64;
+    let secs =
+        days_from_civil(year, month, day) * 86400 + (hms[0] * 3600 + hms[1] * 60 + hms[2]) as i64;
     (secs >= 0).then(|| UNIX_EPOCH + Duration::from_secs(secs as u64))
 }
 

@@ -21,7 +21,9 @@ pub struct BaseUrl {
 fn host_is_loopback(host: &str) -> bool {
     let h = host.trim_start_matches('[').trim_end_matches(']');
     h.eq_ignore_ascii_case("localhost")
-        || h.parse::<std::net::IpAddr>().map(|ip| ip.is_loopback()).unwrap_or(false)
+        || h.parse::<std::net::IpAddr>()
+            .map(|ip| ip.is_loopback())
+            .unwrap_or(false)
 }
 
 impl BaseUrl {
@@ -29,16 +31,27 @@ impl BaseUrl {
     pub fn parse(url: &str, allow_insecure_http: bool) -> Result<BaseUrl> {
         let url = url.trim().trim_end_matches('/');
         let uri: http::Uri = url.parse().map_err(|_| {
-            Error::invalid(format!("base_url {url:?} is not a URL; use e.g. https://api.pirsch.io"))
+            Error::invalid(format!(
+                "base_url {url:?} is not a URL; use e.g. https://api.pirsch.io"
+            ))
         })?;
         let is_http = match uri.scheme_str() {
             Some("https") => false,
             Some("http") => true,
-            _ => return Err(Error::invalid(format!("base_url {url:?} must start with https:// (or http:// for a local server)"))),
+            _ => {
+                return Err(Error::invalid(format!(
+                    "base_url {url:?} must start with https:// (or http:// for a local server)"
+                )))
+            }
         };
-        let host = uri.host().filter(|h| !h.is_empty()).ok_or_else(|| Error::invalid(format!("base_url {url:?} has no host")))?;
+        let host = uri
+            .host()
+            .filter(|h| !h.is_empty())
+            .ok_or_else(|| Error::invalid(format!("base_url {url:?} has no host")))?;
         if uri.query().is_some() {
-            return Err(Error::invalid(format!("base_url {url:?} must not have a query")));
+            return Err(Error::invalid(format!(
+                "base_url {url:?} must not have a query"
+            )));
         }
         let is_loopback = host_is_loopback(host);
         if is_http && !is_loopback && !allow_insecure_http {
@@ -46,7 +59,11 @@ impl BaseUrl {
                 "base_url {url:?} uses plain http to a host that is not loopback, which would send credentials unencrypted; use https://, or set allow_insecure_http=true if you really mean it"
             )));
         }
-        Ok(BaseUrl { url: url.to_string(), is_loopback, is_http })
+        Ok(BaseUrl {
+            url: url.to_string(),
+            is_loopback,
+            is_http,
+        })
     }
 }
 
@@ -71,7 +88,11 @@ pub fn parse_retry_after(v: &str) -> Option<u64> {
         return Some(secs.saturating_mul(1000));
     }
     let when = crate::time::parse_http_date(v)?;
-    Some(when.duration_since(SystemTime::now()).map(|d| d.as_millis() as u64).unwrap_or(0))
+    Some(
+        when.duration_since(SystemTime::now())
+            .map(|d| d.as_millis() as u64)
+            .unwrap_or(0),
+    )
 }
 
 const MAX_RESPONSE_BYTES: u64 = 32 * 1024 * 1024;
@@ -87,16 +108,36 @@ struct CachingResolver {
 const DNS_TTL: Duration = Duration::from_secs(60);
 
 impl Resolver for CachingResolver {
-    fn resolve(&self, uri: &http::Uri, _config: &ureq::config::Config, timeout: NextTimeout) -> std::result::Result<ResolvedSocketAddrs, ureq::Error> {
+    fn resolve(
+        &self,
+        uri: &http::Uri,
+        _config: &ureq::config::Config,
+        timeout: NextTimeout,
+    ) -> std::result::Result<ResolvedSocketAddrs, ureq::Error> {
         let host = uri.host().ok_or(ureq::Error::HostNotFound)?;
-        let port = uri.port_u16().unwrap_or(if uri.scheme_str() == Some("http") { 80 } else { 443 });
+        let port = uri
+            .port_u16()
+            .unwrap_or(if uri.scheme_str() == Some("http") {
+                80
+            } else {
+                443
+            });
         let mut out = self.empty();
-        if let Ok(ip) = host.trim_start_matches('[').trim_end_matches(']').parse::<std::net::IpAddr>() {
+        if let Ok(ip) = host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<std::net::IpAddr>()
+        {
             out.push(SocketAddr::new(ip, port));
             return Ok(out);
         }
         let key = format!("{host}:{port}");
-        if let Some((at, addrs)) = self.cache.lock().unwrap_or_else(|p| p.into_inner()).get(&key) {
+        if let Some((at, addrs)) = self
+            .cache
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&key)
+        {
             if at.elapsed() < DNS_TTL {
                 return Ok(addrs.clone());
             }
@@ -112,7 +153,9 @@ impl Resolver for CachingResolver {
             .map_err(ureq::Error::Io)?;
         let found = match rx.recv_timeout(*timeout.after) {
             Ok(Ok(found)) => found,
-            Ok(Err(e)) if e.kind() == std::io::ErrorKind::TimedOut => return Err(ureq::Error::Timeout(timeout.reason)),
+            Ok(Err(e)) if e.kind() == std::io::ErrorKind::TimedOut => {
+                return Err(ureq::Error::Timeout(timeout.reason))
+            }
             Ok(Err(_)) => return Err(ureq::Error::HostNotFound),
             Err(_) => return Err(ureq::Error::Timeout(timeout.reason)),
         };
@@ -122,7 +165,10 @@ impl Resolver for CachingResolver {
         if out.is_empty() {
             return Err(ureq::Error::HostNotFound);
         }
-        self.cache.lock().unwrap_or_else(|p| p.into_inner()).insert(key, (Instant::now(), out.clone()));
+        self.cache
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(key, (Instant::now(), out.clone()));
         Ok(out)
     }
 }
@@ -149,7 +195,11 @@ impl Transport {
             ureq::unversioned::transport::DefaultConnector::new(),
             CachingResolver::default(),
         );
-        Transport { agent, base, timeout }
+        Transport {
+            agent,
+            base,
+            timeout,
+        }
     }
 
     pub fn base(&self) -> &BaseUrl {
@@ -157,7 +207,14 @@ impl Transport {
     }
 
     /// Sends one request; `Ok` for any HTTP answer, `Err` when none came.
-    pub fn send(&self, method: &str, path_and_query: &str, body: Option<&[u8]>, bearer: Option<&str>, deadline: Option<Instant>) -> Result<Response> {
+    pub fn send(
+        &self,
+        method: &str,
+        path_and_query: &str,
+        body: Option<&[u8]>,
+        bearer: Option<&str>,
+        deadline: Option<Instant>,
+    ) -> Result<Response> {
         let url = format!("{}{}", self.base.url, path_and_query);
         let method = http::Method::from_bytes(method.as_bytes())
             .map_err(|_| Error::invalid(format!("{method:?} is not an HTTP method")))?;
@@ -169,16 +226,25 @@ impl Transport {
             req = req.header("Content-Type", "application/json");
         }
         req = req.header("Accept", "application/json");
-        let req = req
-            .body(body.unwrap_or(&[]).to_vec())
-            .map_err(|_| Error::invalid(format!("{:?} is not a valid request path", crate::payload::truncate(path_and_query, 200))))?;
+        let req = req.body(body.unwrap_or(&[]).to_vec()).map_err(|_| {
+            Error::invalid(format!(
+                "{:?} is not a valid request path",
+                crate::payload::truncate(path_and_query, 200)
+            ))
+        })?;
         let req = match deadline {
             Some(d) => {
                 let left = d.saturating_duration_since(Instant::now());
                 if left.is_zero() {
-                    return Err(Error::new(ErrorKind::Timeout, "the shutdown deadline passed before the request could be sent"));
+                    return Err(Error::new(
+                        ErrorKind::Timeout,
+                        "the shutdown deadline passed before the request could be sent",
+                    ));
                 }
-                self.agent.configure_request(req).timeout_global(Some(left.min(self.timeout))).build()
+                self.agent
+                    .configure_request(req)
+                    .timeout_global(Some(left.min(self.timeout)))
+                    .build()
             }
             None => req,
         };
@@ -190,11 +256,19 @@ impl Transport {
             .and_then(|v| v.to_str().ok())
             .and_then(parse_retry_after);
         let mut body = String::new();
-        let mut reader = resp.into_body().into_with_config().limit(MAX_RESPONSE_BYTES).reader();
+        let mut reader = resp
+            .into_body()
+            .into_with_config()
+            .limit(MAX_RESPONSE_BYTES)
+            .reader();
         if let Err(e) = reader.read_to_string(&mut body) {
             return Err(self.io_error(e));
         }
-        Ok(Response { status, body, retry_after_ms })
+        Ok(Response {
+            status,
+            body,
+            retry_after_ms,
+        })
     }
 
     fn timeout_error(&self) -> Error {
@@ -205,11 +279,22 @@ impl Transport {
     }
 
     fn io_error(&self, e: std::io::Error) -> Error {
-        let ureq_timeout = e.get_ref().and_then(|i| i.downcast_ref::<ureq::Error>()).is_some_and(|i| matches!(i, ureq::Error::Timeout(_)));
-        if ureq_timeout || matches!(e.kind(), std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock) {
+        let ureq_timeout = e
+            .get_ref()
+            .and_then(|i| i.downcast_ref::<ureq::Error>())
+            .is_some_and(|i| matches!(i, ureq::Error::Timeout(_)));
+        if ureq_timeout
+            || matches!(
+                e.kind(),
+                std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock
+            )
+        {
             return self.timeout_error();
         }
-        Error::new(ErrorKind::Network, format!("reading the answer of {} failed: {e}", self.base.url))
+        Error::new(
+            ErrorKind::Network,
+            format!("reading the answer of {} failed: {e}", self.base.url),
+        )
     }
 
     fn map_error(&self, e: ureq::Error) -> Error {
@@ -235,14 +320,24 @@ impl Transport {
 
 /// Puts the API's error JSON (`validation`, `error`) into words.
 pub fn describe_api_error(status: u16, body: &str) -> String {
-    let reason = http::StatusCode::from_u16(status).ok().and_then(|s| s.canonical_reason()).unwrap_or("");
+    let reason = http::StatusCode::from_u16(status)
+        .ok()
+        .and_then(|s| s.canonical_reason())
+        .unwrap_or("");
     let mut out = format!("HTTP {status} {reason}").trim_end().to_string();
     let mut parts = Vec::new();
     if let Ok(v) = serde_json::from_str::<serde_json::Value>(body) {
         if let Some(map) = v.get("validation").and_then(|x| x.as_object()) {
             let fields: Vec<String> = map
                 .iter()
-                .map(|(k, m)| format!("{k}: {}", m.as_str().map(str::to_string).unwrap_or_else(|| m.to_string())))
+                .map(|(k, m)| {
+                    format!(
+                        "{k}: {}",
+                        m.as_str()
+                            .map(str::to_string)
+                            .unwrap_or_else(|| m.to_string())
+                    )
+                })
                 .collect();
             if !fields.is_empty() {
                 parts.push(format!("validation: {}", fields.join("; ")));
@@ -250,14 +345,26 @@ pub fn describe_api_error(status: u16, body: &str) -> String {
         }
         match v.get("error") {
             Some(serde_json::Value::Array(list)) if !list.is_empty() => {
-                let msgs: Vec<String> = list.iter().map(|m| m.as_str().map(str::to_string).unwrap_or_else(|| m.to_string())).collect();
+                let msgs: Vec<String> = list
+                    .iter()
+                    .map(|m| {
+                        m.as_str()
+                            .map(str::to_string)
+                            .unwrap_or_else(|| m.to_string())
+                    })
+                    .collect();
                 parts.push(format!("error: {}", msgs.join("; ")));
             }
-            Some(serde_json::Value::String(s)) if !s.is_empty() => parts.push(format!("error: {s}")),
+            Some(serde_json::Value::String(s)) if !s.is_empty() => {
+                parts.push(format!("error: {s}"))
+            }
             _ => {}
         }
     } else if !body.trim().is_empty() {
-        parts.push(format!("body: {}", crate::payload::truncate(body.trim(), 300)));
+        parts.push(format!(
+            "body: {}",
+            crate::payload::truncate(body.trim(), 300)
+        ));
     }
     if !parts.is_empty() {
         out.push_str(": ");

@@ -44,7 +44,10 @@ fn wait_child(pid: libc::pid_t, limit: Duration) -> Result<(), String> {
 }
 
 fn page(tag: &str, i: usize) -> HitData {
-    HitData::page(&format!("https://example.com/fork/{tag}/{i}"), "198.51.100.1")
+    HitData::page(
+        &format!("https://example.com/fork/{tag}/{i}"),
+        "198.51.100.1",
+    )
 }
 
 #[test]
@@ -52,7 +55,12 @@ fn children_after_fork_deliver_their_own_items_once_and_never_hang() {
     let s = Standin::start();
     // Batches take 150 ms, so that forks happen while the sender is mid-request.
     s.fault(json!({"path_prefix": "/api/v1/hit/batch", "delay_ms": 150}));
-    let c = Arc::new(TestClient::new(&s, CLIENT_ID, CLIENT_SECRET, &[("batch_size", "50"), ("flush_interval_ms", "20")]));
+    let c = Arc::new(TestClient::new(
+        &s,
+        CLIENT_ID,
+        CLIENT_SECRET,
+        &[("batch_size", "50"), ("flush_interval_ms", "20")],
+    ));
     for i in 0..100 {
         assert_eq!(c.enqueue(&page("parent", i)), PIRSCH_OK);
     }
@@ -83,11 +91,18 @@ fn children_after_fork_deliver_their_own_items_once_and_never_hang() {
             }
             let rc = c.flush(20_000);
             let st = c.stats();
-            rc == PIRSCH_OK && st.sent == 50 && st.enqueued == 50 && st.forks_detected == 1 && invariant(&st)
+            rc == PIRSCH_OK
+                && st.sent == 50
+                && st.enqueued == 50
+                && st.forks_detected == 1
+                && invariant(&st)
         }));
         std::thread::sleep(Duration::from_millis(30));
     }
-    let results: Vec<_> = children.into_iter().map(|pid| wait_child(pid, Duration::from_secs(30))).collect();
+    let results: Vec<_> = children
+        .into_iter()
+        .map(|pid| wait_child(pid, Duration::from_secs(30)))
+        .collect();
     busy.store(false, Ordering::Relaxed);
     let from_thread = producer.join().unwrap();
     assert_eq!(c.flush(30_000), PIRSCH_OK, "{}", last_error());
@@ -102,14 +117,24 @@ fn children_after_fork_deliver_their_own_items_once_and_never_hang() {
     assert!(hits.values().all(|n| *n == 1), "every item exactly once");
     assert_eq!(hits.len(), 100 + from_thread + 3 * 50);
     for k in 0..3 {
-        assert_eq!(hits.keys().filter(|u| u.contains(&format!("/child{k}/"))).count(), 50);
+        assert_eq!(
+            hits.keys()
+                .filter(|u| u.contains(&format!("/child{k}/")))
+                .count(),
+            50
+        );
     }
     // A child that forks again still works.
     let c2 = c.clone();
     let pid = fork_child(move || {
         let inner = fork_child(|| true);
-        wait_child(inner, Duration::from_secs(10)).is_ok() && c2.enqueue(&page("late", 0)) == PIRSCH_OK && c2.flush(10_000) == PIRSCH_OK
+        wait_child(inner, Duration::from_secs(10)).is_ok()
+            && c2.enqueue(&page("late", 0)) == PIRSCH_OK
+            && c2.flush(10_000) == PIRSCH_OK
     });
     assert_eq!(wait_child(pid, Duration::from_secs(20)), Ok(()));
-    assert_eq!(arrivals(&s, "hit").get("https://example.com/fork/late/0"), Some(&1));
+    assert_eq!(
+        arrivals(&s, "hit").get("https://example.com/fork/late/0"),
+        Some(&1)
+    );
 }

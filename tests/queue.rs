@@ -10,7 +10,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 fn page(i: usize) -> HitData {
-    HitData::page(&format!("https://example.com/q/{i}"), "198.51.100.1").set("user_agent", "queue-test")
+    HitData::page(&format!("https://example.com/q/{i}"), "198.51.100.1")
+        .set("user_agent", "queue-test")
 }
 
 #[test]
@@ -22,7 +23,14 @@ fn items_are_batched_stamped_and_counted() {
         assert_eq!(c.enqueue(&page(i)), PIRSCH_OK, "{}", last_error());
     }
     let name = cstr("queued-event");
-    let ev = pirsch_event_options { struct_size: std::mem::size_of::<pirsch_event_options>(), name: name.as_ptr(), duration_seconds: 0, meta: ptr::null(), meta_len: 0, non_interactive: false };
+    let ev = pirsch_event_options {
+        struct_size: std::mem::size_of::<pirsch_event_options>(),
+        name: name.as_ptr(),
+        duration_seconds: 0,
+        meta: ptr::null(),
+        meta_len: 0,
+        non_interactive: false,
+    };
     unsafe {
         assert_eq!(pirsch_event_enqueue(c.0, &ev, &page(999).opts()), PIRSCH_OK);
         assert_eq!(pirsch_session_enqueue(c.0, &page(998).opts()), PIRSCH_OK);
@@ -30,23 +38,54 @@ fn items_are_batched_stamped_and_counted() {
     assert_eq!(c.flush(5000), PIRSCH_OK, "{}", last_error());
     let st = c.stats();
     assert!(invariant(&st), "{}", show(&st));
-    assert_eq!((st.enqueued, st.sent, st.queue_depth, st.in_flight), (252, 252, 0, 0), "{}", show(&st));
-    assert_eq!(st.batches, 5, "3 page-view batches (100, 100, 50), 1 event, 1 session: {}", show(&st));
+    assert_eq!(
+        (st.enqueued, st.sent, st.queue_depth, st.in_flight),
+        (252, 252, 0, 0),
+        "{}",
+        show(&st)
+    );
+    assert_eq!(
+        st.batches,
+        5,
+        "3 page-view batches (100, 100, 50), 1 event, 1 session: {}",
+        show(&st)
+    );
     let items = s.items();
     assert!(items.iter().all(|i| i["batch"] == true));
     let hits = arrivals(&s, "hit");
     assert_eq!(hits.len(), 250);
     assert!(hits.values().all(|n| *n == 1));
     let after = pirsch::time::format_rfc3339_millis(std::time::SystemTime::now());
-    for b in s.bodies("hit").iter().chain(s.bodies("event").iter()).chain(s.bodies("session").iter()) {
+    for b in s
+        .bodies("hit")
+        .iter()
+        .chain(s.bodies("event").iter())
+        .chain(s.bodies("session").iter())
+    {
         let t = b["time"].as_str().unwrap();
         assert_eq!(t.len(), 24, "RFC 3339 UTC with milliseconds: {t}");
-        assert!(t.ends_with('Z') && t >= before.as_str() && t <= after.as_str(), "{t}");
+        assert!(
+            t.ends_with('Z') && t >= before.as_str() && t <= after.as_str(),
+            "{t}"
+        );
     }
     assert_eq!(s.bodies("event")[0]["event_name"], "queued-event");
     assert_eq!(s.count("/api/v1/hit/batch"), 3);
     // Batches keep the order of the queue.
-    let order: Vec<usize> = s.bodies("hit").iter().map(|b| b["url"].as_str().unwrap().rsplit('/').next().unwrap().parse().unwrap()).collect();
+    let order: Vec<usize> = s
+        .bodies("hit")
+        .iter()
+        .map(|b| {
+            b["url"]
+                .as_str()
+                .unwrap()
+                .rsplit('/')
+                .next()
+                .unwrap()
+                .parse()
+                .unwrap()
+        })
+        .collect();
     assert!(order.windows(2).all(|w| w[0] < w[1]));
 }
 
@@ -71,13 +110,28 @@ fn a_partial_batch_goes_out_after_flush_interval() {
 fn validation_happens_at_enqueue_and_nothing_is_queued() {
     let s = Standin::start();
     let c = TestClient::new(&s, "", ACCESS_KEY, &[]);
-    assert_eq!(c.enqueue(&HitData::page("not a url", "198.51.100.1")), PIRSCH_ERR_INVALID_ARGUMENT);
+    assert_eq!(
+        c.enqueue(&HitData::page("not a url", "198.51.100.1")),
+        PIRSCH_ERR_INVALID_ARGUMENT
+    );
     assert!(last_error().contains("url"));
-    assert_eq!(unsafe { pirsch_hit_enqueue(c.0, ptr::null()) }, PIRSCH_ERR_NULL_ARGUMENT);
-    assert_eq!(unsafe { pirsch_hit_enqueue(ptr::null_mut(), &page(1).opts()) }, PIRSCH_ERR_NULL_ARGUMENT);
-    assert_eq!(unsafe { pirsch_flush(ptr::null_mut(), 1) }, PIRSCH_ERR_NULL_ARGUMENT);
+    assert_eq!(
+        unsafe { pirsch_hit_enqueue(c.0, ptr::null()) },
+        PIRSCH_ERR_NULL_ARGUMENT
+    );
+    assert_eq!(
+        unsafe { pirsch_hit_enqueue(ptr::null_mut(), &page(1).opts()) },
+        PIRSCH_ERR_NULL_ARGUMENT
+    );
+    assert_eq!(
+        unsafe { pirsch_flush(ptr::null_mut(), 1) },
+        PIRSCH_ERR_NULL_ARGUMENT
+    );
     let mut zero: pirsch_stats = unsafe { std::mem::zeroed() };
-    assert_eq!(unsafe { pirsch_stats(c.0, &mut zero) }, PIRSCH_ERR_INVALID_ARGUMENT);
+    assert_eq!(
+        unsafe { pirsch_stats(c.0, &mut zero) },
+        PIRSCH_ERR_INVALID_ARGUMENT
+    );
     assert_eq!(c.stats().enqueued, 0);
     assert_eq!(c.flush(100), PIRSCH_OK, "nothing to flush");
 }
@@ -88,7 +142,11 @@ fn a_refused_item_in_a_batch_is_dropped_alone() {
     let c = TestClient::new(&s, CLIENT_ID, CLIENT_SECRET, &[("batch_size", "100")]);
     s.fault(json!({"path_prefix": "/api/v1/hit/batch", "reject_url_contains": "/refused"}));
     for i in 0..100 {
-        let h = if i == 37 { HitData::page("https://example.com/refused", "198.51.100.1") } else { page(i) };
+        let h = if i == 37 {
+            HitData::page("https://example.com/refused", "198.51.100.1")
+        } else {
+            page(i)
+        };
         assert_eq!(c.enqueue(&h), PIRSCH_OK);
     }
     assert_eq!(c.flush(10_000), PIRSCH_OK, "{}", last_error());
@@ -111,12 +169,20 @@ fn other_4xx_drop_the_batch_and_5xx_429_401_are_retried() {
     assert_eq!(c.enqueue(&page(1)), PIRSCH_OK);
     let start = Instant::now();
     assert_eq!(c.flush(10_000), PIRSCH_OK, "{}", last_error());
-    assert!(start.elapsed() >= Duration::from_millis(1000), "Retry-After is a minimum wait");
+    assert!(
+        start.elapsed() >= Duration::from_millis(1000),
+        "Retry-After is a minimum wait"
+    );
     s.post("/_standin/expire_tokens", json!({}));
     assert_eq!(c.enqueue(&page(2)), PIRSCH_OK);
     assert_eq!(c.flush(10_000), PIRSCH_OK);
     let st = c.stats();
-    assert_eq!((st.sent, st.retries, st.token_refreshes), (2, 2, 2), "{}", show(&st));
+    assert_eq!(
+        (st.sent, st.retries, st.token_refreshes),
+        (2, 2, 2),
+        "{}",
+        show(&st)
+    );
     // A 404 cannot get better by retrying: dropped as rejected.
     s.fault(json!({"path_prefix": "/api/v1/hit/batch", "status": 404, "count": 1}));
     assert_eq!(c.enqueue(&page(3)), PIRSCH_OK);
@@ -129,7 +195,12 @@ fn other_4xx_drop_the_batch_and_5xx_429_401_are_retried() {
 #[test]
 fn a_full_queue_refuses_at_once_and_counts() {
     let s = Standin::start();
-    let c = TestClient::new(&s, "", ACCESS_KEY, &[("queue_capacity", "10"), ("batch_size", "5")]);
+    let c = TestClient::new(
+        &s,
+        "",
+        ACCESS_KEY,
+        &[("queue_capacity", "10"), ("batch_size", "5")],
+    );
     s.fault(json!({"path_prefix": "/api/v1/hit/batch", "delay_ms": 1500, "count": 1}));
     let mut full = 0;
     for i in 0..40 {
@@ -138,14 +209,21 @@ fn a_full_queue_refuses_at_once_and_counts() {
             PIRSCH_OK => {}
             PIRSCH_ERR_QUEUE_FULL => {
                 full += 1;
-                assert!(start.elapsed() < Duration::from_millis(50), "a full queue answers at once");
+                assert!(
+                    start.elapsed() < Duration::from_millis(50),
+                    "a full queue answers at once"
+                );
             }
             rc => panic!("rc {rc}: {}", last_error()),
         }
     }
     assert!(last_error().contains("queue_capacity") || full == 0);
     let st = c.stats();
-    assert!(full >= 25, "at most 10 queued + 5 in flight: {full} refused, {}", show(&st));
+    assert!(
+        full >= 25,
+        "at most 10 queued + 5 in flight: {full} refused, {}",
+        show(&st)
+    );
     assert_eq!(st.dropped_queue_full, full);
     assert!(invariant(&st), "{}", show(&st));
     assert_eq!(c.flush(10_000), PIRSCH_OK);
@@ -163,8 +241,15 @@ fn flush_times_out_while_the_api_stalls() {
     let start = Instant::now();
     assert_eq!(c.flush(300), PIRSCH_ERR_TIMEOUT);
     let took = start.elapsed();
-    assert!(took >= Duration::from_millis(300) && took < Duration::from_millis(900), "{took:?}");
-    assert!(last_error().contains("1 items not yet delivered"), "{}", last_error());
+    assert!(
+        took >= Duration::from_millis(300) && took < Duration::from_millis(900),
+        "{took:?}"
+    );
+    assert!(
+        last_error().contains("1 items not yet delivered"),
+        "{}",
+        last_error()
+    );
     let st = c.stats();
     assert_eq!(st.in_flight, 1, "{}", show(&st));
     assert_eq!(c.flush(5000), PIRSCH_OK, "still delivered later");
@@ -179,7 +264,11 @@ fn free_delivers_what_is_queued_and_is_bounded_when_the_api_stalls() {
         assert_eq!(c.enqueue(&page(i)), PIRSCH_OK);
     }
     drop(c); // pirsch_free
-    assert_eq!(arrivals(&s, "hit").len(), 30, "pirsch_free delivered the queue");
+    assert_eq!(
+        arrivals(&s, "hit").len(),
+        30,
+        "pirsch_free delivered the queue"
+    );
 
     s.fault(json!({"path_prefix": "/api/v1/hit/batch", "delay_ms": 10_000}));
     let c = TestClient::new(&s, "", ACCESS_KEY, &[("shutdown_timeout_ms", "300")]);
@@ -189,7 +278,10 @@ fn free_delivers_what_is_queued_and_is_bounded_when_the_api_stalls() {
     let start = Instant::now();
     drop(c);
     let took = start.elapsed();
-    assert!(took < Duration::from_millis(1500), "pirsch_free took {took:?} with shutdown_timeout_ms=300");
+    assert!(
+        took < Duration::from_millis(1500),
+        "pirsch_free took {took:?} with shutdown_timeout_ms=300"
+    );
 }
 
 #[test]
@@ -200,7 +292,10 @@ fn enqueue_after_free_began_is_refused_with_closed() {
     let c = TestClient::new(&s, "", ACCESS_KEY, &[]);
     assert_eq!(c.enqueue(&page(1)), PIRSCH_OK);
     assert_eq!(c.flush(5000), PIRSCH_OK);
-    assert_eq!(unsafe { CStrLossy(pirsch_strerror(PIRSCH_ERR_CLOSED)) }, "the client is shutting down");
+    assert_eq!(
+        unsafe { CStrLossy(pirsch_strerror(PIRSCH_ERR_CLOSED)) },
+        "the client is shutting down"
+    );
 }
 
 #[allow(non_snake_case)]
@@ -216,7 +311,12 @@ fn items_older_than_max_item_age_are_dropped_as_expired() {
     for i in 0..5 {
         assert_eq!(c.enqueue(&page(i)), PIRSCH_OK);
     }
-    assert_eq!(c.flush(5000), PIRSCH_OK, "expired items count as done: {}", last_error());
+    assert_eq!(
+        c.flush(5000),
+        PIRSCH_OK,
+        "expired items count as done: {}",
+        last_error()
+    );
     let st = c.stats();
     assert_eq!((st.dropped_expired, st.sent), (5, 0), "{}", show(&st));
     assert!(st.retries >= 1);
@@ -235,7 +335,11 @@ fn nothing_lost_under_503s_an_outage_429s_and_expiring_tokens() {
         &s,
         CLIENT_ID,
         CLIENT_SECRET,
-        &[("queue_capacity", "60000"), ("flush_interval_ms", "50"), ("batch_size", "500")],
+        &[
+            ("queue_capacity", "60000"),
+            ("flush_interval_ms", "50"),
+            ("batch_size", "500"),
+        ],
     ));
     s.fault(json!([
         {"path_prefix": "/api/v1/hit/batch", "close": true, "duration_ms": 5000, "delay_ms": 0, "probability": 1.0},
@@ -262,7 +366,8 @@ fn nothing_lost_under_503s_an_outage_429s_and_expiring_tokens() {
             let c = c.clone();
             std::thread::spawn(move || {
                 for i in 0..PER_THREAD {
-                    let h = HitData::page(&format!("https://example.com/soak/{t}/{i}"), "198.51.100.1");
+                    let h =
+                        HitData::page(&format!("https://example.com/soak/{t}/{i}"), "198.51.100.1");
                     assert_eq!(c.enqueue(&h), PIRSCH_OK, "{}", last_error());
                 }
             })
@@ -276,28 +381,60 @@ fn nothing_lost_under_503s_an_outage_429s_and_expiring_tokens() {
     sampling.store(false, Ordering::Relaxed);
     let samples = sampler.join().unwrap();
     let st = c.stats();
-    eprintln!("soak: enqueued in {enqueue_time:?}, delivered in {:?}, {samples} invariant samples, {}", start.elapsed(), show(&st));
+    eprintln!(
+        "soak: enqueued in {enqueue_time:?}, delivered in {:?}, {samples} invariant samples, {}",
+        start.elapsed(),
+        show(&st)
+    );
     assert_eq!(st.sent, (THREADS * PER_THREAD) as u64, "{}", show(&st));
     assert!(invariant(&st));
-    assert!(st.retries > 0 && st.token_refreshes > 1, "the faults happened: {}", show(&st));
+    assert!(
+        st.retries > 0 && st.token_refreshes > 1,
+        "the faults happened: {}",
+        show(&st)
+    );
     let hits = arrivals(&s, "hit");
     assert_eq!(hits.len(), THREADS * PER_THREAD);
     assert!(hits.values().all(|n| *n == 1), "every item exactly once");
 }
 
-unsafe extern "C" fn collect(userdata: *mut std::ffi::c_void, level: std::ffi::c_int, message: *const std::ffi::c_char) {
+unsafe extern "C" fn collect(
+    userdata: *mut std::ffi::c_void,
+    level: std::ffi::c_int,
+    message: *const std::ffi::c_char,
+) {
     let sink = &*(userdata as *const std::sync::Mutex<Vec<(i32, String)>>);
-    sink.lock().unwrap().push((level, std::ffi::CStr::from_ptr(message).to_string_lossy().into_owned()));
+    sink.lock().unwrap().push((
+        level,
+        std::ffi::CStr::from_ptr(message)
+            .to_string_lossy()
+            .into_owned(),
+    ));
 }
 
 #[test]
 fn drops_are_logged_at_most_once_a_second_with_counts() {
     let s = Standin::start();
     s.fault(json!({"path_prefix": "/api/v1/hit/batch", "delay_ms": 3000, "count": 1}));
-    let sink: &'static std::sync::Mutex<Vec<(i32, String)>> = Box::leak(Box::new(std::sync::Mutex::new(Vec::new())));
-    let cfg = config(&s, &[("queue_capacity", "5"), ("batch_size", "5"), ("shutdown_timeout_ms", "0")]);
+    let sink: &'static std::sync::Mutex<Vec<(i32, String)>> =
+        Box::leak(Box::new(std::sync::Mutex::new(Vec::new())));
+    let cfg = config(
+        &s,
+        &[
+            ("queue_capacity", "5"),
+            ("batch_size", "5"),
+            ("shutdown_timeout_ms", "0"),
+        ],
+    );
     let c = unsafe {
-        assert_eq!(pirsch_config_set_logger(cfg, Some(collect), sink as *const _ as *mut std::ffi::c_void), PIRSCH_OK);
+        assert_eq!(
+            pirsch_config_set_logger(
+                cfg,
+                Some(collect),
+                sink as *const _ as *mut std::ffi::c_void
+            ),
+            PIRSCH_OK
+        );
         let c = pirsch_client_new(cstr("").as_ptr(), cstr(ACCESS_KEY).as_ptr(), cfg);
         pirsch_config_free(cfg);
         TestClient(c)
@@ -312,15 +449,31 @@ fn drops_are_logged_at_most_once_a_second_with_counts() {
     }
     assert!(full > 1000, "{full}");
     let logs = sink.lock().unwrap().clone();
-    let about_full: Vec<_> = logs.iter().filter(|(_, m)| m.contains("queue is full")).collect();
-    assert!((1..=2).contains(&about_full.len()), "{} messages for {full} drops in 1.5 s: {about_full:?}", about_full.len());
-    assert!(about_full.iter().all(|(l, m)| *l == PIRSCH_LOG_WARN && m.contains("dropped_queue_full=")), "{about_full:?}");
+    let about_full: Vec<_> = logs
+        .iter()
+        .filter(|(_, m)| m.contains("queue is full"))
+        .collect();
+    assert!(
+        (1..=2).contains(&about_full.len()),
+        "{} messages for {full} drops in 1.5 s: {about_full:?}",
+        about_full.len()
+    );
+    assert!(
+        about_full
+            .iter()
+            .all(|(l, m)| *l == PIRSCH_LOG_WARN && m.contains("dropped_queue_full=")),
+        "{about_full:?}"
+    );
 }
 
 static FREED: AtomicBool = AtomicBool::new(false);
 static CALLS_AFTER_FREE: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 
-unsafe extern "C" fn watch_after_free(_: *mut std::ffi::c_void, _: std::ffi::c_int, _: *const std::ffi::c_char) {
+unsafe extern "C" fn watch_after_free(
+    _: *mut std::ffi::c_void,
+    _: std::ffi::c_int,
+    _: *const std::ffi::c_char,
+) {
     // Slow on purpose: free must wait for a callback in progress.
     std::thread::sleep(Duration::from_millis(20));
     if FREED.load(Ordering::SeqCst) {
@@ -333,9 +486,20 @@ fn the_logger_is_never_called_after_free_returns() {
     let s = Standin::start();
     // Every request hangs: the sender is mid-request (token or batch) when free gives up on it.
     s.fault(json!({"path_prefix": "/api/v1/", "include_token": true, "delay_ms": 3000}));
-    let cfg = config(&s, &[("shutdown_timeout_ms", "100"), ("timeout_ms", "1000"), ("log_level", "debug"), ("flush_interval_ms", "1")]);
+    let cfg = config(
+        &s,
+        &[
+            ("shutdown_timeout_ms", "100"),
+            ("timeout_ms", "1000"),
+            ("log_level", "debug"),
+            ("flush_interval_ms", "1"),
+        ],
+    );
     unsafe {
-        assert_eq!(pirsch_config_set_logger(cfg, Some(watch_after_free), ptr::null_mut()), PIRSCH_OK);
+        assert_eq!(
+            pirsch_config_set_logger(cfg, Some(watch_after_free), ptr::null_mut()),
+            PIRSCH_OK
+        );
         let c = pirsch_client_new(cstr(CLIENT_ID).as_ptr(), cstr(CLIENT_SECRET).as_ptr(), cfg);
         pirsch_config_free(cfg);
         for i in 0..5 {
@@ -345,17 +509,26 @@ fn the_logger_is_never_called_after_free_returns() {
         let start = Instant::now();
         pirsch_free(c);
         FREED.store(true, Ordering::SeqCst);
-        assert!(start.elapsed() < Duration::from_millis(1500), "{:?}", start.elapsed());
+        assert!(
+            start.elapsed() < Duration::from_millis(1500),
+            "{:?}",
+            start.elapsed()
+        );
     }
     // The detached request times out after this; its messages must go nowhere.
     std::thread::sleep(Duration::from_millis(1500));
     assert_eq!(CALLS_AFTER_FREE.load(Ordering::SeqCst), 0);
 }
 
-static CLIENT_FOR_LOGGER: std::sync::atomic::AtomicPtr<pirsch_client> = std::sync::atomic::AtomicPtr::new(ptr::null_mut());
+static CLIENT_FOR_LOGGER: std::sync::atomic::AtomicPtr<pirsch_client> =
+    std::sync::atomic::AtomicPtr::new(ptr::null_mut());
 static STATS_FROM_LOGGER: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 
-unsafe extern "C" fn logger_reading_stats(_: *mut std::ffi::c_void, _: std::ffi::c_int, _: *const std::ffi::c_char) {
+unsafe extern "C" fn logger_reading_stats(
+    _: *mut std::ffi::c_void,
+    _: std::ffi::c_int,
+    _: *const std::ffi::c_char,
+) {
     let c = CLIENT_FOR_LOGGER.load(Ordering::SeqCst);
     if !c.is_null() {
         let mut st: pirsch_stats = std::mem::zeroed();
@@ -370,10 +543,21 @@ unsafe extern "C" fn logger_reading_stats(_: *mut std::ffi::c_void, _: std::ffi:
 fn a_logger_that_reads_stats_during_shutdown_does_not_deadlock() {
     let s = Standin::start();
     s.fault(json!({"path_prefix": "/api/v1/", "delay_ms": 800}));
-    let cfg = config(&s, &[("shutdown_timeout_ms", "100"), ("timeout_ms", "500"), ("batch_size", "2"), ("log_level", "warn")]);
+    let cfg = config(
+        &s,
+        &[
+            ("shutdown_timeout_ms", "100"),
+            ("timeout_ms", "500"),
+            ("batch_size", "2"),
+            ("log_level", "warn"),
+        ],
+    );
     let start;
     unsafe {
-        assert_eq!(pirsch_config_set_logger(cfg, Some(logger_reading_stats), ptr::null_mut()), PIRSCH_OK);
+        assert_eq!(
+            pirsch_config_set_logger(cfg, Some(logger_reading_stats), ptr::null_mut()),
+            PIRSCH_OK
+        );
         let c = pirsch_client_new(cstr("").as_ptr(), cstr(ACCESS_KEY).as_ptr(), cfg);
         pirsch_config_free(cfg);
         CLIENT_FOR_LOGGER.store(c, Ordering::SeqCst);
@@ -385,6 +569,13 @@ fn a_logger_that_reads_stats_during_shutdown_does_not_deadlock() {
         pirsch_free(c);
         CLIENT_FOR_LOGGER.store(ptr::null_mut(), Ordering::SeqCst);
     }
-    assert!(start.elapsed() < Duration::from_secs(3), "pirsch_free took {:?}", start.elapsed());
-    assert!(STATS_FROM_LOGGER.load(Ordering::SeqCst) > 0, "the shutdown message reached the logger");
+    assert!(
+        start.elapsed() < Duration::from_secs(3),
+        "pirsch_free took {:?}",
+        start.elapsed()
+    );
+    assert!(
+        STATS_FROM_LOGGER.load(Ordering::SeqCst) > 0,
+        "the shutdown message reached the logger"
+    );
 }

@@ -27,7 +27,11 @@ pub struct Outcome {
 
 impl Outcome {
     fn resp(r: Response) -> Outcome {
-        Outcome { resp: Some(r), accepted: None, faulted: false }
+        Outcome {
+            resp: Some(r),
+            accepted: None,
+            faulted: false,
+        }
     }
 }
 
@@ -101,13 +105,26 @@ pub fn handle(state: &State, req: &Request) -> Outcome {
         None => {}
         Some(Action::Close { delay_ms }) => {
             sleep_ms(delay_ms);
-            return Outcome { resp: None, accepted: None, faulted: true };
+            return Outcome {
+                resp: None,
+                accepted: None,
+                faulted: true,
+            };
         }
-        Some(Action::Respond { delay_ms, status, retry_after, body }) => {
+        Some(Action::Respond {
+            delay_ms,
+            status,
+            retry_after,
+            body,
+        }) => {
             sleep_ms(delay_ms);
             let mut r = Response::json(status, body);
             r.retry_after = retry_after;
-            return Outcome { resp: Some(r), accepted: None, faulted: true };
+            return Outcome {
+                resp: Some(r),
+                accepted: None,
+                faulted: true,
+            };
         }
         Some(Action::Delay { delay_ms }) => {
             sleep_ms(delay_ms);
@@ -144,7 +161,9 @@ fn handle_routed(state: &State, req: &Request) -> Outcome {
     };
     match route {
         Route::Write(kind, batch) => write(state, req, kind, batch, auth),
-        _ if auth == Auth::AccessKey => Outcome::resp(error(403, "access keys can only be used to send data")),
+        _ if auth == Auth::AccessKey => {
+            Outcome::resp(error(403, "access keys can only be used to send data"))
+        }
         Route::Domain => Outcome::resp(Response::json(200, DOMAIN)),
         Route::Stats(k) => Outcome::resp(statistics(state, req, k)),
         Route::Token => unreachable!(),
@@ -162,7 +181,14 @@ fn token(state: &State, req: &Request) -> Response {
         (Some(id), Some(secret)) if state.clients.get(id).is_some_and(|s| s == secret) => {
             let (tok, expiry_ms) = state.issue_token();
             let exp = format_rfc3339((expiry_ms / 1000) as i64);
-            Response::json(200, format!("{{\"access_token\":{},\"expires_at\":\"{}\"}}", js(&tok), exp))
+            Response::json(
+                200,
+                format!(
+                    "{{\"access_token\":{},\"expires_at\":\"{}\"}}",
+                    js(&tok),
+                    exp
+                ),
+            )
         }
         _ => error(401, "client ID or secret is invalid"),
     }
@@ -199,12 +225,19 @@ fn write(state: &State, req: &Request, kind: Kind, batch: bool, auth: Auth) -> O
         match serde_json::from_slice::<Vec<&RawValue>>(&req.body) {
             Ok(r) if r.is_empty() => return Outcome::resp(error(400, "the batch is empty")),
             Ok(r) => r,
-            Err(e) => return Outcome::resp(error(400, &format!("the body must be a JSON array of objects: {e}"))),
+            Err(e) => {
+                return Outcome::resp(error(
+                    400,
+                    &format!("the body must be a JSON array of objects: {e}"),
+                ))
+            }
         }
     } else {
         match serde_json::from_slice::<&RawValue>(&req.body) {
             Ok(r) => vec![r],
-            Err(e) => return Outcome::resp(error(400, &format!("the body must be a JSON object: {e}"))),
+            Err(e) => {
+                return Outcome::resp(error(400, &format!("the body must be a JSON object: {e}")))
+            }
         }
     };
     let mut fields = Vec::with_capacity(raws.len());
@@ -242,7 +275,16 @@ fn write(state: &State, req: &Request, kind: Kind, batch: bool, auth: Auth) -> O
     if let Some(refused) = state.faults.check_reject(&req.path, &urls) {
         let errs: Errors = refused
             .iter()
-            .map(|&i| (if batch { format!("{i}.url") } else { "url".into() }, "url refused by stand-in fault".into()))
+            .map(|&i| {
+                (
+                    if batch {
+                        format!("{i}.url")
+                    } else {
+                        "url".into()
+                    },
+                    "url refused by stand-in fault".into(),
+                )
+            })
             .collect();
         let mut out = Outcome::resp(validation(400, &errs));
         out.faulted = true;
@@ -252,7 +294,14 @@ fn write(state: &State, req: &Request, kind: Kind, batch: bool, auth: Auth) -> O
         let today = (now_ms() / 86_400_000) as i64;
         let items: Vec<Arc<Item>> = raws
             .iter()
-            .map(|r| Arc::new(Item { kind, batch, auth, body: r.get().into() }))
+            .map(|r| {
+                Arc::new(Item {
+                    kind,
+                    batch,
+                    auth,
+                    body: r.get().into(),
+                })
+            })
             .collect();
         let views: Vec<PageView> = if kind == Kind::Hit {
             infos
@@ -270,7 +319,11 @@ fn write(state: &State, req: &Request, kind: Kind, batch: bool, auth: Auth) -> O
         d.items.extend(items);
         d.pageviews.extend(views);
     }
-    Outcome { resp: Some(Response::empty(200)), accepted: Some((kind, raws.len() as u64)), faulted: false }
+    Outcome {
+        resp: Some(Response::empty(200)),
+        accepted: Some((kind, raws.len() as u64)),
+        faulted: false,
+    }
 }
 
 // ---------------------------------------------------------------- statistics
@@ -321,7 +374,10 @@ fn statistics(state: &State, req: &Request, k: StatKind) -> Response {
         Some(s) => match parse_date(&s) {
             Some(d) => Some(d),
             None => {
-                errs.push((name.to_string(), format!("{name} must be a date YYYY-MM-DD")));
+                errs.push((
+                    name.to_string(),
+                    format!("{name} must be a date YYYY-MM-DD"),
+                ));
                 None
             }
         },
@@ -385,8 +441,10 @@ fn statistics(state: &State, req: &Request, k: StatKind) -> Response {
                 e.0 += 1;
                 e.1.insert(p.visitor);
             }
-            let mut rows: Vec<(String, u64, usize)> =
-                pages.into_iter().map(|(p, (v, s))| (p.to_string(), v, s.len())).collect();
+            let mut rows: Vec<(String, u64, usize)> = pages
+                .into_iter()
+                .map(|(p, (v, s))| (p.to_string(), v, s.len()))
+                .collect();
             drop(d);
             rows.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
             let mut s = String::from("[");
@@ -394,7 +452,10 @@ fn statistics(state: &State, req: &Request, k: StatKind) -> Response {
                 if i > 0 {
                     s.push(',');
                 }
-                s.push_str(&format!("{{\"path\":{},\"visitors\":{visitors},\"views\":{views}}}", js(path)));
+                s.push_str(&format!(
+                    "{{\"path\":{},\"visitors\":{visitors},\"views\":{views}}}",
+                    js(path)
+                ));
             }
             s.push(']');
             Response::json(200, s)
@@ -417,7 +478,10 @@ mod tests {
     #[test]
     fn decode() {
         assert_eq!(percent_decode("a%20b+c%2"), "a b c%2");
-        assert_eq!(query_param("id=x&from=2026-01-01", "from").as_deref(), Some("2026-01-01"));
+        assert_eq!(
+            query_param("id=x&from=2026-01-01", "from").as_deref(),
+            Some("2026-01-01")
+        );
         assert_eq!(query_param("id", "id").as_deref(), Some(""));
     }
 }

@@ -93,7 +93,12 @@ fn received(state: &State, req: &Request) -> Response {
         None => None,
         Some(k) => match Kind::from_name(&k) {
             Some(k) => Some(k),
-            None => return validation(400, &[("kind".into(), "kind must be hit, event or session".into())]),
+            None => {
+                return validation(
+                    400,
+                    &[("kind".into(), "kind must be hit, event or session".into())],
+                )
+            }
         },
     };
     let items: Vec<Arc<Item>> = {
@@ -178,7 +183,10 @@ fn config(state: &State, req: &Request) -> Response {
         match k.as_str() {
             "token_ttl_s" => match v.as_u64() {
                 Some(n) => ttl = Some(n),
-                None => errs.push((k.clone(), "token_ttl_s must be a non-negative integer".to_string())),
+                None => errs.push((
+                    k.clone(),
+                    "token_ttl_s must be a non-negative integer".to_string(),
+                )),
             },
             "record" => match v.as_bool() {
                 Some(b) => record = Some(b),

@@ -29,7 +29,12 @@ pub struct Rule {
 /// What a matching (non-reject) rule does to a request.
 pub enum Action {
     /// Wait, then answer with this status.
-    Respond { delay_ms: u64, status: u16, retry_after: Option<String>, body: String },
+    Respond {
+        delay_ms: u64,
+        status: u16,
+        retry_after: Option<String>,
+        body: String,
+    },
     /// Wait, then close the connection without an answer.
     Close { delay_ms: u64 },
     /// Wait, then handle the request normally.
@@ -59,7 +64,10 @@ impl Rule {
         if !path.starts_with(&self.path_prefix) {
             return false;
         }
-        if path == "/api/v1/token" && !self.include_token && !self.path_prefix.starts_with("/api/v1/token") {
+        if path == "/api/v1/token"
+            && !self.include_token
+            && !self.path_prefix.starts_with("/api/v1/token")
+        {
             return false;
         }
         true
@@ -77,7 +85,10 @@ impl Rule {
             m.insert("retry_after".into(), r.clone().into());
         }
         if let Some(b) = &self.body {
-            m.insert("body".into(), serde_json::from_str(b).unwrap_or(Value::Null));
+            m.insert(
+                "body".into(),
+                serde_json::from_str(b).unwrap_or(Value::Null),
+            );
         }
         m.insert("delay_ms".into(), self.delay_ms.into());
         m.insert("close".into(), self.close.into());
@@ -119,14 +130,27 @@ fn parse_rule(v: &Value, errs: &mut Vec<(String, String)>, prefix: &str) -> Opti
     let o = match v.as_object() {
         Some(o) => o,
         None => {
-            errs.push((prefix.trim_end_matches('.').to_string(), "a fault rule must be a JSON object".into()));
+            errs.push((
+                prefix.trim_end_matches('.').to_string(),
+                "a fault rule must be a JSON object".into(),
+            ));
             return None;
         }
     };
     let mut e: Vec<(String, String)> = Vec::new();
     const KNOWN: &[&str] = &[
-        "path_prefix", "include_token", "status", "retry_after", "body", "delay_ms", "close", "count",
-        "probability", "seed", "duration_ms", "reject_url_contains",
+        "path_prefix",
+        "include_token",
+        "status",
+        "retry_after",
+        "body",
+        "delay_ms",
+        "close",
+        "count",
+        "probability",
+        "seed",
+        "duration_ms",
+        "reject_url_contains",
     ];
     for k in o.keys() {
         if !KNOWN.contains(&k.as_str()) {
@@ -137,7 +161,10 @@ fn parse_rule(v: &Value, errs: &mut Vec<(String, String)>, prefix: &str) -> Opti
         None | Some(Value::Null) => "/api/v1/".to_string(),
         Some(Value::String(s)) if s.starts_with('/') => s.clone(),
         Some(_) => {
-            e.push(("path_prefix".into(), "path_prefix must be a string starting with /".into()));
+            e.push((
+                "path_prefix".into(),
+                "path_prefix must be a string starting with /".into(),
+            ));
             String::new()
         }
     };
@@ -182,7 +209,10 @@ fn parse_rule(v: &Value, errs: &mut Vec<(String, String)>, prefix: &str) -> Opti
         Some(v) => match v.as_f64() {
             Some(p) if (0.0..=1.0).contains(&p) => Some(p),
             _ => {
-                e.push(("probability".into(), "probability must be a number between 0 and 1".into()));
+                e.push((
+                    "probability".into(),
+                    "probability must be a number between 0 and 1".into(),
+                ));
                 None
             }
         },
@@ -193,21 +223,33 @@ fn parse_rule(v: &Value, errs: &mut Vec<(String, String)>, prefix: &str) -> Opti
         None | Some(Value::Null) => None,
         Some(Value::String(s)) if !s.is_empty() => Some(s.clone()),
         Some(_) => {
-            e.push(("reject_url_contains".into(), "reject_url_contains must be a non-empty string".into()));
+            e.push((
+                "reject_url_contains".into(),
+                "reject_url_contains must be a non-empty string".into(),
+            ));
             None
         }
     };
     if reject_url_contains.is_some() {
         for k in ["status", "close", "retry_after", "body", "delay_ms"] {
             if o.get(k).is_some_and(|v| !v.is_null()) {
-                e.push((k.into(), format!("{k} cannot be combined with reject_url_contains")));
+                e.push((
+                    k.into(),
+                    format!("{k} cannot be combined with reject_url_contains"),
+                ));
             }
         }
     } else if status.is_none() && !close && delay_ms == 0 && e.is_empty() {
-        e.push(("status".into(), "the rule does nothing: give status, close, delay_ms or reject_url_contains".into()));
+        e.push((
+            "status".into(),
+            "the rule does nothing: give status, close, delay_ms or reject_url_contains".into(),
+        ));
     }
     if status.is_some() && close {
-        e.push(("close".into(), "close cannot be combined with status".into()));
+        e.push((
+            "close".into(),
+            "close cannot be combined with status".into(),
+        ));
     }
     if !e.is_empty() {
         errs.extend(e.into_iter().map(|(k, m)| (format!("{prefix}{k}"), m)));
@@ -306,15 +348,24 @@ impl Faults {
                 continue;
             }
             let action = if r.close {
-                Action::Close { delay_ms: r.delay_ms }
+                Action::Close {
+                    delay_ms: r.delay_ms,
+                }
             } else if let Some(status) = r.status {
                 let body = r.body.clone().unwrap_or_else(|| {
                     let msg = format!("fault injected by pirsch-standin (status {status})");
                     format!("{{\"error\":[{}]}}", Value::String(msg))
                 });
-                Action::Respond { delay_ms: r.delay_ms, status, retry_after: r.retry_after.clone(), body }
+                Action::Respond {
+                    delay_ms: r.delay_ms,
+                    status,
+                    retry_after: r.retry_after.clone(),
+                    body,
+                }
             } else {
-                Action::Delay { delay_ms: r.delay_ms }
+                Action::Delay {
+                    delay_ms: r.delay_ms,
+                }
             };
             self.take(&mut rules, i);
             return Some(action);

@@ -37,7 +37,14 @@ pub struct Response {
 
 impl Response {
     pub fn json(status: u16, body: impl Into<Vec<u8>>) -> Response {
-        Response { status, body: body.into(), retry_after: None, allow: None, close: false, exit_after: false }
+        Response {
+            status,
+            body: body.into(),
+            retry_after: None,
+            allow: None,
+            close: false,
+            exit_after: false,
+        }
     }
     pub fn empty(status: u16) -> Response {
         Response::json(status, Vec::new())
@@ -104,15 +111,28 @@ fn read_head(r: &mut BufReader<TcpStream>, buf: &mut Vec<u8>) -> Result<(), Read
         let avail = match r.fill_buf() {
             Ok(b) => b,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(_) => return Err(if buf.is_empty() { ReadError::Eof } else { ReadError::Io }),
+            Err(_) => {
+                return Err(if buf.is_empty() {
+                    ReadError::Eof
+                } else {
+                    ReadError::Io
+                })
+            }
         };
         if avail.is_empty() {
-            return Err(if buf.is_empty() { ReadError::Eof } else { ReadError::Io });
+            return Err(if buf.is_empty() {
+                ReadError::Eof
+            } else {
+                ReadError::Io
+            });
         }
         let n = avail.len();
         // Tolerate stray CRLFs between requests.
         if buf.is_empty() {
-            let skip = avail.iter().take_while(|&&c| c == b'\r' || c == b'\n').count();
+            let skip = avail
+                .iter()
+                .take_while(|&&c| c == b'\r' || c == b'\n')
+                .count();
             if skip > 0 {
                 r.consume(skip);
                 continue;
@@ -149,7 +169,10 @@ fn parse_head(head: &[u8]) -> Result<Request, ReadError> {
         _ => return Err(ReadError::Bad(400, "unsupported HTTP version")),
     };
     if !target.starts_with('/') {
-        return Err(ReadError::Bad(400, "request target must be an absolute path"));
+        return Err(ReadError::Bad(
+            400,
+            "request target must be an absolute path",
+        ));
     }
     let (path, query) = match target.split_once('?') {
         Some((p, q)) => (p, q),
@@ -208,7 +231,8 @@ fn parse_head(head: &[u8]) -> Result<Request, ReadError> {
             }
         } else if name.eq_ignore_ascii_case("authorization") {
             req.authorization = Some(value.to_string());
-        } else if name.eq_ignore_ascii_case("expect") && value.eq_ignore_ascii_case("100-continue") {
+        } else if name.eq_ignore_ascii_case("expect") && value.eq_ignore_ascii_case("100-continue")
+        {
             req.expect_continue = true;
         }
     }
@@ -227,9 +251,16 @@ fn parse_head(head: &[u8]) -> Result<Request, ReadError> {
 
 fn read_line_limited(r: &mut BufReader<TcpStream>, out: &mut Vec<u8>) -> Result<(), ReadError> {
     out.clear();
-    let n = (&mut *r).take(4096).read_until(b'\n', out).map_err(|_| ReadError::Io)?;
+    let n = (&mut *r)
+        .take(4096)
+        .read_until(b'\n', out)
+        .map_err(|_| ReadError::Io)?;
     if n == 0 || out.last() != Some(&b'\n') {
-        return Err(if n >= 4096 { ReadError::Bad(400, "chunk line too long") } else { ReadError::Io });
+        return Err(if n >= 4096 {
+            ReadError::Bad(400, "chunk line too long")
+        } else {
+            ReadError::Io
+        });
     }
     Ok(())
 }
@@ -240,7 +271,8 @@ fn read_chunked(r: &mut BufReader<TcpStream>, body: &mut Vec<u8>) -> Result<(), 
         read_line_limited(r, &mut line)?;
         let s = String::from_utf8_lossy(&line);
         let size_str = s.trim_end().split(';').next().unwrap_or("").trim();
-        let size = u64::from_str_radix(size_str, 16).map_err(|_| ReadError::Bad(400, "invalid chunk size"))?;
+        let size = u64::from_str_radix(size_str, 16)
+            .map_err(|_| ReadError::Bad(400, "invalid chunk size"))?;
         if size == 0 {
             // Trailer section up to the blank line.
             loop {
@@ -255,7 +287,8 @@ fn read_chunked(r: &mut BufReader<TcpStream>, body: &mut Vec<u8>) -> Result<(), 
         }
         let start = body.len();
         body.resize(start + size as usize, 0);
-        r.read_exact(&mut body[start..]).map_err(|_| ReadError::Io)?;
+        r.read_exact(&mut body[start..])
+            .map_err(|_| ReadError::Io)?;
         read_line_limited(r, &mut line)?;
         if line != b"\r\n" && line != b"\n" {
             return Err(ReadError::Bad(400, "malformed chunk"));
@@ -284,11 +317,15 @@ pub fn read_request(
                     req.keep_alive = false;
                 }
             }
-            return Err((ReadError::Bad(413, "request body too large"), Some(Box::new(req))));
+            return Err((
+                ReadError::Bad(413, "request body too large"),
+                Some(Box::new(req)),
+            ));
         }
     }
     if has_body && req.expect_continue && !req.http10 {
-        w.write_all(b"HTTP/1.1 100 Continue\r\n\r\n").map_err(|_| (ReadError::Io, None))?;
+        w.write_all(b"HTTP/1.1 100 Continue\r\n\r\n")
+            .map_err(|_| (ReadError::Io, None))?;
     }
     if req.chunked {
         let mut body = Vec::new();
@@ -308,7 +345,12 @@ pub fn read_request(
 }
 
 /// Writes one response; `keep_alive` is what the connection will do next.
-pub fn write_response(w: &mut TcpStream, resp: &Response, keep_alive: bool, http10: bool) -> io::Result<()> {
+pub fn write_response(
+    w: &mut TcpStream,
+    resp: &Response,
+    keep_alive: bool,
+    http10: bool,
+) -> io::Result<()> {
     let mut out = Vec::with_capacity(160 + resp.body.len());
     out.extend_from_slice(b"HTTP/1.1 ");
     out.extend_from_slice(resp.status.to_string().as_bytes());

@@ -14,11 +14,15 @@ use crate::timeutil::parse_rfc3339;
 pub enum Shallow<'de> {
     Null,
     Str(Cow<'de, str>),
-    Int { negative: bool },
+    Int {
+        negative: bool,
+    },
     Float,
     Bool,
     /// An object; `all_str` when every value is a string.
-    Map { all_str: bool },
+    Map {
+        all_str: bool,
+    },
     Seq,
 }
 
@@ -119,9 +123,22 @@ enum Ty {
 
 fn hit_field(name: &str) -> Option<Ty> {
     Some(match name {
-        "url" | "ip" | "user_agent" | "accept_language" | "sec_ch_ua" | "sec_ch_ua_mobile" | "sec_ch_ua_platform"
-        | "sec_ch_ua_platform_version" | "sec_ch_width" | "sec_ch_viewport_width" | "title" | "referrer"
-        | "cf_connecting_ip" | "x_forwarded_for" | "forwarded" | "x_real_ip" => Ty::Str,
+        "url"
+        | "ip"
+        | "user_agent"
+        | "accept_language"
+        | "sec_ch_ua"
+        | "sec_ch_ua_mobile"
+        | "sec_ch_ua_platform"
+        | "sec_ch_ua_platform_version"
+        | "sec_ch_width"
+        | "sec_ch_viewport_width"
+        | "title"
+        | "referrer"
+        | "cf_connecting_ip"
+        | "x_forwarded_for"
+        | "forwarded"
+        | "x_real_ip" => Ty::Str,
         "screen_width" | "screen_height" => Ty::Int,
         "disable_bot_filter" => Ty::Bool,
         "tags" => Ty::StrMap,
@@ -141,8 +158,15 @@ fn event_field(name: &str) -> Option<Ty> {
 
 fn session_field(name: &str) -> Option<Ty> {
     Some(match name {
-        "ip" | "url" | "user_agent" | "sec_ch_ua" | "sec_ch_ua_mobile" | "sec_ch_ua_platform"
-        | "sec_ch_ua_platform_version" | "sec_ch_width" | "sec_ch_viewport_width" => Ty::Str,
+        "ip"
+        | "url"
+        | "user_agent"
+        | "sec_ch_ua"
+        | "sec_ch_ua_mobile"
+        | "sec_ch_ua_platform"
+        | "sec_ch_ua_platform_version"
+        | "sec_ch_width"
+        | "sec_ch_viewport_width" => Ty::Str,
         "disable_bot_filter" => Ty::Bool,
         _ => return None,
     })
@@ -180,7 +204,12 @@ fn as_str<'a>(v: Option<&'a Shallow<'_>>) -> Option<&'a str> {
     }
 }
 
-fn required_str<'a>(fields: &'a Fields<'_>, field: &str, prefix: &str, errs: &mut Errors) -> Option<&'a str> {
+fn required_str<'a>(
+    fields: &'a Fields<'_>,
+    field: &str,
+    prefix: &str,
+    errs: &mut Errors,
+) -> Option<&'a str> {
     match get(fields, field) {
         Some(Shallow::Str(s)) if !s.is_empty() => Some(s),
         None | Some(Shallow::Null) | Some(Shallow::Str(_)) => {
@@ -193,7 +222,13 @@ fn required_str<'a>(fields: &'a Fields<'_>, field: &str, prefix: &str, errs: &mu
 
 /// Validates one item; on success returns what the stand-in keeps of it.
 /// Field names in messages are prefixed with `prefix` (e.g. "3." in batches).
-pub fn validate<'a>(kind: Kind, batch: bool, fields: &'a Fields<'_>, prefix: &str, errs: &mut Errors) -> Option<Info<'a>> {
+pub fn validate<'a>(
+    kind: Kind,
+    batch: bool,
+    fields: &'a Fields<'_>,
+    prefix: &str,
+    errs: &mut Errors,
+) -> Option<Info<'a>> {
     let before = errs.len();
     let lookup = match kind {
         Kind::Hit => hit_field,
@@ -239,7 +274,12 @@ pub fn validate<'a>(kind: Kind, batch: bool, fields: &'a Fields<'_>, prefix: &st
                 let head = u.as_bytes().get(..8).unwrap_or(u.as_bytes());
                 let head = head.to_ascii_lowercase();
                 if !(head.starts_with(b"http://") || head.starts_with(b"https://")) {
-                    push(errs, prefix, "url", "url must start with http:// or https://".into());
+                    push(
+                        errs,
+                        prefix,
+                        "url",
+                        "url must start with http:// or https://".into(),
+                    );
                 }
             }
             u
@@ -254,16 +294,28 @@ pub fn validate<'a>(kind: Kind, batch: bool, fields: &'a Fields<'_>, prefix: &st
         match get(fields, "time") {
             Some(Shallow::Str(s)) if !s.is_empty() => match parse_rfc3339(s) {
                 Some(t) => time = Some(t),
-                None => push(errs, prefix, "time", "time must be an RFC 3339 date-time".into()),
+                None => push(
+                    errs,
+                    prefix,
+                    "time",
+                    "time must be an RFC 3339 date-time".into(),
+                ),
             },
-            None | Some(Shallow::Null) | Some(Shallow::Str(_)) => push(errs, prefix, "time", "time is required".into()),
+            None | Some(Shallow::Null) | Some(Shallow::Str(_)) => {
+                push(errs, prefix, "time", "time is required".into())
+            }
             Some(_) => push(errs, prefix, "time", "time must be a string".into()),
         }
     }
     if errs.len() != before {
         return None;
     }
-    Some(Info { url, ip: ip.unwrap_or(""), ua: as_str(get(fields, "user_agent")).unwrap_or(""), time })
+    Some(Info {
+        url,
+        ip: ip.unwrap_or(""),
+        ua: as_str(get(fields, "user_agent")).unwrap_or(""),
+        time,
+    })
 }
 
 #[cfg(test)]
@@ -281,11 +333,40 @@ mod tests {
     fn shallow_validation() {
         let ok = r#"{"url":"https://e.com/\u00e9","ip":"1","tags":{"a":"b"},"screen_width":-1,"title":null}"#;
         assert!(check(Kind::Hit, false, ok).is_empty());
-        assert_eq!(check(Kind::Hit, false, r#"{"url":"https://e","ip":"1","tags":{"a":1}}"#), ["tags"]);
-        assert_eq!(check(Kind::Hit, false, r#"{"url":"https://e","ip":"1","screen_width":1.0}"#), ["screen_width"]);
-        assert_eq!(check(Kind::Hit, false, r#"{"url":"e.com","ip":"1","x":[1]}"#), ["x", "url"]);
-        assert_eq!(check(Kind::Event, true, r#"{"url":"http://e","ip":"1","event_duration":-2}"#), ["event_duration", "event_name", "time"]);
-        assert!(check(Kind::Session, true, r#"{"ip":"1","time":"2026-01-01T00:00:00+02:00"}"#).is_empty());
+        assert_eq!(
+            check(
+                Kind::Hit,
+                false,
+                r#"{"url":"https://e","ip":"1","tags":{"a":1}}"#
+            ),
+            ["tags"]
+        );
+        assert_eq!(
+            check(
+                Kind::Hit,
+                false,
+                r#"{"url":"https://e","ip":"1","screen_width":1.0}"#
+            ),
+            ["screen_width"]
+        );
+        assert_eq!(
+            check(Kind::Hit, false, r#"{"url":"e.com","ip":"1","x":[1]}"#),
+            ["x", "url"]
+        );
+        assert_eq!(
+            check(
+                Kind::Event,
+                true,
+                r#"{"url":"http://e","ip":"1","event_duration":-2}"#
+            ),
+            ["event_duration", "event_name", "time"]
+        );
+        assert!(check(
+            Kind::Session,
+            true,
+            r#"{"ip":"1","time":"2026-01-01T00:00:00+02:00"}"#
+        )
+        .is_empty());
         assert!(parse_fields("[1]").is_none());
     }
 }

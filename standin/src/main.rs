@@ -58,13 +58,22 @@ fn parse_cli() -> Cli {
             _ => (arg.clone(), None),
         };
         let value = |args: &mut dyn Iterator<Item = String>| -> String {
-            inline.clone().or_else(|| args.next()).unwrap_or_else(|| die(&format!("{name} needs a value")))
+            inline
+                .clone()
+                .or_else(|| args.next())
+                .unwrap_or_else(|| die(&format!("{name} needs a value")))
         };
         match name.as_str() {
-            "--port" => cli.port = value(&mut args).parse().unwrap_or_else(|_| die("--port: not a port number")),
+            "--port" => {
+                cli.port = value(&mut args)
+                    .parse()
+                    .unwrap_or_else(|_| die("--port: not a port number"))
+            }
             "--port-file" => cli.port_file = Some(PathBuf::from(value(&mut args))),
             "--token-ttl" => {
-                cli.ttl = value(&mut args).parse().unwrap_or_else(|_| die("--token-ttl: not a number of seconds"))
+                cli.ttl = value(&mut args)
+                    .parse()
+                    .unwrap_or_else(|_| die("--token-ttl: not a number of seconds"))
             }
             "--client" => {
                 let v = value(&mut args);
@@ -113,7 +122,11 @@ fn main() {
     }
     if let Some(pf) = &cli.port_file {
         if let Err(e) = write_port_file(pf, port) {
-            let _ = writeln!(io::stderr(), "pirsch-standin: cannot write port file {}: {e}", pf.display());
+            let _ = writeln!(
+                io::stderr(),
+                "pirsch-standin: cannot write port file {}: {e}",
+                pf.display()
+            );
             std::process::exit(1);
         }
     }
@@ -139,10 +152,12 @@ fn main() {
         state.count_connection();
         let st = Arc::clone(&state);
         let act = Arc::clone(&active);
-        let spawned = std::thread::Builder::new().stack_size(1 << 20).spawn(move || {
-            let _guard = Slot(act);
-            serve(&st, stream);
-        });
+        let spawned = std::thread::Builder::new()
+            .stack_size(1 << 20)
+            .spawn(move || {
+                let _guard = Slot(act);
+                serve(&st, stream);
+            });
         if spawned.is_err() {
             release(&active);
         }

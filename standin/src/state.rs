@@ -105,7 +105,12 @@ pub struct State {
 }
 
 impl State {
-    pub fn new(clients: HashMap<String, String>, access_keys: HashSet<String>, ttl: u64, quiet: bool) -> State {
+    pub fn new(
+        clients: HashMap<String, String>,
+        access_keys: HashSet<String>,
+        ttl: u64,
+        quiet: bool,
+    ) -> State {
         State {
             clients,
             access_keys,
@@ -125,7 +130,13 @@ impl State {
     }
 
     /// Records one finished /api/v1 request. `status` None = closed without answer.
-    pub fn count_api(&self, path: &str, status: Option<u16>, accepted: Option<(Kind, u64)>, faulted: bool) {
+    pub fn count_api(
+        &self,
+        path: &str,
+        status: Option<u16>,
+        accepted: Option<(Kind, u64)>,
+        faulted: bool,
+    ) {
         let mut c = lock(&self.counters);
         c.requests += 1;
         if path == "/api/v1/token" {
@@ -160,9 +171,13 @@ impl State {
     /// A new random opaque token with its expiry (Unix ms).
     pub fn issue_token(&self) -> (String, u64) {
         let mut bytes = [0u8; 24];
-        let ok = File::open("/dev/urandom").and_then(|mut f| f.read_exact(&mut bytes)).is_ok();
+        let ok = File::open("/dev/urandom")
+            .and_then(|mut f| f.read_exact(&mut bytes))
+            .is_ok();
         if !ok {
-            let mut x = now_ms() ^ (self.token_seq.fetch_add(1, Ordering::Relaxed) << 40) ^ std::process::id() as u64;
+            let mut x = now_ms()
+                ^ (self.token_seq.fetch_add(1, Ordering::Relaxed) << 40)
+                ^ std::process::id() as u64;
             for chunk in bytes.chunks_mut(8) {
                 let v = splitmix64(&mut x);
                 chunk.copy_from_slice(&v.to_le_bytes()[..chunk.len()]);

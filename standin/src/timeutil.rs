@@ -146,7 +146,15 @@ pub fn parse_rfc3339(s: &str) -> Option<i64> {
 pub fn format_rfc3339(secs: i64) -> String {
     let (y, m, d) = civil_from_days(secs.div_euclid(86_400));
     let r = secs.rem_euclid(86_400);
-    format!("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z", y, m, d, r / 3600, (r / 60) % 60, r % 60)
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
+        y,
+        m,
+        d,
+        r / 3600,
+        (r / 60) % 60,
+        r % 60
+    )
 }
 
 /// Days since the epoch -> `YYYY-MM-DDT00:00:00Z`.
@@ -173,7 +181,10 @@ mod tests {
     fn rfc3339() {
         assert_eq!(parse_rfc3339("1970-01-01T00:00:00Z"), Some(0));
         assert_eq!(parse_rfc3339("1970-01-01T01:00:00+01:00"), Some(0));
-        assert_eq!(parse_rfc3339("2026-11-26T14:15:32.123Z"), Some(1_795_702_532));
+        assert_eq!(
+            parse_rfc3339("2026-11-26T14:15:32.123Z"),
+            Some(1_795_702_532)
+        );
         assert_eq!(format_rfc3339(1_795_702_532), "2026-11-26T14:15:32Z");
         assert!(parse_rfc3339("2026-02-29T00:00:00Z").is_none());
         assert!(parse_rfc3339("2024-02-29T00:00:00Z").is_some());

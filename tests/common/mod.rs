@@ -46,20 +46,43 @@ impl Standin {
             .spawn()
             .expect("start pirsch-standin");
         let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
         let url = line.trim().rsplit(' ').next().unwrap().to_string();
-        let port = url.rsplit(':').next().unwrap().parse().expect("port in the stand-in's first line");
-        let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
-        Standin { child, port, url, agent }
+        let port = url
+            .rsplit(':')
+            .next()
+            .unwrap()
+            .parse()
+            .expect("port in the stand-in's first line");
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .build()
+            .into();
+        Standin {
+            child,
+            port,
+            url,
+            agent,
+        }
     }
 
     pub fn get(&self, path: &str) -> Value {
-        let mut r = self.agent.get(&format!("{}{}", self.url, path)).call().unwrap();
+        let mut r = self
+            .agent
+            .get(&format!("{}{}", self.url, path))
+            .call()
+            .unwrap();
         serde_json::from_str(&r.body_mut().read_to_string().unwrap()).unwrap()
     }
 
     pub fn post(&self, path: &str, body: Value) -> Value {
-        let mut r = self.agent.post(&format!("{}{}", self.url, path)).send(body.to_string()).unwrap();
+        let mut r = self
+            .agent
+            .post(&format!("{}{}", self.url, path))
+            .send(body.to_string())
+            .unwrap();
         let text = r.body_mut().read_to_string().unwrap();
         serde_json::from_str(&text).unwrap_or(Value::Null)
     }
@@ -69,15 +92,25 @@ impl Standin {
     }
 
     pub fn clear_faults(&self) {
-        self.agent.delete(&format!("{}/_standin/faults", self.url)).call().unwrap();
+        self.agent
+            .delete(&format!("{}/_standin/faults", self.url))
+            .call()
+            .unwrap();
     }
 
     pub fn items(&self) -> Vec<Value> {
-        self.get("/_standin/received")["items"].as_array().cloned().unwrap_or_default()
+        self.get("/_standin/received")["items"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
     }
 
     pub fn bodies(&self, kind: &str) -> Vec<Value> {
-        self.items().into_iter().filter(|i| i["kind"] == kind).map(|i| i["body"].clone()).collect()
+        self.items()
+            .into_iter()
+            .filter(|i| i["kind"] == kind)
+            .map(|i| i["body"].clone())
+            .collect()
     }
 
     pub fn counters(&self) -> Value {
@@ -113,16 +146,26 @@ pub fn cstr(s: &str) -> CString {
 }
 
 pub fn last_error() -> String {
-    unsafe { CStr::from_ptr(pirsch_last_error()) }.to_string_lossy().into_owned()
+    unsafe { CStr::from_ptr(pirsch_last_error()) }
+        .to_string_lossy()
+        .into_owned()
 }
 
 /// A config pointing at the stand-in, plus extra keys.
 pub fn config(standin: &Standin, extra: &[(&str, &str)]) -> *mut pirsch_config {
     let cfg = pirsch_config_new();
     unsafe {
-        assert_eq!(pirsch_config_set(cfg, cstr("base_url").as_ptr(), cstr(&standin.url).as_ptr()), PIRSCH_OK);
+        assert_eq!(
+            pirsch_config_set(cfg, cstr("base_url").as_ptr(), cstr(&standin.url).as_ptr()),
+            PIRSCH_OK
+        );
         for (k, v) in extra {
-            assert_eq!(pirsch_config_set(cfg, cstr(k).as_ptr(), cstr(v).as_ptr()), PIRSCH_OK, "{k}={v}: {}", last_error());
+            assert_eq!(
+                pirsch_config_set(cfg, cstr(k).as_ptr(), cstr(v).as_ptr()),
+                PIRSCH_OK,
+                "{k}={v}: {}",
+                last_error()
+            );
         }
     }
     cfg
@@ -183,18 +226,29 @@ impl HitData {
         self.tags.push((cstr(k), cstr(v)));
         // CString contents do not move when `tags` grows, so these pointers stay valid.
         let (k, v) = self.tags.last().unwrap();
-        self.kv.push(pirsch_kv { key: k.as_ptr(), value: v.as_ptr() });
+        self.kv.push(pirsch_kv {
+            key: k.as_ptr(),
+            value: v.as_ptr(),
+        });
         self
     }
 
     fn get(&self, field: &str) -> *const std::ffi::c_char {
-        self.fields.iter().find(|(f, _)| *f == field).map(|(_, v)| v.as_ptr()).unwrap_or(ptr::null())
+        self.fields
+            .iter()
+            .find(|(f, _)| *f == field)
+            .map(|(_, v)| v.as_ptr())
+            .unwrap_or(ptr::null())
     }
 
     /// The C struct; valid while `self` lives and is not changed.
     pub fn opts(&self) -> pirsch_hit_options {
         let tags_len = self.kv.len();
-        let tags = if self.kv.is_empty() { ptr::null() } else { self.kv.as_ptr() };
+        let tags = if self.kv.is_empty() {
+            ptr::null()
+        } else {
+            self.kv.as_ptr()
+        };
         pirsch_hit_options {
             struct_size: std::mem::size_of::<pirsch_hit_options>(),
             url: self.get("url"),
@@ -241,7 +295,13 @@ impl TestClient {
 
 pub fn invariant(s: &pirsch_stats) -> bool {
     s.enqueued
-        == s.sent + s.dropped_queue_full + s.dropped_rejected + s.dropped_expired + s.dropped_shutdown + s.queue_depth + s.in_flight
+        == s.sent
+            + s.dropped_queue_full
+            + s.dropped_rejected
+            + s.dropped_expired
+            + s.dropped_shutdown
+            + s.queue_depth
+            + s.in_flight
 }
 
 pub fn show(s: &pirsch_stats) -> String {
@@ -256,7 +316,8 @@ pub fn show(s: &pirsch_stats) -> String {
 pub fn arrivals(s: &Standin, kind: &str) -> std::collections::HashMap<String, usize> {
     let mut m = std::collections::HashMap::new();
     for b in s.bodies(kind) {
-        *m.entry(b["url"].as_str().unwrap_or("").to_string()).or_insert(0) += 1;
+        *m.entry(b["url"].as_str().unwrap_or("").to_string())
+            .or_insert(0) += 1;
     }
     m
 }
