@@ -401,11 +401,138 @@ fn bench_throughput() {
     println!("  queued/blocking {:.1}x", median(q) / median(b));
 }
 
+fn thread_cpu_ns(who: i32) -> u64 {
+    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+    unsafe { libc::getrusage(who, &mut ru) };
+    let us = |t: libc::timeval| t.tv_sec as u64 * 1_000_000 + t.tv_usec as u64;
+    (us(ru.ru_utime) + us(ru.ru_stime)) * 1000
+}
+
+/// What one page view costs in CPU, called the way the nginx module calls the library (the
+/// request's headers through pirsch_hit_options_from_headers, then pirsch_hit_enqueue):
+/// on the calling thread (the visitor's request) and on the sender thread (delivery into
+/// nginx `return 200;`), in nanoseconds of CPU time per page view.
+fn bench_cost() {
+    let Some(ng) = start_nginx() else {
+        println!("cost per page view: skipped (nginx is not installed)");
+        return;
+    };
+    let n = 300_000;
+    let rounds = 5;
+    let urls: Vec<CString> = (0..1000)
+        .map(|i| {
+            c(&format!(
+                "http://example.test/blog/2026/11/some-article-{i}?utm_source=newsletter"
+            ))
+        })
+        .collect();
+    let peer = c("203.0.113.9");
+    let names = [
+        "Host",
+        "User-Agent",
+        "Accept",
+        "Accept-Language",
+        "Accept-Encoding",
+        "Referer",
+        "Sec-CH-UA",
+        "Sec-CH-UA-Mobile",
+        "Sec-CH-UA-Platform",
+        "Connection",
+        "Cookie",
+    ];
+    let values = [
+        "example.test",
+        "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36",
+        "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
+        "en-US,en;q=0.9",
+        "gzip, deflate, br",
+        "https://news.example.com/",
+        "\"Chromium\";v=\"131\", \"Not_A Brand\";v=\"24\"",
+        "?0",
+        "\"Linux\"",
+        "keep-alive",
+        "session=0123456789abcdef",
+    ];
+    let hs: Vec<(CString, CString)> = names
+        .iter()
+        .zip(values)
+        .map(|(k, v)| (c(k), c(v)))
+        .collect();
+    let kv: Vec<pirsch_kv> = hs
+        .iter()
+        .map(|(k, v)| pirsch_kv {
+            key: k.as_ptr(),
+            value: v.as_ptr(),
+        })
+        .collect();
+    let (mut caller, mut sender, mut wall) = (Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..rounds {
+        let cl = client(&ng.url, &[("queue_capacity", &(n + 1000).to_string())]);
+        let mut o: pirsch_hit_options = unsafe { std::mem::zeroed() };
+        o.struct_size = std::mem::size_of::<pirsch_hit_options>();
+        unsafe {
+            pirsch_hit_options_from_headers(
+                &mut o,
+                urls[0].as_ptr(),
+                peer.as_ptr(),
+                kv.as_ptr(),
+                kv.len(),
+            )
+        };
+        unsafe { pirsch_hit_enqueue(cl, &o) };
+        assert_eq!(unsafe { pirsch_flush(cl, 10_000) }, PIRSCH_OK);
+        let (t0, p0, w0) = (
+            thread_cpu_ns(libc::RUSAGE_THREAD),
+            thread_cpu_ns(libc::RUSAGE_SELF),
+            Instant::now(),
+        );
+        for i in 0..n {
+            let mut o: pirsch_hit_options = unsafe { std::mem::zeroed() };
+            o.struct_size = std::mem::size_of::<pirsch_hit_options>();
+            let rc = unsafe {
+                pirsch_hit_options_from_headers(
+                    &mut o,
+                    urls[i % urls.len()].as_ptr(),
+                    peer.as_ptr(),
+                    kv.as_ptr(),
+                    kv.len(),
+                )
+            };
+            assert_eq!(rc, PIRSCH_OK);
+            assert_eq!(unsafe { pirsch_hit_enqueue(cl, &o) }, PIRSCH_OK);
+        }
+        let t1 = thread_cpu_ns(libc::RUSAGE_THREAD);
+        let w1 = w0.elapsed();
+        assert_eq!(unsafe { pirsch_flush(cl, 120_000) }, PIRSCH_OK);
+        let p1 = thread_cpu_ns(libc::RUSAGE_SELF);
+        assert_eq!(stats(cl).sent as usize, n + 1, "every page view delivered");
+        unsafe { pirsch_free(cl) };
+        let own = (t1 - t0) as f64 / n as f64;
+        caller.push(own);
+        sender.push(((p1 - p0) as f64 - (t1 - t0) as f64) / n as f64);
+        wall.push(w1.as_nanos() as f64 / n as f64);
+    }
+    println!("CPU per page view, called as the nginx module does (headers -> from_headers -> enqueue; {n} page views delivered into nginx, {rounds} rounds):");
+    println!(
+        "  calling thread  median {:>6.0} ns   rounds {:?}",
+        median(caller.clone()),
+        caller.iter().map(|x| x.round()).collect::<Vec<_>>()
+    );
+    println!(
+        "  sender thread   median {:>6.0} ns   rounds {:?}",
+        median(sender.clone()),
+        sender.iter().map(|x| x.round()).collect::<Vec<_>>()
+    );
+    println!("  wall per call   median {:>6.0} ns", median(wall));
+    drop(ng);
+}
+
 const BENCHES: &[(&str, fn())] = &[
     ("blocking", bench_blocking),
     ("enqueue", bench_enqueue_latency),
     ("memory", bench_memory),
     ("throughput", bench_throughput),
+    ("cost", bench_cost),
 ];
 
 fn main() {
@@ -427,9 +554,9 @@ fn main() {
     for name in which {
         match BENCHES.iter().find(|(n, _)| *n == name) {
             Some((_, f)) => f(),
-            None => {
-                panic!("unknown benchmark {name:?}; known: blocking, enqueue, memory, throughput")
-            }
+            None => panic!(
+                "unknown benchmark {name:?}; known: blocking, enqueue, memory, throughput, cost"
+            ),
         }
     }
 }

@@ -14,7 +14,7 @@ use crate::transport::{describe_api_error, BaseUrl, Response};
 use std::borrow::Cow;
 use std::sync::atomic::{AtomicPtr, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 thread_local! {
     static SCRATCH: std::cell::RefCell<Vec<u8>> = std::cell::RefCell::new(Vec::with_capacity(1024));
@@ -121,7 +121,8 @@ impl Client {
     /// Validates and copies an item, stamps it with the current time and queues it for the
     /// background sender. Never waits on the network.
     pub fn enqueue(&self, kind: Kind, hit: &Hit<'_>, event: Option<&Event<'_>>) -> Result<()> {
-        let stamp = crate::time::rfc3339_millis_bytes(SystemTime::now());
+        let (queued_at, wall) = crate::time::now_for_queue();
+        let stamp = crate::time::rfc3339_millis_bytes(wall);
         let time = std::str::from_utf8(&stamp).unwrap_or("");
         // Built in a reused per-thread buffer, then copied once at its exact size: no
         // growing, no shrinking realloc on the request path.
@@ -134,7 +135,7 @@ impl Client {
         })?;
         let st = self.state();
         self.ensure_sender(st)?;
-        sender::enqueue(&self.core, &st.shared, kind, json)
+        sender::enqueue(&self.core, &st.shared, kind, json, queued_at)
     }
 
     fn ensure_sender(&self, st: &ProcessState) -> Result<()> {
@@ -284,6 +285,16 @@ impl Core {
             Some(p) => p,
             None => return Ok(None),
         };
+        // The common case, parsed once: a plain IPv4 peer whose proxy headers are not believed.
+        if let Ok(v4) = peer.parse::<std::net::Ipv4Addr>() {
+            if !self
+                .config
+                .trusted_proxies
+                .contains(std::net::IpAddr::V4(v4))
+            {
+                return Ok(Some(Cow::Borrowed(peer)));
+            }
+        }
         let headers = ProxyHeaders {
             cf_connecting_ip: hit.cf_connecting_ip.as_deref(),
             x_forwarded_for: hit.x_forwarded_for.as_deref(),

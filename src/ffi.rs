@@ -318,7 +318,12 @@ unsafe fn lossy<'a>(p: *const c_char) -> Option<Cow<'a, str>> {
     if p.is_null() {
         None
     } else {
-        Some(String::from_utf8_lossy(CStr::from_ptr(p).to_bytes()))
+        let b = CStr::from_ptr(p).to_bytes();
+        // from_utf8 checks ASCII a word at a time; the lossy path is only for bad bytes.
+        Some(match std::str::from_utf8(b) {
+            Ok(s) => Cow::Borrowed(s),
+            Err(_) => String::from_utf8_lossy(b),
+        })
     }
 }
 
@@ -700,6 +705,9 @@ pub unsafe extern "C" fn pirsch_hit_options_from_headers(
             }
             if kv.value.is_null() {
                 return Err(null(&format!("headers[{i}].value")));
+            }
+            if !H::may_start_with(*kv.key as u8) {
+                continue; // most headers, ruled out without reading the whole name
             }
             let Some(field) = H::from_name(CStr::from_ptr(kv.key).to_bytes()) else {
                 continue;

@@ -40,10 +40,30 @@ impl HeaderField {
             ("x-real-ip", HeaderField::XRealIp),
         ];
         let name = trim_ascii(name);
-        NAMES
+        // Most headers of a request are none of these: the length rules out nearly all.
+        let candidates: &[(&str, HeaderField)] = match name.len() {
+            7 => &NAMES[8..9],
+            9 => &[NAMES[2], NAMES[11], NAMES[12]],
+            10 => &NAMES[0..1],
+            12 => &NAMES[6..7],
+            15 => &[NAMES[1], NAMES[10]],
+            16 => &[NAMES[3], NAMES[9]],
+            18 => &NAMES[4..5],
+            21 => &NAMES[7..8],
+            26 => &NAMES[5..6],
+            _ => return None,
+        };
+        candidates
             .iter()
-            .find(|(n, _)| n.as_bytes().eq_ignore_ascii_case(name))
+            .find(|(n, _)| crate::scan::eq_ignore_case(name, n.as_bytes()))
             .map(|(_, f)| *f)
+    }
+
+    /// Whether a header name that starts with byte `b` can be one of these (or may be
+    /// padded with whitespace).
+    pub fn may_start_with(b: u8) -> bool {
+        matches!(b | 0x20, b'u' | b'a' | b's' | b'r' | b'c' | b'x' | b'f')
+            || b.is_ascii_whitespace()
     }
 
     /// Headers that may legitimately arrive several times and are joined with ", ".
@@ -53,16 +73,10 @@ impl HeaderField {
 }
 
 fn trim_ascii(b: &[u8]) -> &[u8] {
-    let start = b
-        .iter()
-        .position(|c| !c.is_ascii_whitespace())
-        .unwrap_or(b.len());
-    let end = b
-        .iter()
-        .rposition(|c| !c.is_ascii_whitespace())
-        .map(|e| e + 1)
-        .unwrap_or(start);
-    &b[start..end]
+    match (b.first(), b.last()) {
+        (Some(f), Some(l)) if !f.is_ascii_whitespace() && !l.is_ascii_whitespace() => b,
+        _ => b.trim_ascii(),
+    }
 }
 
 /// Query parameters that carry a referrer, in order of preference.
@@ -133,6 +147,36 @@ mod tests {
             Some(HeaderField::SecChUaPlatformVersion)
         );
         assert_eq!(HeaderField::from_name(b"Cookie"), None);
+        let all = [
+            "user-agent",
+            "accept-language",
+            "sec-ch-ua",
+            "sec-ch-ua-mobile",
+            "sec-ch-ua-platform",
+            "sec-ch-ua-platform-version",
+            "sec-ch-width",
+            "sec-ch-viewport-width",
+            "referer",
+            "cf-connecting-ip",
+            "x-forwarded-for",
+            "forwarded",
+            "x-real-ip",
+        ];
+        let found: Vec<_> = all
+            .iter()
+            .map(|n| HeaderField::from_name(n.to_uppercase().as_bytes()).expect(n))
+            .collect();
+        for n in all {
+            assert!(
+                HeaderField::may_start_with(n.as_bytes()[0])
+                    && HeaderField::may_start_with(n.to_uppercase().as_bytes()[0]),
+                "{n}"
+            );
+        }
+        assert!(!HeaderField::may_start_with(b'H') && !HeaderField::may_start_with(0));
+        for (i, f) in found.iter().enumerate() {
+            assert!(!found[..i].contains(f), "{} matched twice", all[i]);
+        }
         assert_eq!(
             HeaderField::from_name(b"x-forwarded-for "),
             Some(HeaderField::XForwardedFor)

@@ -14,6 +14,7 @@ pub mod log;
 pub mod payload;
 mod process;
 mod rand;
+mod scan;
 pub mod sender;
 pub mod time;
 pub mod transport;

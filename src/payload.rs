@@ -98,10 +98,10 @@ fn check_len(field: &str, v: Option<&str>) -> Result<()> {
 
 /// Checks that `url` is an absolute http(s) URL with a host.
 pub fn check_url(url: &str) -> Result<()> {
-    let lower = url.get(..8).unwrap_or(url).to_ascii_lowercase();
-    let rest = if lower.starts_with("https://") {
+    let b = url.as_bytes();
+    let rest = if b.len() >= 8 && b[..8].eq_ignore_ascii_case(b"https://") {
         &url[8..]
-    } else if lower.starts_with("http://") {
+    } else if b.len() >= 7 && b[..7].eq_ignore_ascii_case(b"http://") {
         &url[7..]
     } else {
         return Err(Error::invalid(format!(
@@ -116,7 +116,7 @@ pub fn check_url(url: &str) -> Result<()> {
             truncate(url, 100)
         )));
     }
-    if url.chars().any(|c| c.is_control() || c == ' ') {
+    if crate::scan::has_space_or_control(b) {
         return Err(Error::invalid(
             "url contains spaces or control characters; percent-encode them",
         ));
@@ -242,7 +242,40 @@ impl<'a> Event<'a> {
     }
 }
 
-/// Writes JSON objects field by field; strings are escaped by serde_json.
+/// Appends `s` as a JSON string: runs that need no escaping are copied whole.
+pub fn write_json_string(out: &mut Vec<u8>, s: &str) {
+    let b = s.as_bytes();
+    out.reserve(b.len() + 2);
+    out.push(b'"');
+    let mut start = 0;
+    loop {
+        let i = crate::scan::json_escape(b, start);
+        out.extend_from_slice(&b[start..i]);
+        let Some(&c) = b.get(i) else { break };
+        match c {
+            b'"' => out.extend_from_slice(b"\\\""),
+            b'\\' => out.extend_from_slice(b"\\\\"),
+            b'\n' => out.extend_from_slice(b"\\n"),
+            b'\r' => out.extend_from_slice(b"\\r"),
+            b'\t' => out.extend_from_slice(b"\\t"),
+            _ => {
+                const HEX: &[u8; 16] = b"0123456789abcdef";
+                out.extend_from_slice(&[
+                    b'\\',
+                    b'u',
+                    b'0',
+                    b'0',
+                    HEX[(c >> 4) as usize],
+                    HEX[(c & 15) as usize],
+                ]);
+            }
+        }
+        start = i + 1;
+    }
+    out.push(b'"');
+}
+
+/// Writes JSON objects field by field.
 struct ObjectWriter<'o> {
     out: &'o mut Vec<u8>,
     first: bool,
@@ -267,8 +300,7 @@ impl<'o> ObjectWriter<'o> {
     fn string(&mut self, k: &str, v: Option<&str>) {
         if let Some(v) = v {
             self.key(k);
-            // Writing a &str into a Vec cannot fail.
-            let _ = serde_json::to_writer(&mut *self.out, v);
+            write_json_string(self.out, v);
         }
     }
 
@@ -296,9 +328,9 @@ impl<'o> ObjectWriter<'o> {
             if i > 0 {
                 self.out.push(b',');
             }
-            let _ = serde_json::to_writer(&mut *self.out, pk.as_ref());
+            write_json_string(self.out, pk);
             self.out.push(b':');
-            let _ = serde_json::to_writer(&mut *self.out, pv.as_ref());
+            write_json_string(self.out, pv);
         }
         self.out.push(b'}');
     }
@@ -380,6 +412,32 @@ mod tests {
             screen_width: 1920,
             tags: vec![("k\"".into(), "v\n".into()), ("a".into(), "".into())],
             ..Default::default()
+        }
+    }
+
+    #[test]
+    fn json_strings_match_serde() {
+        for s in [
+            "",
+            "plain",
+            "q\"uote",
+            "back\\slash",
+            "\n\r\t\u{1}\u{1f}\u{7f}",
+            "é ü 日本 😀",
+            "a\"b\\c\u{8}d\u{c}",
+            "</script>",
+        ] {
+            let mut out = Vec::new();
+            write_json_string(&mut out, s);
+            let back: String = serde_json::from_slice(&out).unwrap();
+            assert_eq!(back, s);
+            assert_eq!(
+                String::from_utf8(out).unwrap(),
+                serde_json::to_string(s)
+                    .unwrap()
+                    .replace("\\b", "\\u0008")
+                    .replace("\\f", "\\u000c")
+            );
         }
     }
 

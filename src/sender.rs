@@ -178,7 +178,13 @@ impl Shared {
 
 /// Adds one item. Never waits on the network: the lock is only ever held for queue
 /// bookkeeping, never while a request is in progress.
-pub fn enqueue(core: &Core, shared: &Shared, kind: Kind, json: Box<[u8]>) -> Result<(), Error> {
+pub fn enqueue(
+    core: &Core,
+    shared: &Shared,
+    kind: Kind,
+    json: Box<[u8]>,
+    queued_at: Instant,
+) -> Result<(), Error> {
     let mut q = shared.lock();
     if q.closing {
         return Err(Error::new(
@@ -208,7 +214,7 @@ pub fn enqueue(core: &Core, shared: &Shared, kind: Kind, json: Box<[u8]>) -> Res
     q.kinds[kind_index(kind)].push_back(Item {
         seq,
         json,
-        queued_at: Instant::now(),
+        queued_at,
     });
     q.stats.queue_depth += 1;
     // Wake the sender only when it has something new to decide: the first item (it may be
@@ -287,6 +293,7 @@ fn run_loop(core: &Arc<Core>, state: &Arc<ProcessState>) {
     let core: &Core = core;
     let state: &ProcessState = state;
     let shared = &state.shared;
+    let mut body = Vec::new();
     loop {
         let batch = {
             let mut q = shared.lock();
@@ -333,7 +340,7 @@ fn run_loop(core: &Arc<Core>, state: &Arc<ProcessState>) {
                 }
             }
         };
-        deliver(core, state, batch.0, batch.1);
+        deliver(core, state, batch.0, batch.1, &mut body);
         let mut q = shared.lock();
         q.in_flight_min_seq = None;
         drop(q);
@@ -363,7 +370,9 @@ fn take_batch(q: &mut Queue, idx: usize, max: usize) -> (Kind, Vec<Item>) {
 
 /// Ends `n` in-flight items: sent, or dropped for a reason. Returns the new total of that
 /// outcome's counter.
-fn finish(state: &ProcessState, n: u64, outcome: Option<Drop>) -> u64 {
+fn finish(state: &ProcessState, items: Vec<Item>, outcome: Option<Drop>) -> u64 {
+    let n = items.len() as u64;
+    drop(items);
     let mut q = state.shared.lock();
     q.stats.in_flight -= n;
     match outcome {
@@ -419,16 +428,26 @@ fn classify(
 
 /// Delivers a batch: retries what can succeed later, splits what the API refuses, and
 /// stops at the shutdown deadline. Every item ends sent or counted as dropped.
-fn deliver(core: &Core, state: &ProcessState, kind: Kind, mut items: Vec<Item>) {
+/// `body` is the sender's reused request buffer.
+fn deliver(
+    core: &Core,
+    state: &ProcessState,
+    kind: Kind,
+    mut items: Vec<Item>,
+    body: &mut Vec<u8>,
+) {
     let is_key = core.credentials.is_access_key();
     let mut attempt = 0u32;
     loop {
         // Drop what is too old to be worth sending.
-        let before = items.len();
-        items.retain(|i| i.queued_at.elapsed() < core.config.max_item_age);
-        let expired = (before - items.len()) as u64;
-        if expired > 0 {
-            let total = finish(state, expired, Some(Drop::Expired));
+        let now = Instant::now();
+        let fresh =
+            |i: &Item| now.saturating_duration_since(i.queued_at) < core.config.max_item_age;
+        if !items.iter().all(fresh) {
+            let (keep, old): (Vec<Item>, Vec<Item>) = items.into_iter().partition(fresh);
+            items = keep;
+            let expired = old.len();
+            let total = finish(state, old, Some(Drop::Expired));
             state.shared.rate_log.note(&core.log, "expired", Level::Warn, || {
                 format!("{expired} items were older than max_item_age_ms and were dropped (dropped_expired={total})")
             });
@@ -439,12 +458,12 @@ fn deliver(core: &Core, state: &ProcessState, kind: Kind, mut items: Vec<Item>) 
         let deadline = state.shared.lock().shutdown_deadline;
         if let Some(d) = deadline {
             if Instant::now() >= d {
-                finish(state, items.len() as u64, Some(Drop::Shutdown));
+                finish(state, items, Some(Drop::Shutdown));
                 return;
             }
         }
-        let mut body =
-            Vec::with_capacity(items.iter().map(|i| i.json.len() + 1).sum::<usize>() + 2);
+        body.clear();
+        body.reserve(items.iter().map(|i| i.json.len() + 1).sum::<usize>() + 2);
         body.push(b'[');
         for (i, item) in items.iter().enumerate() {
             if i > 0 {
@@ -454,17 +473,16 @@ fn deliver(core: &Core, state: &ProcessState, kind: Kind, mut items: Vec<Item>) 
         }
         body.push(b']');
         state.batches.fetch_add(1, Ordering::Relaxed);
-        let result = core.send_authed(state, "POST", kind.batch_path(), Some(&body), deadline);
+        let result = core.send_authed(state, "POST", kind.batch_path(), Some(body), deadline);
         match classify(core, result, is_key) {
             Outcome::Sent => {
-                finish(state, items.len() as u64, None);
+                let n = items.len();
+                finish(state, items, None);
                 if attempt > 0 {
                     log_at!(
                         core.log,
                         Level::Info,
-                        "a batch of {} went through after {} retries",
-                        items.len(),
-                        attempt
+                        "a batch of {n} went through after {attempt} retries"
                     );
                 }
                 return;
@@ -478,13 +496,13 @@ fn deliver(core: &Core, state: &ProcessState, kind: Kind, mut items: Vec<Item>) 
                     err.message
                 );
                 let second = items.split_off(items.len() / 2);
-                deliver(core, state, kind, items);
-                deliver(core, state, kind, second);
+                deliver(core, state, kind, items, body);
+                deliver(core, state, kind, second, body);
                 return;
             }
             Outcome::Refused(err) | Outcome::Drop(err) => {
-                let n = items.len() as u64;
-                let total = finish(state, n, Some(Drop::Rejected));
+                let n = items.len();
+                let total = finish(state, items, Some(Drop::Rejected));
                 state.shared.rate_log.note(&core.log, "rejected", Level::Warn, || {
                     format!("the API refused {n} {}(s), which were dropped (dropped_rejected={total}): {}", kind.noun(), err.message)
                 });

@@ -1,7 +1,29 @@
 //! RFC 3339 timestamps (UTC) without a date crate: the API needs only "parse expires_at"
 //! and "stamp a queued item".
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::cell::Cell;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+thread_local! {
+    static ANCHOR: Cell<Option<(Instant, SystemTime)>> = const { Cell::new(None) };
+}
+
+/// The current monotonic time and wall-clock time, for stamping a queued item with one clock
+/// read: the wall-clock time is derived from a per-thread anchor that is read again once a
+/// second, so a step of the system clock shows within a second.
+pub fn now_for_queue() -> (Instant, SystemTime) {
+    let now = Instant::now();
+    ANCHOR.with(|a| match a.get() {
+        Some((at, wall)) if now.saturating_duration_since(at) < Duration::from_secs(1) => {
+            (now, wall + (now - at))
+        }
+        _ => {
+            let wall = SystemTime::now();
+            a.set(Some((now, wall)));
+            (now, wall)
+        }
+    })
+}
 
 /// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
 fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {

@@ -438,7 +438,7 @@ fn client_ip_cannot_be_forged() {
             "10.0.0.0/8, 192.168.0.0/16, 127.0.0.1, fd00::/8",
         )],
     );
-    for (i, (peer, cf, xff, fwd, real, want)) in IP_CASES.iter().enumerate() {
+    for (i, (peer, cf, xff, fwd, real, _)) in IP_CASES.iter().enumerate() {
         let h = HitData::page(&format!("https://example.com/ip/{i}"), peer)
             .set("cf_connecting_ip", cf)
             .set("x_forwarded_for", xff)
