@@ -108,7 +108,8 @@ impl Client {
     /// Sends a page view, event or session keep-alive and waits for the API to accept it.
     pub fn send(&self, kind: Kind, hit: &Hit<'_>, event: Option<&Event<'_>>) -> Result<()> {
         let mut body = Vec::with_capacity(512);
-        self.core.build_item(&mut body, kind, hit, event, None)?;
+        self.core
+            .build_item(&mut body, kind, hit, event, None, || Ok(()))?;
         let st = self.state();
         self.core
             .with_retries(kind.noun(), || {
@@ -126,14 +127,16 @@ impl Client {
         let time = std::str::from_utf8(&stamp).unwrap_or("");
         // Built in a reused per-thread buffer, then copied once at its exact size: no
         // growing, no shrinking realloc on the request path.
+        let st = self.state();
         let json: Box<[u8]> = SCRATCH.with(|buf| {
             let mut buf = buf.borrow_mut();
             buf.clear();
             self.core
-                .build_item(&mut buf, kind, hit, event, Some(time))
+                .build_item(&mut buf, kind, hit, event, Some(time), || {
+                    sender::refuse_if_full(&self.core, &st.shared)
+                })
                 .map(|()| Box::from(&buf[..]))
         })?;
-        let st = self.state();
         self.ensure_sender(st)?;
         sender::enqueue(&self.core, &st.shared, kind, json, queued_at)
     }
@@ -317,7 +320,8 @@ impl Core {
         }
     }
 
-    /// Validates an item, resolves its IP and writes its JSON into `out`.
+    /// Validates an item, resolves its IP and writes its JSON into `out`, unless
+    /// `before_writing` (called once the item is known to be valid) says otherwise.
     pub fn build_item(
         &self,
         out: &mut Vec<u8>,
@@ -325,6 +329,7 @@ impl Core {
         hit: &Hit<'_>,
         event: Option<&Event<'_>>,
         time: Option<&str>,
+        before_writing: impl FnOnce() -> Result<()>,
     ) -> Result<()> {
         let ip = self.client_ip(hit)?;
         hit.validate(kind)?;
@@ -335,6 +340,7 @@ impl Core {
                 })?
                 .validate()?;
         }
+        before_writing()?;
         let opts = BodyOptions {
             forward_proxy_headers: self.config.forward_proxy_headers,
             time,

@@ -114,11 +114,13 @@ impl Config {
             "trusted_proxies" => self.trusted_proxies = TrustedProxies::parse(value)?,
             "forward_proxy_headers" => self.forward_proxy_headers = parse_bool(key, value)?,
             "allow_insecure_http" => self.allow_insecure_http = parse_bool(key, value)?,
-            "log_level" => self.log_level = Level::parse(value).ok_or_else(|| {
-                Error::invalid(format!(
+            "log_level" => {
+                self.log_level = Level::parse(value).ok_or_else(|| {
+                    Error::invalid(format!(
                     "config log_level: {value:?} is not a level; use error, warn, info or debug"
                 ))
-            })?,
+                })?
+            }
             _ => {
                 return Err(Error::invalid(format!(
                     "unknown config key {key:?}; known keys: {}",

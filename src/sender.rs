@@ -9,7 +9,7 @@ use crate::log_at;
 use crate::payload::Kind;
 use crate::process::ProcessState;
 use std::collections::VecDeque;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -159,6 +159,9 @@ pub struct Shared {
     pub done: Condvar,
     /// Per process, like every lock a child must not inherit.
     pub rate_log: RateLog,
+    /// Raised when the queue is at queue_capacity, lowered when the sender takes a batch:
+    /// while it is up, enqueue checks for room before building the item's JSON.
+    pub full: AtomicBool,
 }
 
 impl Shared {
@@ -168,6 +171,7 @@ impl Shared {
             wake: Condvar::new(),
             done: Condvar::new(),
             rate_log: RateLog::default(),
+            full: AtomicBool::new(false),
         }
     }
 
@@ -195,19 +199,7 @@ pub fn enqueue(
     q.stats.enqueued += 1;
     let depth = q.depth();
     if depth >= core.config.queue_capacity {
-        q.count_drop(Drop::QueueFull, 1);
-        let total = q.stats.dropped_queue_full;
-        drop(q);
-        shared.rate_log.note(&core.log, "queue_full", Level::Warn, || {
-            format!(
-                "the queue is full ({} items): page views are being dropped (dropped_queue_full={total}); the API is slow or unreachable, or queue_capacity is too small",
-                core.config.queue_capacity
-            )
-        });
-        return Err(Error::new(
-            ErrorKind::QueueFull,
-            format!("the queue is full ({} items; queue_capacity); the item was dropped and counted in dropped_queue_full", core.config.queue_capacity),
-        ));
+        return Err(drop_full(core, shared, q));
     }
     let seq = q.next_seq;
     q.next_seq += 1;
@@ -217,6 +209,9 @@ pub fn enqueue(
         queued_at,
     });
     q.stats.queue_depth += 1;
+    if depth + 1 >= core.config.queue_capacity {
+        shared.full.store(true, Ordering::Relaxed);
+    }
     // Wake the sender only when it has something new to decide: the first item (it may be
     // sleeping without a deadline) or a full batch.
     let wake = depth == 0 || (depth + 1) % core.config.batch_size == 0;
@@ -225,6 +220,39 @@ pub fn enqueue(
         shared.wake.notify_one();
     }
     Ok(())
+}
+
+/// Counts an item that found the queue full (the lock is held) as dropped.
+fn drop_full(core: &Core, shared: &Shared, mut q: MutexGuard<'_, Queue>) -> Error {
+    shared.full.store(true, Ordering::Relaxed);
+    q.count_drop(Drop::QueueFull, 1);
+    let total = q.stats.dropped_queue_full;
+    drop(q);
+    shared.rate_log.note(&core.log, "queue_full", Level::Warn, || {
+        format!(
+            "the queue is full ({} items): page views are being dropped (dropped_queue_full={total}); the API is slow or unreachable, or queue_capacity is too small",
+            core.config.queue_capacity
+        )
+    });
+    Error::new(
+        ErrorKind::QueueFull,
+        format!("the queue is full ({} items; queue_capacity); the item was dropped and counted in dropped_queue_full", core.config.queue_capacity),
+    )
+}
+
+/// While the queue is full, drops and counts a valid item before its JSON is built (the
+/// expensive part), so that a stalled API costs the request path as little as possible.
+/// Ok when there is room (or the client is closing: enqueue then says so).
+pub fn refuse_if_full(core: &Core, shared: &Shared) -> Result<(), Error> {
+    if !shared.full.load(Ordering::Relaxed) {
+        return Ok(());
+    }
+    let mut q = shared.lock();
+    if q.closing || q.depth() < core.config.queue_capacity {
+        return Ok(());
+    }
+    q.stats.enqueued += 1;
+    Err(drop_full(core, shared, q))
 }
 
 /// Waits until everything queued before the call is sent or dropped, or the timeout.
@@ -278,6 +306,7 @@ pub fn run(core: Arc<Core>, state: Arc<ProcessState>) {
         }
         q.stats.queue_depth = 0;
         q.stats.in_flight = 0;
+        state.shared.full.store(false, Ordering::Relaxed);
         q.in_flight_min_seq = None;
         q.count_drop(Drop::Shutdown, lost);
         q.sender_running = false;
@@ -327,7 +356,11 @@ fn run_loop(core: &Arc<Core>, state: &Arc<ProcessState>) {
                     let full = q.kinds[idx].len() >= core.config.batch_size;
                     let due = oldest.elapsed() >= core.config.flush_interval;
                     if full || due || q.flush_waiters > 0 || q.closing {
-                        break take_batch(&mut q, idx, core.config.batch_size);
+                        let batch = take_batch(&mut q, idx, core.config.batch_size);
+                        if q.depth() < core.config.queue_capacity {
+                            shared.full.store(false, Ordering::Relaxed);
+                        }
+                        break batch;
                     }
                     let wait = core.config.flush_interval.saturating_sub(oldest.elapsed());
                     q = shared

@@ -218,6 +218,12 @@ fn a_full_queue_refuses_at_once_and_counts() {
         }
     }
     assert!(last_error().contains("queue_capacity") || full == 0);
+    // While the queue is full, a bad item is still told what is wrong with it.
+    assert_eq!(
+        c.enqueue(&HitData::page("not a url", "203.0.113.1")),
+        PIRSCH_ERR_INVALID_ARGUMENT
+    );
+    assert!(last_error().contains("url"), "{}", last_error());
     let st = c.stats();
     assert!(
         full >= 25,
@@ -230,6 +236,15 @@ fn a_full_queue_refuses_at_once_and_counts() {
     let st = c.stats();
     assert_eq!(st.sent, 40 - full, "{}", show(&st));
     assert_eq!(arrivals(&s, "hit").len() as u64, 40 - full);
+    // Once the sender has made room, items are queued again.
+    for i in 40..50 {
+        assert_eq!(c.enqueue(&page(i)), PIRSCH_OK, "{}", last_error());
+    }
+    assert_eq!(c.flush(10_000), PIRSCH_OK);
+    let st = c.stats();
+    assert_eq!(st.sent, 50 - full, "{}", show(&st));
+    assert_eq!(st.dropped_queue_full, full, "{}", show(&st));
+    assert!(invariant(&st), "{}", show(&st));
 }
 
 #[test]

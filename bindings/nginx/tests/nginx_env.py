@@ -25,7 +25,7 @@ HTML = "<!doctype html><title>t</title><p>hello</p>\n"
 class Nginx:
     """`http_extra` goes into the http block before the server; `server_extra` into it."""
 
-    def __init__(self, api_url, http_extra="", server_extra="", load_module=True, credentials=None, workers=2):
+    def __init__(self, api_url, http_extra="", server_extra="", load_module=True, credentials=None, workers=2, main_extra=""):
         self.dir = tempfile.mkdtemp(prefix="pirsch-nginx-")
         self.port = free_port()
         os.makedirs(os.path.join(self.dir, "html"))
@@ -49,6 +49,7 @@ class Nginx:
             f.write(f"""{module}
 {user}
 worker_processes {workers};
+{main_extra}
 error_log {self.dir}/error.log info;
 pid {self.dir}/nginx.pid;
 events {{ worker_connections 1024; }}
