@@ -32,6 +32,8 @@ from standin import Standin  # noqa: E402
 ROUNDS = int(os.environ.get("ROUNDS", "7"))
 DURATION = os.environ.get("DURATION", "4s")
 PIN = os.environ.get("PIN", "1") == "1" and (os.cpu_count() or 1) >= 2
+# More directives for the module-on nginx, e.g. EXTRA="pirsch_batch_size 500;".
+EXTRA = os.environ.get("EXTRA", "")
 TICK = os.sysconf("SC_CLK_TCK")
 
 
@@ -75,7 +77,7 @@ def median(v):
 
 
 def start(api_url, load_module):
-    extra = "pirsch_flush_interval_ms 200; pirsch_queue_capacity 100000;" if load_module else ""
+    extra = "pirsch_flush_interval_ms 200; pirsch_queue_capacity 100000; " + EXTRA if load_module else ""
     affinity = "worker_cpu_affinity 10;" if PIN else ""
     return Nginx(api_url, http_extra=extra, load_module=load_module, workers=1, main_extra=affinity).start()
 
@@ -99,7 +101,7 @@ def sitting(api_url, label):
     med = lambda name, k: median([r[k] for r in res[name]])  # noqa: E731
     ratios = [a[0] / b[0] for a, b in zip(res["on"], res["off"])]
     p99_ratios = [a[1] / b[1] for a, b in zip(res["on"], res["off"])]
-    print(f"{label} ({ROUNDS} alternating rounds of {DURATION}, wrk -t1 -c8, 1 worker, {'pinned: nginx CPU 1, wrk and API CPU 0' if PIN else 'unpinned'}):")
+    print(f"{label}{' with ' + EXTRA if EXTRA else ''} ({ROUNDS} alternating rounds of {DURATION}, wrk -t1 -c8, 1 worker, {'pinned: nginx CPU 1, wrk and API CPU 0' if PIN else 'unpinned'}):")
     for name in ("off", "on"):
         print(f"  module {name:<3}  {med(name, 0):>8.0f} req/s  p99 {med(name, 1):.3f} ms  worker CPU {med(name, 2):5.2f} us/request"
               f"   rounds {[round(r[0]) for r in res[name]]}")
