@@ -161,7 +161,9 @@ pub struct pirsch_client {
 // The boundary rules, written once.
 
 thread_local! {
-    static LAST_ERROR: RefCell<CString> = RefCell::new(CString::default());
+    /// The thread's last error message, NUL-terminated (empty: no error). Reused, so that
+    /// an error on a hot path (a full queue) does not allocate.
+    static LAST_ERROR: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
     static IN_LIBRARY: Cell<bool> = const { Cell::new(false) };
     /// Strings pirsch_hit_options_from_headers had to build (joined lists, a decoded
     /// referrer); valid until this thread's next call of it. Reused, so it rarely allocates.
@@ -169,15 +171,20 @@ thread_local! {
 }
 
 fn set_last_error(message: &str) {
-    let c = CString::new(message.replace('\0', " ")).unwrap_or_default();
-    LAST_ERROR.with(|e| *e.borrow_mut() = c);
+    LAST_ERROR.with(|e| {
+        let mut e = e.borrow_mut();
+        e.clear();
+        e.extend(message.bytes().map(|b| if b == 0 { b' ' } else { b }));
+        e.push(0);
+    });
 }
 
 fn clear_last_error() {
     LAST_ERROR.with(|e| {
         let mut e = e.borrow_mut();
-        if !e.as_bytes().is_empty() {
-            *e = CString::default();
+        if e.len() > 1 {
+            e.clear();
+            e.push(0);
         }
     });
 }
@@ -429,7 +436,12 @@ pub extern "C" fn pirsch_strerror(code: pirsch_result) -> *const c_char {
 /// library and stays valid until this thread's next pirsch_ call.
 #[no_mangle]
 pub extern "C" fn pirsch_last_error() -> *const c_char {
-    guard(|| LAST_ERROR.with(|e| e.borrow().as_ptr()))
+    guard(|| {
+        LAST_ERROR.with(|e| match e.borrow().first() {
+            Some(_) => e.borrow().as_ptr() as *const c_char,
+            None => c"".as_ptr(),
+        })
+    })
 }
 
 /// Creates a configuration holding the defaults. Free it with pirsch_config_free (a client
