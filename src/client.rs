@@ -108,8 +108,9 @@ impl Client {
     /// Sends a page view, event or session keep-alive and waits for the API to accept it.
     pub fn send(&self, kind: Kind, hit: &Hit<'_>, event: Option<&Event<'_>>) -> Result<()> {
         let mut body = Vec::with_capacity(512);
+        let ip = self.core.check_item(kind, hit, event)?;
         self.core
-            .build_item(&mut body, kind, hit, event, None, || Ok(()))?;
+            .write_checked(&mut body, kind, hit, event, ip.as_deref(), None);
         let st = self.state();
         self.core
             .with_retries(kind.noun(), || {
@@ -125,18 +126,20 @@ impl Client {
         let (queued_at, wall) = crate::time::now_for_queue();
         let stamp = crate::time::rfc3339_millis_bytes(wall);
         let time = std::str::from_utf8(&stamp).unwrap_or("");
+        let ip = self.core.check_item(kind, hit, event)?;
+        let st = self.state();
+        // While the queue is full, a valid item is dropped before its JSON is built. (This
+        // may call the user's logger, so no per-thread buffer is borrowed yet.)
+        sender::refuse_if_full(&self.core, &st.shared)?;
         // Built in a reused per-thread buffer, then copied once at its exact size: no
         // growing, no shrinking realloc on the request path.
-        let st = self.state();
         let json: Box<[u8]> = SCRATCH.with(|buf| {
             let mut buf = buf.borrow_mut();
             buf.clear();
             self.core
-                .build_item(&mut buf, kind, hit, event, Some(time), || {
-                    sender::refuse_if_full(&self.core, &st.shared)
-                })
-                .map(|()| Box::from(&buf[..]))
-        })?;
+                .write_checked(&mut buf, kind, hit, event, ip.as_deref(), Some(time));
+            Box::from(&buf[..])
+        });
         self.ensure_sender(st)?;
         sender::enqueue(&self.core, &st.shared, kind, json, queued_at)
     }
@@ -320,17 +323,14 @@ impl Core {
         }
     }
 
-    /// Validates an item, resolves its IP and writes its JSON into `out`, unless
-    /// `before_writing` (called once the item is known to be valid) says otherwise.
-    pub fn build_item(
+    /// Validates an item; returns the client address to send (resolved through trusted
+    /// proxies, normalised), or None to send `hit.ip` as it is.
+    pub fn check_item<'h>(
         &self,
-        out: &mut Vec<u8>,
         kind: Kind,
-        hit: &Hit<'_>,
+        hit: &'h Hit<'_>,
         event: Option<&Event<'_>>,
-        time: Option<&str>,
-        before_writing: impl FnOnce() -> Result<()>,
-    ) -> Result<()> {
+    ) -> Result<Option<Cow<'h, str>>> {
         let ip = self.client_ip(hit)?;
         hit.validate(kind)?;
         if kind == Kind::Event {
@@ -340,14 +340,26 @@ impl Core {
                 })?
                 .validate()?;
         }
-        before_writing()?;
+        Ok(ip)
+    }
+
+    /// Writes the JSON of an item that check_item accepted into `out`; `ip` is what it
+    /// returned.
+    pub fn write_checked(
+        &self,
+        out: &mut Vec<u8>,
+        kind: Kind,
+        hit: &Hit<'_>,
+        event: Option<&Event<'_>>,
+        ip: Option<&str>,
+        time: Option<&str>,
+    ) {
         let opts = BodyOptions {
             forward_proxy_headers: self.config.forward_proxy_headers,
             time,
-            ip: ip.as_deref(),
+            ip,
         };
         write_item(out, kind, hit, event, opts);
-        Ok(())
     }
 
     /// Runs `attempt` up to 1 + max_retries times while it fails with something that may

@@ -594,3 +594,64 @@ fn a_logger_that_reads_stats_during_shutdown_does_not_deadlock() {
         "the shutdown message reached the logger"
     );
 }
+
+static REENTRANT_CLIENT: std::sync::atomic::AtomicPtr<pirsch_client> =
+    std::sync::atomic::AtomicPtr::new(ptr::null_mut());
+static REENTRANT_RESULTS: std::sync::Mutex<Vec<pirsch_result>> = std::sync::Mutex::new(Vec::new());
+
+/// A logger that, told the queue is full, enqueues another page view from inside the call.
+unsafe extern "C" fn enqueue_from_logger(
+    _userdata: *mut std::ffi::c_void,
+    _level: std::ffi::c_int,
+    message: *const std::ffi::c_char,
+) {
+    let message = std::ffi::CStr::from_ptr(message).to_string_lossy();
+    let c = REENTRANT_CLIENT.load(Ordering::SeqCst);
+    if message.contains("queue is full") && !c.is_null() {
+        let client = std::mem::ManuallyDrop::new(TestClient(c));
+        let rc = client.enqueue(&page(999_999));
+        REENTRANT_RESULTS.lock().unwrap().push(rc);
+    }
+}
+
+#[test]
+fn a_logger_may_enqueue_while_the_queue_is_full() {
+    let s = Standin::start();
+    s.fault(json!({"path_prefix": "/api/v1/hit/batch", "delay_ms": 1500, "count": 1}));
+    let cfg = config(
+        &s,
+        &[
+            ("queue_capacity", "5"),
+            ("batch_size", "5"),
+            ("shutdown_timeout_ms", "0"),
+        ],
+    );
+    let c = unsafe {
+        assert_eq!(
+            pirsch_config_set_logger(cfg, Some(enqueue_from_logger), ptr::null_mut()),
+            PIRSCH_OK
+        );
+        let c = pirsch_client_new(cstr("").as_ptr(), cstr(ACCESS_KEY).as_ptr(), cfg);
+        pirsch_config_free(cfg);
+        TestClient(c)
+    };
+    REENTRANT_CLIENT.store(c.0, Ordering::SeqCst);
+    let mut full = 0;
+    for i in 0..100 {
+        match c.enqueue(&page(i)) {
+            PIRSCH_OK => {}
+            PIRSCH_ERR_QUEUE_FULL => full += 1,
+            rc => panic!("rc {rc}: {}", last_error()),
+        }
+    }
+    REENTRANT_CLIENT.store(ptr::null_mut(), Ordering::SeqCst);
+    assert!(full > 0);
+    let nested = REENTRANT_RESULTS.lock().unwrap().clone();
+    assert!(!nested.is_empty(), "the logger was told the queue is full");
+    assert!(
+        nested.iter().all(|rc| *rc == PIRSCH_ERR_QUEUE_FULL),
+        "an enqueue from inside the logger is refused like any other, not a panic: {nested:?}"
+    );
+    let st = c.stats();
+    assert!(invariant(&st), "{}", show(&st));
+}
