@@ -123,14 +123,14 @@ impl Client {
     /// Validates and copies an item, stamps it with the current time and queues it for the
     /// background sender. Never waits on the network.
     pub fn enqueue(&self, kind: Kind, hit: &Hit<'_>, event: Option<&Event<'_>>) -> Result<()> {
+        let ip = self.core.check_item(kind, hit, event)?;
+        let st = self.state();
+        // While the queue is full, a valid item is dropped before its JSON is built (or the
+        // clock read). This may call the user's logger, so no per-thread buffer is borrowed yet.
+        sender::refuse_if_full(&self.core, &st.shared)?;
         let (queued_at, wall) = crate::time::now_for_queue();
         let stamp = crate::time::rfc3339_millis_bytes(wall);
         let time = std::str::from_utf8(&stamp).unwrap_or("");
-        let ip = self.core.check_item(kind, hit, event)?;
-        let st = self.state();
-        // While the queue is full, a valid item is dropped before its JSON is built. (This
-        // may call the user's logger, so no per-thread buffer is borrowed yet.)
-        sender::refuse_if_full(&self.core, &st.shared)?;
         // Built in a reused per-thread buffer, then copied once at its exact size: no
         // growing, no shrinking realloc on the request path.
         let json: Box<[u8]> = SCRATCH.with(|buf| {

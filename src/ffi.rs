@@ -437,9 +437,13 @@ pub extern "C" fn pirsch_strerror(code: pirsch_result) -> *const c_char {
 #[no_mangle]
 pub extern "C" fn pirsch_last_error() -> *const c_char {
     guard(|| {
-        LAST_ERROR.with(|e| match e.borrow().first() {
-            Some(_) => e.borrow().as_ptr() as *const c_char,
-            None => c"".as_ptr(),
+        LAST_ERROR.with(|e| {
+            let e = e.borrow();
+            if e.is_empty() {
+                c"".as_ptr()
+            } else {
+                e.as_ptr() as *const c_char
+            }
         })
     })
 }
