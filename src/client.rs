@@ -128,20 +128,21 @@ impl Client {
         // While the queue is full, a valid item is dropped before its JSON is built (or the
         // clock read). This may call the user's logger, so no per-thread buffer is borrowed yet.
         sender::refuse_if_full(&self.core, &st.shared)?;
+        self.ensure_sender(st)?;
         let (queued_at, wall) = crate::time::now_for_queue();
         let stamp = crate::time::rfc3339_millis_bytes(wall);
         let time = std::str::from_utf8(&stamp).unwrap_or("");
-        // Built in a reused per-thread buffer, then copied once at its exact size: no
-        // growing, no shrinking realloc on the request path.
-        let json: Box<[u8]> = SCRATCH.with(|buf| {
+        // Written in a reused per-thread buffer, then copied into the queue's open batch:
+        // nothing is allocated per item.
+        let queued = SCRATCH.with(|buf| {
             let mut buf = buf.borrow_mut();
             buf.clear();
             self.core
                 .write_checked(&mut buf, kind, hit, event, ip.as_deref(), Some(time));
-            Box::from(&buf[..])
+            sender::enqueue(&self.core, &st.shared, kind, &buf, queued_at)
         });
-        self.ensure_sender(st)?;
-        sender::enqueue(&self.core, &st.shared, kind, json, queued_at)
+        // The buffer is released: reporting may call the user's logger, which may enqueue.
+        queued.map_err(|refused| refused.report(&self.core, &st.shared))
     }
 
     fn ensure_sender(&self, st: &ProcessState) -> Result<()> {
@@ -161,7 +162,7 @@ impl Client {
         let core = self.core.clone();
         {
             let mut q = st.shared.lock();
-            q.reserve(self.core.config.queue_capacity);
+            q.reserve(self.core.config.queue_capacity, self.core.config.batch_size);
             q.sender_running = true;
         }
         let spawned = std::thread::Builder::new()

@@ -16,12 +16,88 @@ use std::time::{Duration, Instant};
 /// Upper bound of one batch request's JSON.
 pub const MAX_BATCH_BYTES: usize = 500 * 1024;
 
-/// One queued item: its JSON object (with `time`) and when it was queued.
-pub struct Item {
-    pub seq: u64,
-    pub json: Box<[u8]>,
-    pub queued_at: Instant,
+/// A batch request in the making: its body as it will be sent, less the closing `]` (`[`,
+/// then the items' JSON objects separated by `,`), and each item's sequence number, queue
+/// time and end offset. Items are copied into the open batch of their kind as they are
+/// enqueued, so the sender sends the body as it is and nothing is allocated per item; spent
+/// batches are kept for reuse.
+pub struct Batch {
+    body: Vec<u8>,
+    items: Vec<Meta>,
 }
+
+#[derive(Clone, Copy)]
+struct Meta {
+    seq: u64,
+    queued_at: Instant,
+    /// Offset in `body` just past this item's JSON.
+    end: u32,
+}
+
+impl Batch {
+    fn with_capacity(bytes: usize, items: usize) -> Batch {
+        let mut body = Vec::with_capacity(bytes);
+        body.push(b'[');
+        Batch {
+            body,
+            items: Vec::with_capacity(items),
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    /// Whether `json` fits under MAX_BATCH_BYTES (an empty batch takes anything).
+    fn fits(&self, json: &[u8]) -> bool {
+        self.items.is_empty() || self.body.len() + json.len() + 2 <= MAX_BATCH_BYTES
+    }
+
+    fn push(&mut self, seq: u64, queued_at: Instant, json: &[u8]) {
+        if !self.items.is_empty() {
+            self.body.push(b',');
+        }
+        self.body.extend_from_slice(json);
+        self.items.push(Meta {
+            seq,
+            queued_at,
+            end: self.body.len() as u32,
+        });
+    }
+
+    /// Item `i`'s JSON.
+    fn item(&self, i: usize) -> &[u8] {
+        let start = if i == 0 {
+            1
+        } else {
+            self.items[i - 1].end as usize + 1
+        };
+        &self.body[start..self.items[i].end as usize]
+    }
+
+    fn first(&self) -> Option<&Meta> {
+        self.items.first()
+    }
+
+    /// A new batch with the items `keep` picks, copied.
+    fn subset(&self, keep: impl Fn(usize, &Meta) -> bool) -> Batch {
+        let mut out = Batch::with_capacity(self.body.len() + 1, self.items.len());
+        for (i, m) in self.items.iter().enumerate() {
+            if keep(i, m) {
+                out.push(m.seq, m.queued_at, self.item(i));
+            }
+        }
+        out
+    }
+
+    fn clear(&mut self) {
+        self.body.truncate(1);
+        self.items.clear();
+    }
+}
+
+/// Spent batches kept for reuse: enough for one being filled, one in flight and one waiting.
+const SPARE_BATCHES: usize = 3;
 
 /// Counters; all but the last three change under the queue lock, so that
 /// `enqueued == sent + dropped_* + queue_depth + in_flight` holds whenever they are read.
@@ -64,7 +140,12 @@ pub enum Drop {
 }
 
 pub struct Queue {
-    kinds: [VecDeque<Item>; 3],
+    /// Per kind, the batches waiting, oldest first; the last one may still be filling.
+    kinds: [VecDeque<Batch>; 3],
+    /// Spent batches, emptied, for reuse (at most SPARE_BATCHES).
+    spare: Vec<Batch>,
+    /// The typical item's JSON size (a moving average), to size new batches by.
+    avg_item: usize,
     next_seq: u64,
     /// Lowest sequence number of the batch being sent, if any.
     in_flight_min_seq: Option<u64>,
@@ -91,6 +172,8 @@ impl Queue {
     pub fn new() -> Queue {
         Queue {
             kinds: [VecDeque::new(), VecDeque::new(), VecDeque::new()],
+            spare: Vec::new(),
+            avg_item: 0,
             next_seq: 0,
             in_flight_min_seq: None,
             stats: Stats::default(),
@@ -101,25 +184,24 @@ impl Queue {
         }
     }
 
-    /// Room for a few thousand items, so that enqueue rarely reallocates. Called when the
-    /// sender starts: a client used only for blocking calls never pays for a queue.
-    pub fn reserve(&mut self, capacity: usize) {
-        let pre = capacity.min(4096);
-        self.kinds[0].reserve(pre);
-        self.kinds[1].reserve(pre / 8);
-        self.kinds[2].reserve(pre / 8);
+    /// Room for the batches a full queue holds, so that enqueue rarely reallocates. Called
+    /// when the sender starts: a client used only for blocking calls never pays for a queue.
+    pub fn reserve(&mut self, capacity: usize, batch_size: usize) {
+        let batches = capacity.div_ceil(batch_size.max(1)) + 1;
+        self.kinds[0].reserve(batches);
+        self.spare.reserve(SPARE_BATCHES);
     }
 
     fn depth(&self) -> usize {
-        self.kinds.iter().map(|q| q.len()).sum()
+        self.stats.queue_depth as usize
     }
 
     /// The lowest sequence number not yet sent or dropped (`next_seq` when none).
     pub fn lowest_pending(&self) -> u64 {
         let mut low = self.in_flight_min_seq.unwrap_or(u64::MAX);
         for q in &self.kinds {
-            if let Some(front) = q.front() {
-                low = low.min(front.seq);
+            if let Some(first) = q.front().and_then(Batch::first) {
+                low = low.min(first.seq);
             }
         }
         low.min(self.next_seq)
@@ -133,8 +215,67 @@ impl Queue {
         self.kinds
             .iter()
             .enumerate()
-            .filter_map(|(i, q)| q.front().map(|f| (i, f.queued_at)))
+            .filter_map(|(i, q)| q.front().and_then(Batch::first).map(|f| (i, f.queued_at)))
             .min_by_key(|(_, t)| *t)
+    }
+
+    /// Appends an item to the open batch of its kind, opening a new one when that is full.
+    /// Returns whether a batch became ready to send (full, or closed by a newer one).
+    fn push(&mut self, idx: usize, json: &[u8], queued_at: Instant, batch_size: usize) -> bool {
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        let open = self.kinds[idx]
+            .back()
+            .is_some_and(|b| b.len() < batch_size && b.fits(json));
+        self.avg_item = if self.avg_item == 0 {
+            json.len()
+        } else {
+            self.avg_item - self.avg_item / 16 + json.len() / 16
+        };
+        let mut ready = false;
+        if !open {
+            ready = !self.kinds[idx].is_empty();
+            let batch = match self.spare.pop() {
+                Some(b) => b,
+                None => {
+                    let bytes = (self.avg_item + 16).saturating_mul(batch_size);
+                    Batch::with_capacity(bytes.min(MAX_BATCH_BYTES), batch_size)
+                }
+            };
+            self.kinds[idx].push_back(batch);
+        }
+        let batch = self.kinds[idx].back_mut().expect("a batch was just opened");
+        batch.push(seq, queued_at, json);
+        self.stats.queue_depth += 1;
+        ready || batch.len() >= batch_size
+    }
+
+    /// Takes the oldest batch of a kind off the queue; its items are now in flight.
+    fn take(&mut self, idx: usize) -> Option<Batch> {
+        let batch = self.kinds[idx].pop_front()?;
+        let n = batch.len() as u64;
+        self.stats.queue_depth -= n;
+        self.stats.in_flight += n;
+        self.in_flight_min_seq = batch.first().map(|m| m.seq);
+        Some(batch)
+    }
+
+    /// Drops everything queued; returns how many items that was.
+    fn clear(&mut self) -> u64 {
+        let left: u64 = self.kinds.iter().flatten().map(|b| b.len() as u64).sum();
+        for k in self.kinds.iter_mut() {
+            k.clear();
+        }
+        self.stats.queue_depth -= left;
+        left
+    }
+
+    /// Keeps an emptied batch for reuse, unless enough are kept already.
+    fn recycle(&mut self, mut batch: Batch) {
+        if self.spare.len() < SPARE_BATCHES && batch.body.capacity() <= 2 * MAX_BATCH_BYTES {
+            batch.clear();
+            self.spare.push(batch);
+        }
     }
 
     /// Counts `n` drops; returns the new total for that reason.
@@ -180,64 +321,75 @@ impl Shared {
     }
 }
 
-/// Adds one item. Never waits on the network: the lock is only ever held for queue
-/// bookkeeping, never while a request is in progress.
+/// Adds one item (its JSON is copied into the open batch of its kind). Never waits on the
+/// network: the lock is only ever held for queue bookkeeping, never while a request is in
+/// progress. Calls nothing of the user's: a refusal is reported by `Refused::report`.
 pub fn enqueue(
     core: &Core,
     shared: &Shared,
     kind: Kind,
-    json: Box<[u8]>,
+    json: &[u8],
     queued_at: Instant,
-) -> Result<(), Error> {
+) -> Result<(), Refused> {
     let mut q = shared.lock();
     if q.closing {
-        return Err(Error::new(
-            ErrorKind::Closed,
-            "the client is shutting down (pirsch_free was called); the item was not queued",
-        ));
+        return Err(Refused::Closed);
     }
     q.stats.enqueued += 1;
     let depth = q.depth();
     if depth >= core.config.queue_capacity {
-        return Err(drop_full(core, shared, q));
+        return Err(count_full(shared, q));
     }
-    let seq = q.next_seq;
-    q.next_seq += 1;
-    q.kinds[kind_index(kind)].push_back(Item {
-        seq,
-        json,
-        queued_at,
-    });
-    q.stats.queue_depth += 1;
+    let ready = q.push(kind_index(kind), json, queued_at, core.config.batch_size);
     if depth + 1 >= core.config.queue_capacity {
         shared.full.store(true, Ordering::Relaxed);
     }
-    // Wake the sender only when it has something new to decide: the first item (it may be
-    // sleeping without a deadline) or a full batch.
-    let wake = depth == 0 || (depth + 1) % core.config.batch_size == 0;
     drop(q);
-    if wake {
+    // Wake the sender only when it has something new to decide: the first item (it may be
+    // sleeping without a deadline) or a batch ready to go.
+    if depth == 0 || ready {
         shared.wake.notify_one();
     }
     Ok(())
 }
 
-/// Counts an item that found the queue full (the lock is held) as dropped.
-fn drop_full(core: &Core, shared: &Shared, mut q: MutexGuard<'_, Queue>) -> Error {
-    shared.full.store(true, Ordering::Relaxed);
-    q.count_drop(Drop::QueueFull, 1);
-    let total = q.stats.dropped_queue_full;
-    drop(q);
-    shared.rate_log.note(&core.log, "queue_full", Level::Warn, || {
-        format!(
-            "the queue is full ({} items): page views are being dropped (dropped_queue_full={total}); the API is slow or unreachable, or queue_capacity is too small",
-            core.config.queue_capacity
+/// Why an item was not queued.
+pub enum Refused {
+    /// pirsch_free was called.
+    Closed,
+    /// The queue was full; the item is counted, this is the new dropped_queue_full.
+    Full(u64),
+}
+
+impl Refused {
+    /// The caller's error, and for a full queue the warning (at most once a second). May
+    /// call the user's logger, so call it holding no lock and no per-thread buffer.
+    pub fn report(self, core: &Core, shared: &Shared) -> Error {
+        let total =
+            match self {
+                Refused::Closed => return Error::new(
+                    ErrorKind::Closed,
+                    "the client is shutting down (pirsch_free was called); the item was not queued",
+                ),
+                Refused::Full(total) => total,
+            };
+        let cap = core.config.queue_capacity;
+        shared.rate_log.note(&core.log, "queue_full", Level::Warn, || {
+            format!(
+                "the queue is full ({cap} items): page views are being dropped (dropped_queue_full={total}); the API is slow or unreachable, or queue_capacity is too small"
+            )
+        });
+        Error::new(
+            ErrorKind::QueueFull,
+            format!("the queue is full ({cap} items; queue_capacity); the item was dropped and counted in dropped_queue_full"),
         )
-    });
-    Error::new(
-        ErrorKind::QueueFull,
-        format!("the queue is full ({} items; queue_capacity); the item was dropped and counted in dropped_queue_full", core.config.queue_capacity),
-    )
+    }
+}
+
+/// Counts an item that found the queue full (the lock is held) as dropped.
+fn count_full(shared: &Shared, mut q: MutexGuard<'_, Queue>) -> Refused {
+    shared.full.store(true, Ordering::Relaxed);
+    Refused::Full(q.count_drop(Drop::QueueFull, 1))
 }
 
 /// While the queue is full, drops and counts a valid item before its JSON is built (the
@@ -252,7 +404,8 @@ pub fn refuse_if_full(core: &Core, shared: &Shared) -> Result<(), Error> {
         return Ok(());
     }
     q.stats.enqueued += 1;
-    Err(drop_full(core, shared, q))
+    let refused = count_full(shared, q);
+    Err(refused.report(core, shared))
 }
 
 /// Waits until everything queued before the call is sent or dropped, or the timeout.
@@ -300,11 +453,7 @@ pub fn run(core: Arc<Core>, state: Arc<ProcessState>) {
     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run_loop(&core, &state)));
     if result.is_err() {
         let mut q = state.shared.lock();
-        let lost = q.stats.queue_depth + q.stats.in_flight;
-        for k in q.kinds.iter_mut() {
-            k.clear();
-        }
-        q.stats.queue_depth = 0;
+        let lost = q.clear() + q.stats.in_flight;
         q.stats.in_flight = 0;
         state.shared.full.store(false, Ordering::Relaxed);
         q.in_flight_min_seq = None;
@@ -322,7 +471,6 @@ fn run_loop(core: &Arc<Core>, state: &Arc<ProcessState>) {
     let core: &Core = core;
     let state: &ProcessState = state;
     let shared = &state.shared;
-    let mut body = Vec::new();
     loop {
         let batch = {
             let mut q = shared.lock();
@@ -335,12 +483,8 @@ fn run_loop(core: &Arc<Core>, state: &Arc<ProcessState>) {
                             .unwrap_or(false))
                 {
                     // Whatever is left can no longer be delivered in time.
-                    let left: u64 = q.kinds.iter().map(|k| k.len() as u64).sum();
+                    let left = q.clear();
                     if left > 0 {
-                        for k in q.kinds.iter_mut() {
-                            k.clear();
-                        }
-                        q.stats.queue_depth -= left;
                         q.count_drop(Drop::Shutdown, left);
                     }
                     q.sender_running = false;
@@ -353,14 +497,16 @@ fn run_loop(core: &Arc<Core>, state: &Arc<ProcessState>) {
                     return;
                 }
                 if let Some((idx, oldest)) = q.oldest_front() {
-                    let full = q.kinds[idx].len() >= core.config.batch_size;
+                    // Full: it has reached batch_size, or a newer batch was opened after it.
+                    let full =
+                        q.kinds[idx].len() > 1 || q.kinds[idx][0].len() >= core.config.batch_size;
                     let due = oldest.elapsed() >= core.config.flush_interval;
                     if full || due || q.flush_waiters > 0 || q.closing {
-                        let batch = take_batch(&mut q, idx, core.config.batch_size);
+                        let batch = q.take(idx).expect("oldest_front found a batch");
                         if q.depth() < core.config.queue_capacity {
                             shared.full.store(false, Ordering::Relaxed);
                         }
-                        break batch;
+                        break (KINDS[idx], batch);
                     }
                     let wait = core.config.flush_interval.saturating_sub(oldest.elapsed());
                     q = shared
@@ -373,7 +519,7 @@ fn run_loop(core: &Arc<Core>, state: &Arc<ProcessState>) {
                 }
             }
         };
-        deliver(core, state, batch.0, batch.1, &mut body);
+        deliver(core, state, batch.0, batch.1);
         let mut q = shared.lock();
         q.in_flight_min_seq = None;
         drop(q);
@@ -381,32 +527,12 @@ fn run_loop(core: &Arc<Core>, state: &Arc<ProcessState>) {
     }
 }
 
-/// Takes up to `max` items of one kind (and at most MAX_BATCH_BYTES of JSON) off the queue.
-fn take_batch(q: &mut Queue, idx: usize, max: usize) -> (Kind, Vec<Item>) {
-    let mut items = Vec::with_capacity(max.min(q.kinds[idx].len()));
-    let mut bytes = 2;
-    while items.len() < max {
-        match q.kinds[idx].front() {
-            Some(front) if items.is_empty() || bytes + front.json.len() + 1 <= MAX_BATCH_BYTES => {
-                bytes += front.json.len() + 1;
-                items.push(q.kinds[idx].pop_front().unwrap());
-            }
-            _ => break,
-        }
-    }
-    let n = items.len() as u64;
-    q.stats.queue_depth -= n;
-    q.stats.in_flight += n;
-    q.in_flight_min_seq = items.first().map(|i| i.seq);
-    (KINDS[idx], items)
-}
-
-/// Ends `n` in-flight items: sent, or dropped for a reason. Returns the new total of that
-/// outcome's counter.
-fn finish(state: &ProcessState, items: Vec<Item>, outcome: Option<Drop>) -> u64 {
-    let n = items.len() as u64;
-    drop(items);
+/// Ends an in-flight batch: sent, or dropped for a reason; keeps it for reuse. Returns the
+/// new total of that outcome's counter.
+fn finish(state: &ProcessState, batch: Batch, outcome: Option<Drop>) -> u64 {
+    let n = batch.len() as u64;
     let mut q = state.shared.lock();
+    q.recycle(batch);
     q.stats.in_flight -= n;
     match outcome {
         None => {
@@ -461,56 +587,54 @@ fn classify(
 
 /// Delivers a batch: retries what can succeed later, splits what the API refuses, and
 /// stops at the shutdown deadline. Every item ends sent or counted as dropped.
-/// `body` is the sender's reused request buffer.
-fn deliver(
-    core: &Core,
-    state: &ProcessState,
-    kind: Kind,
-    mut items: Vec<Item>,
-    body: &mut Vec<u8>,
-) {
+fn deliver(core: &Core, state: &ProcessState, kind: Kind, mut batch: Batch) {
     let is_key = core.credentials.is_access_key();
     let mut attempt = 0u32;
     loop {
         // Drop what is too old to be worth sending.
         let now = Instant::now();
         let fresh =
-            |i: &Item| now.saturating_duration_since(i.queued_at) < core.config.max_item_age;
-        if !items.iter().all(fresh) {
-            let (keep, old): (Vec<Item>, Vec<Item>) = items.into_iter().partition(fresh);
-            items = keep;
-            let expired = old.len();
-            let total = finish(state, old, Some(Drop::Expired));
+            |m: &Meta| now.saturating_duration_since(m.queued_at) < core.config.max_item_age;
+        if !batch.items.iter().all(fresh) {
+            let keep = batch.subset(|_, m| fresh(m));
+            let expired = batch.len() - keep.len();
+            let old = std::mem::replace(&mut batch, keep);
+            // `old` is counted whole, then the kept items are back in flight.
+            let total = {
+                let mut q = state.shared.lock();
+                q.stats.in_flight -= expired as u64;
+                q.recycle(old);
+                q.count_drop(Drop::Expired, expired as u64)
+            };
             state.shared.rate_log.note(&core.log, "expired", Level::Warn, || {
                 format!("{expired} items were older than max_item_age_ms and were dropped (dropped_expired={total})")
             });
         }
-        if items.is_empty() {
+        if batch.items.is_empty() {
+            state.shared.lock().recycle(batch);
             return;
         }
         let deadline = state.shared.lock().shutdown_deadline;
         if let Some(d) = deadline {
             if Instant::now() >= d {
-                finish(state, items, Some(Drop::Shutdown));
+                finish(state, batch, Some(Drop::Shutdown));
                 return;
             }
         }
-        body.clear();
-        body.reserve(items.iter().map(|i| i.json.len() + 1).sum::<usize>() + 2);
-        body.push(b'[');
-        for (i, item) in items.iter().enumerate() {
-            if i > 0 {
-                body.push(b',');
-            }
-            body.extend_from_slice(&item.json);
-        }
-        body.push(b']');
         state.batches.fetch_add(1, Ordering::Relaxed);
-        let result = core.send_authed(state, "POST", kind.batch_path(), Some(body), deadline);
+        batch.body.push(b']');
+        let result = core.send_authed(
+            state,
+            "POST",
+            kind.batch_path(),
+            Some(&batch.body),
+            deadline,
+        );
+        batch.body.pop();
         match classify(core, result, is_key) {
             Outcome::Sent => {
-                let n = items.len();
-                finish(state, items, None);
+                let n = batch.len();
+                finish(state, batch, None);
                 if attempt > 0 {
                     log_at!(
                         core.log,
@@ -520,22 +644,25 @@ fn deliver(
                 }
                 return;
             }
-            Outcome::Refused(err) if items.len() > 1 => {
+            Outcome::Refused(err) if batch.len() > 1 => {
                 log_at!(
                     core.log,
                     Level::Debug,
                     "the API refused a batch of {}; splitting it: {}",
-                    items.len(),
+                    batch.len(),
                     err.message
                 );
-                let second = items.split_off(items.len() / 2);
-                deliver(core, state, kind, items, body);
-                deliver(core, state, kind, second, body);
+                let half = batch.len() / 2;
+                let first = batch.subset(|i, _| i < half);
+                let second = batch.subset(|i, _| i >= half);
+                state.shared.lock().recycle(batch);
+                deliver(core, state, kind, first);
+                deliver(core, state, kind, second);
                 return;
             }
             Outcome::Refused(err) | Outcome::Drop(err) => {
-                let n = items.len();
-                let total = finish(state, items, Some(Drop::Rejected));
+                let n = batch.len();
+                let total = finish(state, batch, Some(Drop::Rejected));
                 state.shared.rate_log.note(&core.log, "rejected", Level::Warn, || {
                     format!("the API refused {n} {}(s), which were dropped (dropped_rejected={total}): {}", kind.noun(), err.message)
                 });
@@ -547,7 +674,7 @@ fn deliver(
                 state.retries.fetch_add(1, Ordering::Relaxed);
                 let retries = state.retries.load(Ordering::Relaxed);
                 state.shared.rate_log.note(&core.log, "retry", Level::Warn, || {
-                    format!("delivering a batch of {} failed, trying again in {} ms (retries so far: {retries}): {}", items.len(), wait.as_millis(), err.message)
+                    format!("delivering a batch of {} failed, trying again in {} ms (retries so far: {retries}): {}", batch.len(), wait.as_millis(), err.message)
                 });
                 // Sleep, but wake at once for shutdown.
                 let until = Instant::now() + wait;
@@ -567,5 +694,79 @@ fn deliver(
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(b: &Batch) -> Vec<serde_json::Value> {
+        let mut body = b.body.clone();
+        body.push(b']');
+        serde_json::from_slice(&body).expect("a batch body is a JSON array")
+    }
+
+    #[test]
+    fn a_batch_is_its_request_body_and_splits_by_item() {
+        let t = Instant::now();
+        let mut b = Batch::with_capacity(8, 2);
+        assert!(parse(&b).is_empty());
+        for i in 0..5u64 {
+            b.push(i, t, format!("{{\"n\":{i},\"s\":\"a,b\"}}").as_bytes());
+        }
+        let all = parse(&b);
+        assert_eq!(all.len(), 5);
+        for (i, whole) in all.iter().enumerate() {
+            assert_eq!(whole["n"], i as u64);
+            let one: serde_json::Value = serde_json::from_slice(b.item(i)).unwrap();
+            assert_eq!(&one, whole);
+        }
+        let odd = b.subset(|_, m| m.seq % 2 == 1);
+        assert_eq!(parse(&odd), vec![all[1].clone(), all[3].clone()]);
+        assert_eq!(odd.items.iter().map(|m| m.seq).collect::<Vec<_>>(), [1, 3]);
+        let none = b.subset(|_, _| false);
+        assert!(none.items.is_empty() && parse(&none).is_empty());
+        b.clear();
+        assert!(parse(&b).is_empty() && b.first().is_none());
+    }
+
+    #[test]
+    fn the_queue_opens_a_batch_per_batch_size_and_per_max_bytes() {
+        let t = Instant::now();
+        let mut q = Queue::new();
+        let small = br#"{"x":1}"#;
+        let ready: Vec<bool> = (0..7).map(|_| q.push(0, small, t, 3)).collect();
+        // The third item fills the first batch; the fourth opens a second one.
+        assert_eq!(ready, [false, false, true, true, false, true, true]);
+        assert_eq!(
+            q.kinds[0].iter().map(Batch::len).collect::<Vec<_>>(),
+            [3, 3, 1]
+        );
+        assert_eq!(q.depth(), 7);
+        assert_eq!(q.lowest_pending(), 0);
+        let first = q.take(0).unwrap();
+        assert_eq!((q.depth(), q.stats.in_flight), (4, 3));
+        assert_eq!(q.in_flight_min_seq, Some(0));
+        assert_eq!(q.lowest_pending(), 0);
+        q.recycle(first);
+        assert_eq!(q.spare.len(), 1);
+        // Big items: a batch never passes MAX_BATCH_BYTES, but one item always fits.
+        let big = vec![b'1'; MAX_BATCH_BYTES / 2];
+        let mut q = Queue::new();
+        q.push(1, &big, t, 100);
+        q.push(1, &big, t, 100);
+        let huge = vec![b'2'; MAX_BATCH_BYTES + 10];
+        q.push(1, &huge, t, 100);
+        assert_eq!(
+            q.kinds[1].iter().map(Batch::len).collect::<Vec<_>>(),
+            [1, 1, 1]
+        );
+        assert!(q.kinds[1]
+            .iter()
+            .take(2)
+            .all(|b| b.body.len() < MAX_BATCH_BYTES));
+        assert_eq!(q.clear(), 3);
+        assert_eq!(q.depth(), 0);
     }
 }
