@@ -24,8 +24,10 @@ fn word(b: &[u8], at: usize) -> u64 {
 }
 
 /// Sixteen bytes at a time with SSE2 (part of every x86-64 CPU): the index of the first
-/// byte at or after `at` whose bit is set in `flags(block)` and for which `exact` holds,
-/// or where the tail (under 16 bytes) starts.
+/// byte at or after `at` whose bit is set in `flags(block)` and for which `exact` holds.
+/// The last partial block is read as the slice's last 16 bytes, its earlier bytes masked
+/// off. Err(b.len()) when there is no such byte; Err(at) when the slice is shorter than 16
+/// bytes and the caller must look at it another way.
 #[cfg(target_arch = "x86_64")]
 #[inline]
 fn find_sse2(
@@ -48,7 +50,22 @@ fn find_sse2(
         }
         at += 16;
     }
-    Err(at)
+    if at >= b.len() || b.len() < 16 {
+        return Err(at);
+    }
+    let base = b.len() - 16;
+    // SAFETY: base + 16 == b.len(). (Copying the tail into a padded block instead stalls
+    // on store forwarding, and most strings here are short.)
+    let v = unsafe { _mm_loadu_si128(b.as_ptr().add(base) as *const __m128i) };
+    let mut m = flags(v) >> (at - base);
+    while m != 0 {
+        let i = at + m.trailing_zeros() as usize;
+        if exact(b, i) {
+            return Ok(i);
+        }
+        m &= m - 1;
+    }
+    Err(b.len())
 }
 
 /// The index of the first byte at or after `from` for which `hit(word)` may be true,
@@ -87,24 +104,17 @@ pub fn json_escape(b: &[u8], from: usize) -> usize {
             let slash = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'\\' as i8));
             _mm_movemask_epi8(_mm_or_si128(ctl, _mm_or_si128(quote, slash))) as u32
         };
-        let tail = match find_sse2(b, from, flags, |_, _| true) {
-            Ok(i) => return i,
-            Err(tail) => tail,
-        };
-        // The last few bytes, in a block padded with bytes that need no escaping.
-        let mut block = [b'a'; 16];
-        block[..b.len() - tail].copy_from_slice(&b[tail..]);
-        match find_sse2(&block, 0, flags, |_, _| true) {
-            Ok(i) => tail + i,
-            Err(_) => b.len(),
+        match find_sse2(b, from, flags, |_, _| true) {
+            Ok(i) => i,
+            // Under 16 bytes: a word at a time.
+            Err(at) => json_escape_swar(b, at),
         }
     }
     #[cfg(not(target_arch = "x86_64"))]
     json_escape_swar(b, from)
 }
 
-/// json_escape, a word at a time (other CPUs; tested everywhere).
-#[cfg_attr(target_arch = "x86_64", allow(dead_code))]
+/// json_escape, a word at a time (other CPUs, and short strings; tested everywhere).
 fn json_escape_swar(b: &[u8], from: usize) -> usize {
     find(
         b,

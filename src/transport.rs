@@ -226,7 +226,7 @@ impl Transport {
             req = req.header("Content-Type", "application/json");
         }
         req = req.header("Accept", "application/json");
-        let req = req.body(body.unwrap_or(&[]).to_vec()).map_err(|_| {
+        let req = req.body(body.unwrap_or(&[])).map_err(|_| {
             Error::invalid(format!(
                 "{:?} is not a valid request path",
                 crate::payload::truncate(path_and_query, 200)
