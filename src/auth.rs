@@ -147,7 +147,7 @@ impl TokenCache {
                 deadline,
             )
             .map_err(|mut e| {
-                e.message = format!("requesting an access token failed: {}", e.message);
+                e.message = format!("requesting an access token failed: {}", e.message).into();
                 e
             })?;
         if !resp.is_success() {

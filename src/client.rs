@@ -130,7 +130,7 @@ impl Client {
         sender::refuse_if_full(&self.core, &st.shared)?;
         self.ensure_sender(st)?;
         let (queued_at, wall) = crate::time::now_for_queue();
-        let stamp = crate::time::rfc3339_millis_bytes(wall);
+        let stamp = crate::time::rfc3339_millis_cached(wall);
         let time = std::str::from_utf8(&stamp).unwrap_or("");
         // Written in a reused per-thread buffer, then copied into the queue's open batch:
         // nothing is allocated per item.
@@ -380,7 +380,7 @@ impl Core {
             if !err.is_retryable() || tries >= self.config.max_retries {
                 if tries > 0 {
                     return Err(Error {
-                        message: format!("{} (after {} tries)", err.message, tries + 1),
+                        message: format!("{} (after {} tries)", err.message, tries + 1).into(),
                         ..err
                     });
                 }
@@ -394,7 +394,8 @@ impl Core {
                             "{}; the API asks to wait {} s before trying again",
                             err.message,
                             ra / 1000
-                        ),
+                        )
+                        .into(),
                         ..err
                     });
                 }

@@ -1,5 +1,6 @@
 //! Result codes and the error type shared by the core and the C boundary.
 
+use std::borrow::Cow;
 use std::fmt;
 
 /// The kind of a failure; its numeric value is the C result code (append-only, never reused).
@@ -40,11 +41,12 @@ impl ErrorKind {
     }
 }
 
-/// A failure with a message for humans. Messages never contain secrets or tokens.
+/// A failure with a message for humans. Messages never contain secrets or tokens. A fixed
+/// message is not copied (errors on a hot path, such as a full queue, allocate nothing).
 #[derive(Debug, Clone)]
 pub struct Error {
     pub kind: ErrorKind,
-    pub message: String,
+    pub message: Cow<'static, str>,
     /// The HTTP status, when the API answered.
     pub status: Option<u16>,
     /// `Retry-After` of the answer, in milliseconds, when there was one.
@@ -52,7 +54,7 @@ pub struct Error {
 }
 
 impl Error {
-    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+    pub fn new(kind: ErrorKind, message: impl Into<Cow<'static, str>>) -> Self {
         Error {
             kind,
             message: message.into(),
@@ -61,7 +63,7 @@ impl Error {
         }
     }
 
-    pub fn invalid(message: impl Into<String>) -> Self {
+    pub fn invalid(message: impl Into<Cow<'static, str>>) -> Self {
         Error::new(ErrorKind::InvalidArgument, message)
     }
 

@@ -379,9 +379,10 @@ impl Refused {
                 "the queue is full ({cap} items): page views are being dropped (dropped_queue_full={total}); the API is slow or unreachable, or queue_capacity is too small"
             )
         });
+        // Fixed text: this is the hot path of an outage, and it allocates nothing.
         Error::new(
             ErrorKind::QueueFull,
-            format!("the queue is full ({cap} items; queue_capacity); the item was dropped and counted in dropped_queue_full"),
+            "the queue is full (queue_capacity items); the item was dropped and counted in dropped_queue_full",
         )
     }
 }

@@ -77,6 +77,30 @@ pub fn rfc3339_millis_bytes(t: SystemTime) -> [u8; 24] {
     b
 }
 
+thread_local! {
+    /// The last second formatted on this thread, and its text.
+    static LAST_SECOND: std::cell::Cell<(u64, [u8; 24])> = const { std::cell::Cell::new((u64::MAX, [0; 24])) };
+}
+
+/// rfc3339_millis_bytes, formatting the date and time of day once per second per thread:
+/// within a second only the milliseconds change.
+pub fn rfc3339_millis_cached(t: SystemTime) -> [u8; 24] {
+    let d = t.duration_since(UNIX_EPOCH).unwrap_or_default();
+    LAST_SECOND.with(|last| {
+        let (secs, mut b) = last.get();
+        if secs != d.as_secs() {
+            b = rfc3339_millis_bytes(t);
+            last.set((d.as_secs(), b));
+            return b;
+        }
+        let ms = d.subsec_millis();
+        b[20] = b'0' + (ms / 100) as u8;
+        b[21] = b'0' + (ms / 10 % 10) as u8;
+        b[22] = b'0' + (ms % 10) as u8;
+        b
+    })
+}
+
 /// Parses an RFC 3339 timestamp (`Z` or a numeric offset, optional fraction).
 pub fn parse_rfc3339(s: &str) -> Option<SystemTime> {
     let b = s.as_bytes();
@@ -150,6 +174,22 @@ pub fn parse_rfc3339(s: &str) -> Option<SystemTime> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_cached_stamp_is_the_stamp() {
+        let base = 1_795_702_532_000u64;
+        // Within a second, across seconds, back in time, and across a day.
+        for ms in [
+            0, 1, 9, 10, 99, 100, 999, 1000, 1001, 500, 86_399_999, 86_400_000, 7, 3_600_123,
+        ] {
+            let t = UNIX_EPOCH + Duration::from_millis(base + ms);
+            assert_eq!(
+                rfc3339_millis_cached(t),
+                rfc3339_millis_bytes(t),
+                "+{ms} ms"
+            );
+        }
+    }
 
     #[test]
     fn round_trip() {
