@@ -309,15 +309,17 @@ unsafe fn utf8<'a>(p: *const c_char, what: &str) -> Result<Option<&'a str>> {
     if p.is_null() {
         return Ok(None);
     }
-    CStr::from_ptr(p).to_str().map(Some).map_err(|e| {
-        Error::new(
-            ErrorKind::InvalidUtf8,
-            format!(
+    crate::scan::utf8(CStr::from_ptr(p).to_bytes())
+        .map(Some)
+        .map_err(|e| {
+            Error::new(
+                ErrorKind::InvalidUtf8,
+                format!(
                 "{what} is not valid UTF-8 (bad byte at offset {}); percent-encode or convert it",
                 e.valid_up_to()
             ),
-        )
-    })
+            )
+        })
 }
 
 /// A header value: converted lossily when it is not UTF-8.
@@ -326,8 +328,8 @@ unsafe fn lossy<'a>(p: *const c_char) -> Option<Cow<'a, str>> {
         None
     } else {
         let b = CStr::from_ptr(p).to_bytes();
-        // from_utf8 checks ASCII a word at a time; the lossy path is only for bad bytes.
-        Some(match std::str::from_utf8(b) {
+        // ASCII is checked sixteen bytes at a time; the lossy copy is only for bad bytes.
+        Some(match crate::scan::utf8(b) {
             Ok(s) => Cow::Borrowed(s),
             Err(_) => String::from_utf8_lossy(b),
         })
@@ -700,19 +702,8 @@ pub unsafe extern "C" fn pirsch_hit_options_from_headers(
         } else {
             std::slice::from_raw_parts(headers, headers_len)
         };
-        let mut single: [(H, *const c_char); 11] = [
-            (H::UserAgent, ptr::null()),
-            (H::AcceptLanguage, ptr::null()),
-            (H::SecChUa, ptr::null()),
-            (H::SecChUaMobile, ptr::null()),
-            (H::SecChUaPlatform, ptr::null()),
-            (H::SecChUaPlatformVersion, ptr::null()),
-            (H::SecChWidth, ptr::null()),
-            (H::SecChViewportWidth, ptr::null()),
-            (H::Referer, ptr::null()),
-            (H::CfConnectingIp, ptr::null()),
-            (H::XRealIp, ptr::null()),
-        ];
+        // The first value of each single-valued header, by HeaderField.
+        let mut single: [*const c_char; H::COUNT] = [ptr::null(); H::COUNT];
         let (mut xff, mut fwd): (Vec<&[u8]>, Vec<&[u8]>) = (Vec::new(), Vec::new());
         let (mut xff_first, mut fwd_first) = (ptr::null(), ptr::null());
         for (i, kv) in list.iter().enumerate() {
@@ -722,41 +713,32 @@ pub unsafe extern "C" fn pirsch_hit_options_from_headers(
             if kv.value.is_null() {
                 return Err(null(&format!("headers[{i}].value")));
             }
-            if !H::may_start_with(*kv.key as u8) {
-                continue; // most headers, ruled out without reading the whole name
-            }
-            let Some(field) = H::from_name(CStr::from_ptr(kv.key).to_bytes()) else {
+            // Most names are ruled out within a byte or two, without measuring them.
+            let Some(field) = H::from_c_name(kv.key) else {
                 continue;
             };
-            let value = CStr::from_ptr(kv.value).to_bytes();
             match field {
                 H::XForwardedFor => {
                     if xff.is_empty() {
                         xff_first = kv.value;
                     }
-                    xff.push(value);
+                    xff.push(CStr::from_ptr(kv.value).to_bytes());
                 }
                 H::Forwarded => {
                     if fwd.is_empty() {
                         fwd_first = kv.value;
                     }
-                    fwd.push(value);
+                    fwd.push(CStr::from_ptr(kv.value).to_bytes());
                 }
                 _ => {
-                    if let Some(slot) = single.iter_mut().find(|(f, p)| *f == field && p.is_null())
-                    {
-                        slot.1 = kv.value;
+                    let slot = &mut single[field as usize];
+                    if slot.is_null() {
+                        *slot = kv.value;
                     }
                 }
             }
         }
-        let get = |f: H| {
-            single
-                .iter()
-                .find(|(g, _)| *g == f)
-                .map(|(_, p)| *p)
-                .unwrap_or(ptr::null())
-        };
+        let get = |f: H| single[f as usize];
         let referer = get(H::Referer);
         let has_referer = !referer.is_null() && *referer != 0;
         // Build what has to be built, then take pointers (the buffer does not move after).

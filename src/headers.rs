@@ -19,6 +19,9 @@ pub enum HeaderField {
 }
 
 impl HeaderField {
+    /// How many there are (the enum's values are 0..COUNT).
+    pub(crate) const COUNT: usize = 13;
+
     /// Matches a header name case-insensitively.
     pub fn from_name(name: &[u8]) -> Option<HeaderField> {
         const NAMES: [(&str, HeaderField); 13] = [
@@ -47,11 +50,46 @@ impl HeaderField {
             .map(|(_, f)| *f)
     }
 
-    /// Whether a header name that starts with byte `b` can be one of these (or may be
-    /// padded with whitespace).
-    pub fn may_start_with(b: u8) -> bool {
-        matches!(b | 0x20, b'u' | b'a' | b's' | b'r' | b'c' | b'x' | b'f')
-            || b.is_ascii_whitespace()
+    /// Matches a NUL-terminated header name: the few names that can be wanted are told
+    /// apart by their length and first letter, so at most one comparison is made. Names
+    /// padded with whitespace (rare) are trimmed first.
+    ///
+    /// # Safety
+    /// `name` points to a NUL-terminated string.
+    pub unsafe fn from_c_name(name: *const std::ffi::c_char) -> Option<HeaderField> {
+        let first = *(name as *const u8);
+        // Every wanted name starts with one of these (most request headers do not).
+        if !matches!(first | 0x20, b'u' | b'a' | b's' | b'r' | b'c' | b'x' | b'f') {
+            return if first.is_ascii_whitespace() {
+                HeaderField::from_name(std::ffi::CStr::from_ptr(name).to_bytes())
+            } else {
+                None
+            };
+        }
+        let bytes = std::ffi::CStr::from_ptr(name).to_bytes();
+        let (want, field) = match (bytes.len(), first | 0x20) {
+            (10, b'u') => ("user-agent", HeaderField::UserAgent),
+            (15, b'a') => ("accept-language", HeaderField::AcceptLanguage),
+            (9, b's') => ("sec-ch-ua", HeaderField::SecChUa),
+            (16, b's') => ("sec-ch-ua-mobile", HeaderField::SecChUaMobile),
+            (18, b's') => ("sec-ch-ua-platform", HeaderField::SecChUaPlatform),
+            (26, b's') => (
+                "sec-ch-ua-platform-version",
+                HeaderField::SecChUaPlatformVersion,
+            ),
+            (12, b's') => ("sec-ch-width", HeaderField::SecChWidth),
+            (21, b's') => ("sec-ch-viewport-width", HeaderField::SecChViewportWidth),
+            (7, b'r') => ("referer", HeaderField::Referer),
+            (16, b'c') => ("cf-connecting-ip", HeaderField::CfConnectingIp),
+            (15, b'x') => ("x-forwarded-for", HeaderField::XForwardedFor),
+            (9, b'f') => ("forwarded", HeaderField::Forwarded),
+            (9, b'x') => ("x-real-ip", HeaderField::XRealIp),
+            _ if bytes.last().is_some_and(u8::is_ascii_whitespace) => {
+                return HeaderField::from_name(bytes)
+            }
+            _ => return None,
+        };
+        crate::scan::eq_ignore_case(bytes, want.as_bytes()).then_some(field)
     }
 
     /// Headers that may legitimately arrive several times and are joined with ", ".
@@ -154,21 +192,45 @@ mod tests {
             .iter()
             .map(|n| HeaderField::from_name(n.to_uppercase().as_bytes()).expect(n))
             .collect();
-        for n in all {
-            assert!(
-                HeaderField::may_start_with(n.as_bytes()[0])
-                    && HeaderField::may_start_with(n.to_uppercase().as_bytes()[0]),
-                "{n}"
-            );
-        }
-        assert!(!HeaderField::may_start_with(b'H') && !HeaderField::may_start_with(0));
         for (i, f) in found.iter().enumerate() {
             assert!(!found[..i].contains(f), "{} matched twice", all[i]);
+            assert!((*f as usize) < HeaderField::COUNT);
         }
         assert_eq!(
             HeaderField::from_name(b"x-forwarded-for "),
             Some(HeaderField::XForwardedFor)
         );
+        // The NUL-terminated matcher agrees with from_name, also on near misses.
+        let mut names: Vec<String> = all.iter().map(|n| n.to_string()).collect();
+        for n in all {
+            names.push(n.to_uppercase());
+            names.push(format!(" {n}\t"));
+            names.push(n[..n.len() - 1].to_string());
+            names.push(format!("{n}x"));
+            names.push(format!("{n} x"));
+        }
+        names.extend(
+            [
+                "",
+                " ",
+                "Accept",
+                "Cookie",
+                "Connection",
+                "sec-ch",
+                "x-",
+                "Host",
+                "\u{e9}",
+            ]
+            .map(String::from),
+        );
+        for n in &names {
+            let c = std::ffi::CString::new(n.as_str()).unwrap();
+            assert_eq!(
+                unsafe { HeaderField::from_c_name(c.as_ptr()) },
+                HeaderField::from_name(n.as_bytes()),
+                "{n:?}"
+            );
+        }
     }
 
     #[test]

@@ -106,15 +106,32 @@ pub fn json_escape(b: &[u8], from: usize) -> usize {
         };
         match find_sse2(b, from, flags, |_, _| true) {
             Ok(i) => i,
-            // Under 16 bytes: a word at a time.
-            Err(at) => json_escape_swar(b, at),
+            // Under 16 bytes: a byte at a time, by table.
+            Err(at) => (at..b.len())
+                .find(|&i| ESCAPE[b[i] as usize])
+                .unwrap_or(b.len()),
         }
     }
     #[cfg(not(target_arch = "x86_64"))]
     json_escape_swar(b, from)
 }
 
-/// json_escape, a word at a time (other CPUs, and short strings; tested everywhere).
+/// The bytes a JSON string must escape.
+#[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
+const ESCAPE: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut i = 0;
+    while i < 0x20 {
+        t[i] = true;
+        i += 1;
+    }
+    t[b'"' as usize] = true;
+    t[b'\\' as usize] = true;
+    t
+};
+
+/// json_escape, a word at a time (other CPUs; tested everywhere).
+#[cfg_attr(target_arch = "x86_64", allow(dead_code))]
 fn json_escape_swar(b: &[u8], from: usize) -> usize {
     find(
         b,
@@ -122,6 +139,29 @@ fn json_escape_swar(b: &[u8], from: usize) -> usize {
         |w| has_less(w, 0x20) || has_byte(w, b'"') || has_byte(w, b'\\'),
         |b, i| b[i] < 0x20 || b[i] == b'"' || b[i] == b'\\',
     )
+}
+
+/// `b` as text when it is UTF-8. ASCII, by far the most common, is recognised sixteen bytes
+/// at a time; anything else goes through the full check.
+pub fn utf8(b: &[u8]) -> Result<&str, std::str::Utf8Error> {
+    #[cfg(target_arch = "x86_64")]
+    let ascii = {
+        use std::arch::x86_64::*;
+        // SAFETY: SSE2 is part of the x86-64 baseline. The flag of a byte is its high bit.
+        let flags = |v: __m128i| unsafe { _mm_movemask_epi8(v) as u32 };
+        match find_sse2(b, 0, flags, |_, _| true) {
+            Ok(_) => false,
+            Err(at) => find(b, at, |w| w & HIGHS != 0, |b, i| b[i] >= 0x80) == b.len(),
+        }
+    };
+    #[cfg(not(target_arch = "x86_64"))]
+    let ascii = b.is_ascii();
+    if ascii {
+        // SAFETY: ASCII is UTF-8.
+        Ok(unsafe { std::str::from_utf8_unchecked(b) })
+    } else {
+        std::str::from_utf8(b)
+    }
 }
 
 /// Whether `b` (UTF-8) holds a space or a control character: C0, DEL or C1 (U+0080..U+009F,
@@ -229,6 +269,7 @@ mod tests {
                         || (c == 0xc2 && matches!(s.get(i + 1), Some(0x80..=0x9f)))
                 });
                 assert_eq!(has_space_or_control(&s), slow, "{s:?}");
+                assert_eq!(utf8(&s).ok(), std::str::from_utf8(&s).ok(), "{s:?}");
                 let lower = s.to_ascii_lowercase();
                 assert!(eq_ignore_case(&s, &lower), "{s:?}");
                 let mut other = lower.clone();
