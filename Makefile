@@ -7,7 +7,7 @@ MAJOR   := $(firstword $(subst ., ,$(VERSION)))
 REL     := target/release
 NATIVE_LIBS := -lgcc_s -lutil -lrt -lpthread -lm -ldl -lc
 
-.PHONY: all build header deps test test-rust test-standin test-php nginx-module test-nginx bench-nginx test-c test-examples test-install demo install bench clean
+.PHONY: all build header deps test test-rust test-standin test-php nginx-module test-nginx bench-nginx test-c test-examples test-install demo install bench bench-instructions clean
 
 all: build
 
@@ -50,6 +50,10 @@ demo: deps build
 bench: build
 	@scripts/install-deps.sh
 	$(REL)/pirsch-bench
+
+# Instructions per page view on the request path (valgrind): steady where timings are not.
+bench-instructions: build
+	scripts/bench-instructions.sh
 
 install: build
 	install -d $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/include
