@@ -67,6 +67,10 @@ impl HeaderField {
             };
         }
         let bytes = std::ffi::CStr::from_ptr(name).to_bytes();
+        if bytes.last().is_some_and(u8::is_ascii_whitespace) {
+            // Padded: its length says nothing until it is trimmed.
+            return HeaderField::from_name(bytes);
+        }
         let (want, field) = match (bytes.len(), first | 0x20) {
             (10, b'u') => ("user-agent", HeaderField::UserAgent),
             (15, b'a') => ("accept-language", HeaderField::AcceptLanguage),
@@ -84,9 +88,6 @@ impl HeaderField {
             (15, b'x') => ("x-forwarded-for", HeaderField::XForwardedFor),
             (9, b'f') => ("forwarded", HeaderField::Forwarded),
             (9, b'x') => ("x-real-ip", HeaderField::XRealIp),
-            _ if bytes.last().is_some_and(u8::is_ascii_whitespace) => {
-                return HeaderField::from_name(bytes)
-            }
             _ => return None,
         };
         crate::scan::eq_ignore_case(bytes, want.as_bytes()).then_some(field)
@@ -208,6 +209,10 @@ mod tests {
             names.push(n[..n.len() - 1].to_string());
             names.push(format!("{n}x"));
             names.push(format!("{n} x"));
+            // Padding that makes the length another wanted name's.
+            for pad in 1..=12 {
+                names.push(format!("{n}{}", " ".repeat(pad)));
+            }
         }
         names.extend(
             [
