@@ -79,13 +79,20 @@ impl Batch {
         self.items.first()
     }
 
-    /// A new batch with the items `keep` picks, copied.
+    /// A new batch with the items `keep` picks, copied (sized to fit them exactly).
     fn subset(&self, keep: impl Fn(usize, &Meta) -> bool) -> Batch {
-        let mut out = Batch::with_capacity(self.body.len() + 1, self.items.len());
-        for (i, m) in self.items.iter().enumerate() {
-            if keep(i, m) {
-                out.push(m.seq, m.queued_at, self.item(i));
-            }
+        let picked: Vec<usize> = (0..self.items.len())
+            .filter(|&i| keep(i, &self.items[i]))
+            .collect();
+        let bytes = picked
+            .iter()
+            .map(|&i| self.item(i).len() + 1)
+            .sum::<usize>()
+            + 2;
+        let mut out = Batch::with_capacity(bytes, picked.len());
+        for i in picked {
+            let m = self.items[i];
+            out.push(m.seq, m.queued_at, self.item(i));
         }
         out
     }
@@ -146,6 +153,8 @@ pub struct Queue {
     spare: Vec<Batch>,
     /// The typical item's JSON size (a moving average), to size new batches by.
     avg_item: usize,
+    /// queue_capacity: no batch holds more items than this.
+    capacity: usize,
     next_seq: u64,
     /// Lowest sequence number of the batch being sent, if any.
     in_flight_min_seq: Option<u64>,
@@ -174,6 +183,7 @@ impl Queue {
             kinds: [VecDeque::new(), VecDeque::new(), VecDeque::new()],
             spare: Vec::new(),
             avg_item: 0,
+            capacity: usize::MAX,
             next_seq: 0,
             in_flight_min_seq: None,
             stats: Stats::default(),
@@ -187,7 +197,9 @@ impl Queue {
     /// Room for the batches a full queue holds, so that enqueue rarely reallocates. Called
     /// when the sender starts: a client used only for blocking calls never pays for a queue.
     pub fn reserve(&mut self, capacity: usize, batch_size: usize) {
-        let batches = capacity.div_ceil(batch_size.max(1)) + 1;
+        self.capacity = capacity;
+        // Capped: a huge queue_capacity with tiny batches must not reserve megabytes.
+        let batches = (capacity.div_ceil(batch_size.max(1)) + 1).min(1024);
         self.kinds[0].reserve(batches);
         self.spare.reserve(SPARE_BATCHES);
     }
@@ -219,6 +231,17 @@ impl Queue {
             .min_by_key(|(_, t)| *t)
     }
 
+    /// The kind whose front batch is full (it reached batch_size, or a newer batch was
+    /// opened after it), the oldest such first.
+    fn full_front(&self, batch_size: usize) -> Option<usize> {
+        (0..self.kinds.len())
+            .filter(|&i| {
+                self.kinds[i].len() > 1
+                    || self.kinds[i].front().is_some_and(|b| b.len() >= batch_size)
+            })
+            .min_by_key(|&i| self.kinds[i][0].first().map(|m| m.queued_at))
+    }
+
     /// Appends an item to the open batch of its kind, opening a new one when that is full.
     /// Returns whether a batch became ready to send (full, or closed by a newer one).
     fn push(&mut self, idx: usize, json: &[u8], queued_at: Instant, batch_size: usize) -> bool {
@@ -238,8 +261,9 @@ impl Queue {
             let batch = match self.spare.pop() {
                 Some(b) => b,
                 None => {
-                    let bytes = (self.avg_item + 16).saturating_mul(batch_size);
-                    Batch::with_capacity(bytes.min(MAX_BATCH_BYTES), batch_size)
+                    let items = batch_size.min(self.capacity);
+                    let bytes = (self.avg_item + 16).saturating_mul(items);
+                    Batch::with_capacity(bytes.min(MAX_BATCH_BYTES), items)
                 }
             };
             self.kinds[idx].push_back(batch);
@@ -270,11 +294,16 @@ impl Queue {
         left
     }
 
-    /// Keeps an emptied batch for reuse, unless enough are kept already.
-    fn recycle(&mut self, mut batch: Batch) {
+    /// Keeps an emptied batch for reuse, unless enough are kept already; then it is handed
+    /// back, to be freed once the lock is released.
+    #[must_use = "free the batch after unlocking"]
+    fn recycle(&mut self, mut batch: Batch) -> Option<Batch> {
         if self.spare.len() < SPARE_BATCHES && batch.body.capacity() <= 2 * MAX_BATCH_BYTES {
             batch.clear();
             self.spare.push(batch);
+            None
+        } else {
+            Some(batch)
         }
     }
 
@@ -497,13 +526,18 @@ fn run_loop(core: &Arc<Core>, state: &Arc<ProcessState>) {
                     }
                     return;
                 }
-                if let Some((idx, oldest)) = q.oldest_front() {
-                    // Full: it has reached batch_size, or a newer batch was opened after it.
-                    let full =
-                        q.kinds[idx].len() > 1 || q.kinds[idx][0].len() >= core.config.batch_size;
-                    let due = oldest.elapsed() >= core.config.flush_interval;
-                    if full || due || q.flush_waiters > 0 || q.closing {
-                        let batch = q.take(idx).expect("oldest_front found a batch");
+                if let Some((oldest_idx, oldest)) = q.oldest_front() {
+                    // A full batch of any kind goes at once (the oldest first): a partial
+                    // batch of another kind waiting for its interval must not hold it back.
+                    // Otherwise the oldest partial batch goes when it is due.
+                    let urgent = oldest.elapsed() >= core.config.flush_interval
+                        || q.flush_waiters > 0
+                        || q.closing;
+                    let pick = q
+                        .full_front(core.config.batch_size)
+                        .or(urgent.then_some(oldest_idx));
+                    if let Some(idx) = pick {
+                        let batch = q.take(idx).expect("a batch was found");
                         if q.depth() < core.config.queue_capacity {
                             shared.full.store(false, Ordering::Relaxed);
                         }
@@ -533,15 +567,18 @@ fn run_loop(core: &Arc<Core>, state: &Arc<ProcessState>) {
 fn finish(state: &ProcessState, batch: Batch, outcome: Option<Drop>) -> u64 {
     let n = batch.len() as u64;
     let mut q = state.shared.lock();
-    q.recycle(batch);
+    let unkept = q.recycle(batch);
     q.stats.in_flight -= n;
-    match outcome {
+    let total = match outcome {
         None => {
             q.stats.sent += n;
             q.stats.sent
         }
         Some(why) => q.count_drop(why, n),
-    }
+    };
+    drop(q);
+    drop(unkept);
+    total
 }
 
 enum Outcome {
@@ -601,18 +638,20 @@ fn deliver(core: &Core, state: &ProcessState, kind: Kind, mut batch: Batch) {
             let expired = batch.len() - keep.len();
             let old = std::mem::replace(&mut batch, keep);
             // `old` is counted whole, then the kept items are back in flight.
-            let total = {
+            let (total, unkept) = {
                 let mut q = state.shared.lock();
                 q.stats.in_flight -= expired as u64;
-                q.recycle(old);
-                q.count_drop(Drop::Expired, expired as u64)
+                let unkept = q.recycle(old);
+                (q.count_drop(Drop::Expired, expired as u64), unkept)
             };
+            drop(unkept);
             state.shared.rate_log.note(&core.log, "expired", Level::Warn, || {
                 format!("{expired} items were older than max_item_age_ms and were dropped (dropped_expired={total})")
             });
         }
         if batch.items.is_empty() {
-            state.shared.lock().recycle(batch);
+            let unkept = state.shared.lock().recycle(batch);
+            drop(unkept);
             return;
         }
         let deadline = state.shared.lock().shutdown_deadline;
@@ -656,7 +695,8 @@ fn deliver(core: &Core, state: &ProcessState, kind: Kind, mut batch: Batch) {
                 let half = batch.len() / 2;
                 let first = batch.subset(|i, _| i < half);
                 let second = batch.subset(|i, _| i >= half);
-                state.shared.lock().recycle(batch);
+                let unkept = state.shared.lock().recycle(batch);
+                drop(unkept);
                 deliver(core, state, kind, first);
                 deliver(core, state, kind, second);
                 return;
@@ -750,7 +790,7 @@ mod tests {
         assert_eq!((q.depth(), q.stats.in_flight), (4, 3));
         assert_eq!(q.in_flight_min_seq, Some(0));
         assert_eq!(q.lowest_pending(), 0);
-        q.recycle(first);
+        assert!(q.recycle(first).is_none());
         assert_eq!(q.spare.len(), 1);
         // Big items: a batch never passes MAX_BATCH_BYTES, but one item always fits.
         let big = vec![b'1'; MAX_BATCH_BYTES / 2];
@@ -769,5 +809,22 @@ mod tests {
             .all(|b| b.body.len() < MAX_BATCH_BYTES));
         assert_eq!(q.clear(), 3);
         assert_eq!(q.depth(), 0);
+        // A small queue with a large batch_size sizes its batches by the queue.
+        let mut q = Queue::new();
+        q.reserve(10, 1000);
+        q.push(0, &[b'x'; 400], t, 1000);
+        let b = &q.kinds[0][0];
+        assert!(
+            b.items.capacity() <= 10 && b.body.capacity() <= 10 * 500,
+            "{}",
+            b.body.capacity()
+        );
+        // A split half is sized for its own items.
+        let mut big = Batch::with_capacity(0, 0);
+        for i in 0..100 {
+            big.push(i, t, &[b'y'; 400]);
+        }
+        let half = big.subset(|i, _| i < 50);
+        assert!(half.body.capacity() <= 50 * 401 + 2 && half.len() == 50);
     }
 }

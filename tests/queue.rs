@@ -107,6 +107,52 @@ fn a_partial_batch_goes_out_after_flush_interval() {
 }
 
 #[test]
+fn a_waiting_event_does_not_hold_back_full_batches_of_page_views() {
+    // One event, then page views filling batches: the full batches go at once, the
+    // event's partial batch waits for flush_interval_ms alone.
+    let s = Standin::start();
+    let c = TestClient::new(
+        &s,
+        "",
+        ACCESS_KEY,
+        &[("batch_size", "10"), ("flush_interval_ms", "4000")],
+    );
+    let name = cstr("early-event");
+    let ev = pirsch_event_options {
+        struct_size: std::mem::size_of::<pirsch_event_options>(),
+        name: name.as_ptr(),
+        duration_seconds: 0,
+        meta: ptr::null(),
+        meta_len: 0,
+        non_interactive: false,
+    };
+    let start = Instant::now();
+    assert_eq!(
+        unsafe { pirsch_event_enqueue(c.0, &ev, &page(999).opts()) },
+        PIRSCH_OK
+    );
+    for i in 0..30 {
+        assert_eq!(c.enqueue(&page(i)), PIRSCH_OK, "{}", last_error());
+    }
+    while s.bodies("hit").len() < 30 && start.elapsed() < Duration::from_secs(10) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let took = start.elapsed();
+    assert_eq!(s.bodies("hit").len(), 30);
+    assert!(
+        took < Duration::from_millis(2000),
+        "3 full batches of page views took {took:?} behind one event (flush_interval_ms 4000)"
+    );
+    assert_eq!(
+        s.bodies("event").len(),
+        0,
+        "the event waits for its interval"
+    );
+    assert_eq!(c.flush(5000), PIRSCH_OK);
+    assert_eq!(s.bodies("event").len(), 1);
+}
+
+#[test]
 fn validation_happens_at_enqueue_and_nothing_is_queued() {
     let s = Standin::start();
     let c = TestClient::new(&s, "", ACCESS_KEY, &[]);
