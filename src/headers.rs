@@ -22,56 +22,12 @@ impl HeaderField {
     /// How many there are (the enum's values are 0..COUNT).
     pub(crate) const COUNT: usize = 13;
 
-    /// Matches a header name case-insensitively.
+    /// Matches a header name case-insensitively (surrounding whitespace ignored). The
+    /// wanted names are told apart by length and first letter, so at most one comparison
+    /// is made.
     pub fn from_name(name: &[u8]) -> Option<HeaderField> {
-        const NAMES: [(&str, HeaderField); 13] = [
-            ("user-agent", HeaderField::UserAgent),
-            ("accept-language", HeaderField::AcceptLanguage),
-            ("sec-ch-ua", HeaderField::SecChUa),
-            ("sec-ch-ua-mobile", HeaderField::SecChUaMobile),
-            ("sec-ch-ua-platform", HeaderField::SecChUaPlatform),
-            (
-                "sec-ch-ua-platform-version",
-                HeaderField::SecChUaPlatformVersion,
-            ),
-            ("sec-ch-width", HeaderField::SecChWidth),
-            ("sec-ch-viewport-width", HeaderField::SecChViewportWidth),
-            ("referer", HeaderField::Referer),
-            ("cf-connecting-ip", HeaderField::CfConnectingIp),
-            ("x-forwarded-for", HeaderField::XForwardedFor),
-            ("forwarded", HeaderField::Forwarded),
-            ("x-real-ip", HeaderField::XRealIp),
-        ];
         let name = trim_ascii(name);
-        // eq_ignore_case compares lengths first: most names are ruled out by that alone.
-        NAMES
-            .iter()
-            .find(|(n, _)| crate::scan::eq_ignore_case(name, n.as_bytes()))
-            .map(|(_, f)| *f)
-    }
-
-    /// Matches a NUL-terminated header name: the few names that can be wanted are told
-    /// apart by their length and first letter, so at most one comparison is made. Names
-    /// padded with whitespace (rare) are trimmed first.
-    ///
-    /// # Safety
-    /// `name` points to a NUL-terminated string.
-    pub unsafe fn from_c_name(name: *const std::ffi::c_char) -> Option<HeaderField> {
-        let first = *(name as *const u8);
-        // Every wanted name starts with one of these (most request headers do not).
-        if !matches!(first | 0x20, b'u' | b'a' | b's' | b'r' | b'c' | b'x' | b'f') {
-            return if first.is_ascii_whitespace() {
-                HeaderField::from_name(std::ffi::CStr::from_ptr(name).to_bytes())
-            } else {
-                None
-            };
-        }
-        let bytes = std::ffi::CStr::from_ptr(name).to_bytes();
-        if bytes.last().is_some_and(u8::is_ascii_whitespace) {
-            // Padded: its length says nothing until it is trimmed.
-            return HeaderField::from_name(bytes);
-        }
-        let (want, field) = match (bytes.len(), first | 0x20) {
+        let (want, field) = match (name.len(), name.first()? | 0x20) {
             (10, b'u') => ("user-agent", HeaderField::UserAgent),
             (15, b'a') => ("accept-language", HeaderField::AcceptLanguage),
             (9, b's') => ("sec-ch-ua", HeaderField::SecChUa),
@@ -90,7 +46,24 @@ impl HeaderField {
             (9, b'x') => ("x-real-ip", HeaderField::XRealIp),
             _ => return None,
         };
-        crate::scan::eq_ignore_case(bytes, want.as_bytes()).then_some(field)
+        crate::scan::eq_ignore_case(name, want.as_bytes()).then_some(field)
+    }
+
+    /// from_name for a NUL-terminated name: most request headers are ruled out by their
+    /// first byte, before the name is measured.
+    ///
+    /// # Safety
+    /// `name` points to a NUL-terminated string.
+    pub unsafe fn from_c_name(name: *const std::ffi::c_char) -> Option<HeaderField> {
+        let first = *(name as *const u8);
+        // Every wanted name starts with one of these letters (or padding).
+        if matches!(first | 0x20, b'u' | b'a' | b's' | b'r' | b'c' | b'x' | b'f')
+            || first.is_ascii_whitespace()
+        {
+            HeaderField::from_name(std::ffi::CStr::from_ptr(name).to_bytes())
+        } else {
+            None
+        }
     }
 
     /// Headers that may legitimately arrive several times and are joined with ", ".
@@ -174,65 +147,63 @@ mod tests {
             Some(HeaderField::SecChUaPlatformVersion)
         );
         assert_eq!(HeaderField::from_name(b"Cookie"), None);
+        use HeaderField as H;
         let all = [
-            "user-agent",
-            "accept-language",
-            "sec-ch-ua",
-            "sec-ch-ua-mobile",
-            "sec-ch-ua-platform",
-            "sec-ch-ua-platform-version",
-            "sec-ch-width",
-            "sec-ch-viewport-width",
-            "referer",
-            "cf-connecting-ip",
-            "x-forwarded-for",
-            "forwarded",
-            "x-real-ip",
+            ("user-agent", H::UserAgent),
+            ("accept-language", H::AcceptLanguage),
+            ("sec-ch-ua", H::SecChUa),
+            ("sec-ch-ua-mobile", H::SecChUaMobile),
+            ("sec-ch-ua-platform", H::SecChUaPlatform),
+            ("sec-ch-ua-platform-version", H::SecChUaPlatformVersion),
+            ("sec-ch-width", H::SecChWidth),
+            ("sec-ch-viewport-width", H::SecChViewportWidth),
+            ("referer", H::Referer),
+            ("cf-connecting-ip", H::CfConnectingIp),
+            ("x-forwarded-for", H::XForwardedFor),
+            ("forwarded", H::Forwarded),
+            ("x-real-ip", H::XRealIp),
         ];
-        let found: Vec<_> = all
-            .iter()
-            .map(|n| HeaderField::from_name(n.to_uppercase().as_bytes()).expect(n))
-            .collect();
-        for (i, f) in found.iter().enumerate() {
-            assert!(!found[..i].contains(f), "{} matched twice", all[i]);
+        for (i, (_, f)) in all.iter().enumerate() {
+            assert!(!all[..i].iter().any(|(_, g)| g == f));
             assert!((*f as usize) < HeaderField::COUNT);
         }
         assert_eq!(
             HeaderField::from_name(b"x-forwarded-for "),
             Some(HeaderField::XForwardedFor)
         );
-        // The NUL-terminated matcher agrees with from_name, also on near misses.
-        let mut names: Vec<String> = all.iter().map(|n| n.to_string()).collect();
-        for n in all {
-            names.push(n.to_uppercase());
-            names.push(format!(" {n}\t"));
-            names.push(n[..n.len() - 1].to_string());
-            names.push(format!("{n}x"));
-            names.push(format!("{n} x"));
+        // Both matchers, on every wanted name in other case and padded, and on near misses.
+        let mut cases: Vec<(String, Option<HeaderField>)> = Vec::new();
+        for (n, f) in all {
+            cases.push((n.to_string(), Some(f)));
+            cases.push((n.to_uppercase(), Some(f)));
+            cases.push((format!(" {n}\t"), Some(f)));
             // Padding that makes the length another wanted name's.
             for pad in 1..=12 {
-                names.push(format!("{n}{}", " ".repeat(pad)));
+                cases.push((format!("{n}{}", " ".repeat(pad)), Some(f)));
             }
+            cases.push((n[..n.len() - 1].to_string(), None));
+            cases.push((format!("{n}x"), None));
+            cases.push((format!("{n} x"), None));
         }
-        names.extend(
-            [
-                "",
-                " ",
-                "Accept",
-                "Cookie",
-                "Connection",
-                "sec-ch",
-                "x-",
-                "Host",
-                "\u{e9}",
-            ]
-            .map(String::from),
-        );
-        for n in &names {
+        for n in [
+            "",
+            " ",
+            "Accept",
+            "Cookie",
+            "Connection",
+            "sec-ch",
+            "x-",
+            "Host",
+            "\u{e9}",
+        ] {
+            cases.push((n.to_string(), None));
+        }
+        for (n, want) in &cases {
             let c = std::ffi::CString::new(n.as_str()).unwrap();
+            assert_eq!(HeaderField::from_name(n.as_bytes()), *want, "{n:?}");
             assert_eq!(
                 unsafe { HeaderField::from_c_name(c.as_ptr()) },
-                HeaderField::from_name(n.as_bytes()),
+                *want,
                 "{n:?}"
             );
         }

@@ -117,7 +117,6 @@ pub fn json_escape(b: &[u8], from: usize) -> usize {
 }
 
 /// The bytes a JSON string must escape.
-#[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
 const ESCAPE: [bool; 256] = {
     let mut t = [false; 256];
     let mut i = 0;
@@ -137,7 +136,7 @@ fn json_escape_swar(b: &[u8], from: usize) -> usize {
         b,
         from,
         |w| has_less(w, 0x20) || has_byte(w, b'"') || has_byte(w, b'\\'),
-        |b, i| b[i] < 0x20 || b[i] == b'"' || b[i] == b'\\',
+        |b, i| ESCAPE[b[i] as usize],
     )
 }
 
