@@ -23,7 +23,11 @@ header:
 deps:
 	@scripts/install-deps.sh
 
-test: deps build test-rust test-standin test-c test-examples test-install test-php test-nginx
+# Each mk/*.mk adds its own targets, and its suites to TEST_TARGETS (run last, in name order).
+TEST_TARGETS :=
+include $(sort $(wildcard mk/*.mk))
+
+test: deps build test-rust test-standin test-c test-examples test-install test-php test-nginx $(TEST_TARGETS)
 	@echo "make test: all suites passed"
 
 test-rust: build
