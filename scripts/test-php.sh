@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Tests the PHP package (bindings/php): its PHPUnit suite against the API stand-in, then the
-# end-to-end test nginx -> PHP-FPM -> Pirsch\Tracker -> libpirsch -> stand-in (tests/php).
+# end-to-end test nginx -> PHP-FPM -> Pirsch\Native\Tracker -> libpirsch -> stand-in (tests/php).
 # Needs `make build` and scripts/install-deps.sh (php-cli, phpunit, php8.2-fpm, nginx).
 # Every process a suite starts runs in its own process group, killed when the script ends.
 set -uo pipefail

@@ -5,23 +5,23 @@
 //   opcache.preload = /path/to/bindings/php/preload.php
 //   opcache.preload_user = www-data        ; required when the master runs as root
 //
-// 1. Preloads the Pirsch\ classes, so that their FFI calls are allowed in every request.
+// 1. Preloads the Pirsch\Native\ classes, so that their FFI calls are allowed in every request.
 // 2. Derives the FFI scope "pirsch" from pirsch.h (PIRSCH_HEADER / PIRSCH_LIBRARY or the
-//    system install, as Pirsch\Library finds them) and loads it, so that requests need not
+//    system install, as Pirsch\Native\Library finds them) and loads it, so that requests need not
 //    parse the header. PHP refuses FFI::load when preloading runs as opcache.preload_user (a
 //    master started as root); then each request derives the declarations itself, or use
 //    ffi.preload with a file made by:  php preload.php --ffi-header /etc/php/pirsch-ffi.h
 //    (regenerate it whenever libpirsch is upgraded).
 // 3. If the scope was loaded here (so this runs in the master) and the master's environment
 //    holds credentials (PIRSCH_ACCESS_KEY or PIRSCH_CLIENT_SECRET), creates the shared client
-//    that Pirsch\Tracker::client() returns; the forked workers inherit it (keep clear_env = no).
+//    that Pirsch\Native\Tracker::client() returns; the forked workers inherit it (keep clear_env = no).
 declare(strict_types=1);
 
 require __DIR__ . '/autoload.php';
 
-use Pirsch\Client;
-use Pirsch\Library;
-use Pirsch\Tracker;
+use Pirsch\Native\Client;
+use Pirsch\Native\Library;
+use Pirsch\Native\Tracker;
 
 if (PHP_SAPI === 'cli' && isset($argv[0]) && realpath($argv[0]) === __FILE__) {
     if (($argv[1] ?? '') !== '--ffi-header' || !isset($argv[2])) {

@@ -6,8 +6,8 @@ declare(strict_types=1);
 
 require __DIR__ . '/../../bindings/php/autoload.php';   // with Composer: vendor/autoload.php
 
-use Pirsch\Client;
-use Pirsch\Exception\PirschException;
+use Pirsch\Native\Client;
+use Pirsch\Native\Exception\PirschException;
 
 $secret = getenv('PIRSCH_CLIENT_SECRET');
 if (!$secret) {

@@ -3,11 +3,11 @@
 declare(strict_types=1);
 
 use PHPUnit\Framework\TestCase;
-use Pirsch\Tests\Standin;
+use Pirsch\Native\Tests\Standin;
 
 /**
  * The real stack: HTTP requests with a browser's headers -> nginx -> PHP-FPM -> www/index.php
- * (Pirsch\Tracker::pageView) -> libpirsch -> the API stand-in.
+ * (Pirsch\Native\Tracker::pageView) -> libpirsch -> the API stand-in.
  *
  * One FPM master per scenario, with Debian's php.ini (ffi.enable=preload, opcache on):
  *  a  php_admin_value[ffi.enable] = true, no preloading; an OAuth client from env[]; 2 workers.
@@ -169,7 +169,7 @@ final class FpmEndToEndTest extends TestCase
     {
         [$status, $body] = self::request('/r/page');
         $this->assertSame(500, $status, json_encode($body));
-        $this->assertSame('Pirsch\Exception\LoadException', $body['error']);
+        $this->assertSame('Pirsch\Native\Exception\LoadException', $body['error']);
         $this->assertStringContainsString('ffi.enable=preload', $body['message']);
         $this->assertStringContainsString('php_admin_value[ffi.enable] = true', $body['message']);
         $this->assertStringContainsString('preload.php', $body['message']);

@@ -2,10 +2,10 @@
 
 declare(strict_types=1);
 
-namespace Pirsch;
+namespace Pirsch\Native;
 
-use Pirsch\Exception\PirschException;
-use Pirsch\Internal\CallData;
+use Pirsch\Native\Exception\PirschException;
+use Pirsch\Native\Internal\CallData;
 
 /**
  * A libpirsch client: sends page views, events and session keep-alives to the Pirsch API.
@@ -26,7 +26,7 @@ use Pirsch\Internal\CallData;
  * hit(), event(), session() and request() block until the API answered (timeout_ms per try,
  * 1 + max_retries tries). The enqueue* methods validate, copy and return within microseconds;
  * a background thread of the library delivers in batches. Failures throw a subclass of
- * Pirsch\Exception\PirschException with the library's message. The destructor (or close())
+ * Pirsch\Native\Exception\PirschException with the library's message. The destructor (or close())
  * delivers what is still queued, for up to shutdown_timeout_ms.
  */
 final class Client

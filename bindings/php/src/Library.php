@@ -2,18 +2,18 @@
 
 declare(strict_types=1);
 
-namespace Pirsch;
+namespace Pirsch\Native;
 
-use Pirsch\Exception\AuthException;
-use Pirsch\Exception\ClosedException;
-use Pirsch\Exception\HttpException;
-use Pirsch\Exception\InternalException;
-use Pirsch\Exception\InvalidArgumentException;
-use Pirsch\Exception\LoadException;
-use Pirsch\Exception\NetworkException;
-use Pirsch\Exception\PirschException;
-use Pirsch\Exception\QueueFullException;
-use Pirsch\Exception\TimeoutException;
+use Pirsch\Native\Exception\AuthException;
+use Pirsch\Native\Exception\ClosedException;
+use Pirsch\Native\Exception\HttpException;
+use Pirsch\Native\Exception\InternalException;
+use Pirsch\Native\Exception\InvalidArgumentException;
+use Pirsch\Native\Exception\LoadException;
+use Pirsch\Native\Exception\NetworkException;
+use Pirsch\Native\Exception\PirschException;
+use Pirsch\Native\Exception\QueueFullException;
+use Pirsch\Native\Exception\TimeoutException;
 
 /**
  * Loads libpirsch through FFI, once per process (per request in a server without preloading,
@@ -184,7 +184,7 @@ final class Library
     public static function scopeFile(string $headerText, string $library): string
     {
         return '#define FFI_SCOPE "' . self::SCOPE . "\"\n#define FFI_LIB \"" . addcslashes($library, "\"\\") . "\"\n"
-            . "/* Derived from pirsch.h by Pirsch\\Library::declarations(); regenerate it when libpirsch changes. */\n"
+            . "/* Derived from pirsch.h by Pirsch\\Native\\Library::declarations(); regenerate it when libpirsch changes. */\n"
             . self::declarations($headerText);
     }
 

@@ -2,7 +2,7 @@
 
 declare(strict_types=1);
 
-namespace Pirsch;
+namespace Pirsch\Native;
 
 /**
  * The background queue's counters of one client in this process (struct pirsch_stats).

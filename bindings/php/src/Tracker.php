@@ -2,15 +2,15 @@
 
 declare(strict_types=1);
 
-namespace Pirsch;
+namespace Pirsch\Native;
 
-use Pirsch\Exception\PirschException;
-use Pirsch\Internal\ProcessSlot;
+use Pirsch\Native\Exception\PirschException;
+use Pirsch\Native\Internal\ProcessSlot;
 
 /**
  * Page views from a PHP page in one line:
  *
- *     Pirsch\Tracker::pageView(Pirsch\Tracker::client());
+ *     Pirsch\Native\Tracker::pageView(Pirsch\Native\Tracker::client());
  *
  * client() is the process's client, created on first use from the environment
  * (Client::fromEnv) or by your factory. pageView() builds the page view from $_SERVER and
@@ -54,7 +54,7 @@ final class Tracker
         }
         $client = $factory();
         if (!$client instanceof Client) {
-            throw new \TypeError('the factory must return a Pirsch\Client, not ' . get_debug_type($client));
+            throw new \TypeError('the factory must return a Pirsch\Native\Client, not ' . get_debug_type($client));
         }
         if (ProcessSlot::put($ffi, $client->pointer())) {
             $client->disown();

@@ -2,12 +2,12 @@
 
 declare(strict_types=1);
 
-namespace Pirsch\Tests;
+namespace Pirsch\Native\Tests;
 
-use Pirsch\Client;
-use Pirsch\Exception\AuthException;
-use Pirsch\Exception\HttpException;
-use Pirsch\Exception\InvalidArgumentException;
+use Pirsch\Native\Client;
+use Pirsch\Native\Exception\AuthException;
+use Pirsch\Native\Exception\HttpException;
+use Pirsch\Native\Exception\InvalidArgumentException;
 
 final class ClientTest extends TestCase
 {
@@ -102,7 +102,7 @@ final class ClientTest extends TestCase
             $this->fail('no exception');
         } catch (InvalidArgumentException $e) {
             $this->assertStringContainsString($message, $e->getMessage());
-            $this->assertSame(\Pirsch\Library::ffi()->PIRSCH_ERR_INVALID_ARGUMENT, $e->getCode());
+            $this->assertSame(\Pirsch\Native\Library::ffi()->PIRSCH_ERR_INVALID_ARGUMENT, $e->getCode());
         }
         $this->assertSame(0, self::$standin->counters()['requests']);
     }

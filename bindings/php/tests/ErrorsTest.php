@@ -2,15 +2,15 @@
 
 declare(strict_types=1);
 
-namespace Pirsch\Tests;
+namespace Pirsch\Native\Tests;
 
-use Pirsch\Exception\AuthException;
-use Pirsch\Exception\ClosedException;
-use Pirsch\Exception\HttpException;
-use Pirsch\Exception\NetworkException;
-use Pirsch\Exception\PirschException;
-use Pirsch\Exception\QueueFullException;
-use Pirsch\Exception\TimeoutException;
+use Pirsch\Native\Exception\AuthException;
+use Pirsch\Native\Exception\ClosedException;
+use Pirsch\Native\Exception\HttpException;
+use Pirsch\Native\Exception\NetworkException;
+use Pirsch\Native\Exception\PirschException;
+use Pirsch\Native\Exception\QueueFullException;
+use Pirsch\Native\Exception\TimeoutException;
 
 final class ErrorsTest extends TestCase
 {
@@ -18,7 +18,7 @@ final class ErrorsTest extends TestCase
 
     public function testARefusedAccessKeyIsAnAuthException(): void
     {
-        $client = new \Pirsch\Client(accessKey: 'pa_wrong', config: ['base_url' => self::$standin->url]);
+        $client = new \Pirsch\Native\Client(accessKey: 'pa_wrong', config: ['base_url' => self::$standin->url]);
         try {
             $client->hit(self::HIT);
             $this->fail('no exception');
@@ -44,7 +44,7 @@ final class ErrorsTest extends TestCase
 
     public function testNoServerIsANetworkException(): void
     {
-        $client = new \Pirsch\Client(accessKey: self::ACCESS_KEY, config: ['base_url' => 'http://127.0.0.1:1', 'max_retries' => 0]);
+        $client = new \Pirsch\Native\Client(accessKey: self::ACCESS_KEY, config: ['base_url' => 'http://127.0.0.1:1', 'max_retries' => 0]);
         $this->expectException(NetworkException::class);
         $client->hit(self::HIT);
     }

@@ -2,9 +2,9 @@
 
 declare(strict_types=1);
 
-namespace Pirsch\Tests;
+namespace Pirsch\Native\Tests;
 
-use Pirsch\Library;
+use Pirsch\Native\Library;
 
 final class LibraryTest extends TestCase
 {
@@ -42,7 +42,7 @@ final class LibraryTest extends TestCase
             [$rc, $out, $err] = self::php([dirname(__DIR__) . '/preload.php', '--ffi-header', $file]);
             $this->assertSame(0, $rc, $err);
             $this->assertStringStartsWith('#define FFI_SCOPE "pirsch"', (string) file_get_contents($file));
-            [$rc, $out, $err] = self::php(['-r', 'require "' . dirname(__DIR__) . '/autoload.php"; $v = Pirsch\Client::version(); echo Pirsch\Library::source(), " ", $v;'],
+            [$rc, $out, $err] = self::php(['-r', 'require "' . dirname(__DIR__) . '/autoload.php"; $v = Pirsch\Native\Client::version(); echo Pirsch\Native\Library::source(), " ", $v;'],
                 ini: ['ffi.preload' => $file]);
             $this->assertSame(0, $rc, $err);
             $this->assertSame('scope pirsch ' . Library::version(), $out);
@@ -115,11 +115,11 @@ final class LibraryTest extends TestCase
         $ffi = Library::ffi();
         foreach ($expect as $name => $class) {
             $e = Library::exception($ffi->$name, 'why');
-            $this->assertInstanceOf("Pirsch\\Exception\\$class", $e, $name);
+            $this->assertInstanceOf("Pirsch\\Native\\Exception\\$class", $e, $name);
             $this->assertSame($ffi->$name, $e->getCode());
             $this->assertSame('why', $e->getMessage());
         }
-        $this->assertSame(\Pirsch\Exception\PirschException::class, get_class(Library::exception(12345, 'x')));
+        $this->assertSame(\Pirsch\Native\Exception\PirschException::class, get_class(Library::exception(12345, 'x')));
         $this->assertNotSame('', Library::exception($ffi->PIRSCH_ERR_TIMEOUT, '')->getMessage(), 'strerror when there is no message');
     }
 }

@@ -2,7 +2,7 @@
 
 declare(strict_types=1);
 
-namespace Pirsch\Tests;
+namespace Pirsch\Native\Tests;
 
 /**
  * The client a server worker keeps across requests (Tracker::client() outside the CLI):

@@ -2,9 +2,9 @@
 
 declare(strict_types=1);
 
-namespace Pirsch\Tests;
+namespace Pirsch\Native\Tests;
 
-use Pirsch\Stats;
+use Pirsch\Native\Stats;
 
 final class QueueTest extends TestCase
 {
@@ -53,7 +53,7 @@ final class QueueTest extends TestCase
 
     public function testTheDestructorDeliversWhatIsQueued(): void
     {
-        $client = new \Pirsch\Client(accessKey: self::ACCESS_KEY, config: ['base_url' => self::$standin->url, 'flush_interval_ms' => 60000]);
+        $client = new \Pirsch\Native\Client(accessKey: self::ACCESS_KEY, config: ['base_url' => self::$standin->url, 'flush_interval_ms' => 60000]);
         for ($i = 0; $i < 5; $i++) {
             $client->enqueueHit(['url' => "https://example.com/d$i"] + self::HIT);
         }
@@ -66,7 +66,7 @@ final class QueueTest extends TestCase
     {
         $stats = $this->client()->stats();
         $this->assertSame(0, $stats->enqueued);
-        $fields = \Pirsch\Library::ffi()->type('struct pirsch_stats')->getStructFieldNames();
+        $fields = \Pirsch\Native\Library::ffi()->type('struct pirsch_stats')->getStructFieldNames();
         $this->assertSame(array_values(array_diff($fields, ['struct_size'])), array_keys($stats->toArray()));
         $this->assertSame(7, Stats::fromArray(['sent' => 7, 'a_future_counter' => 1])->sent);
     }

@@ -2,7 +2,7 @@
 
 declare(strict_types=1);
 
-namespace Pirsch\Tests;
+namespace Pirsch\Native\Tests;
 
 /**
  * The API stand-in (target/release/pirsch-standin, or PIRSCH_STANDIN) on a free loopback

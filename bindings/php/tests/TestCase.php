@@ -2,9 +2,9 @@
 
 declare(strict_types=1);
 
-namespace Pirsch\Tests;
+namespace Pirsch\Native\Tests;
 
-use Pirsch\Client;
+use Pirsch\Native\Client;
 
 abstract class TestCase extends \PHPUnit\Framework\TestCase
 {

@@ -2,9 +2,9 @@
 
 declare(strict_types=1);
 
-namespace Pirsch\Tests;
+namespace Pirsch\Native\Tests;
 
-use Pirsch\Tracker;
+use Pirsch\Native\Tracker;
 
 final class TrackerTest extends TestCase
 {
@@ -114,8 +114,8 @@ final class TrackerTest extends TestCase
     public function testTheCliClientIsMadeOnceFromTheEnvironment(): void
     {
         [$rc, $out, $err] = self::php(['-r', 'require "' . dirname(__DIR__) . '/autoload.php";
-            $a = Pirsch\Tracker::client(); $b = Pirsch\Tracker::client(fn () => throw new Exception("not called"));
-            var_export($a === $b); Pirsch\Tracker::pageView($a, ["REQUEST_METHOD" => "GET", "REQUEST_URI" => "/cli", "HTTP_HOST" => "example.com", "REMOTE_ADDR" => "203.0.113.3"]);'],
+            $a = Pirsch\Native\Tracker::client(); $b = Pirsch\Native\Tracker::client(fn () => throw new Exception("not called"));
+            var_export($a === $b); Pirsch\Native\Tracker::pageView($a, ["REQUEST_METHOD" => "GET", "REQUEST_URI" => "/cli", "HTTP_HOST" => "example.com", "REMOTE_ADDR" => "203.0.113.3"]);'],
             env: ['PIRSCH_ACCESS_KEY' => self::ACCESS_KEY, 'PIRSCH_BASE_URL' => self::$standin->url, 'PIRSCH_FLUSH_INTERVAL_MS' => '60000']);
         $this->assertSame(0, $rc, $err);
         $this->assertSame('true', $out);

@@ -18,5 +18,5 @@ if (!is_file((string) getenv('PIRSCH_LIBRARY'))) {
     fwrite(STDERR, getenv('PIRSCH_LIBRARY') . " is missing: run `make build` first\n");
     exit(1);
 }
-$GLOBALS['pirsch_standin'] = new Pirsch\Tests\Standin();
+$GLOBALS['pirsch_standin'] = new Pirsch\Native\Tests\Standin();
 register_shutdown_function(static fn () => $GLOBALS['pirsch_standin']->stop());

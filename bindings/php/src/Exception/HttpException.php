@@ -2,7 +2,7 @@
 
 declare(strict_types=1);
 
-namespace Pirsch\Exception;
+namespace Pirsch\Native\Exception;
 
 /** The API answered with a non-2xx status that retries did not overcome (PIRSCH_ERR_HTTP). */
 class HttpException extends PirschException

@@ -2,7 +2,7 @@
 
 declare(strict_types=1);
 
-namespace Pirsch\Exception;
+namespace Pirsch\Native\Exception;
 
 /**
  * Every failure of the package. The message is libpirsch's own (pirsch_last_error): the

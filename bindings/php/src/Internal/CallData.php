@@ -2,7 +2,7 @@
 
 declare(strict_types=1);
 
-namespace Pirsch\Internal;
+namespace Pirsch\Native\Internal;
 
 /**
  * The C memory of one call: NUL-terminated copies of PHP strings and key/value arrays. All of
@@ -24,7 +24,7 @@ final class CallData
     public function str(string $value, string $what): \FFI\CData
     {
         if (str_contains($value, "\0")) {
-            throw \Pirsch\Library::error('PIRSCH_ERR_INVALID_ARGUMENT', "$what contains a NUL byte");
+            throw \Pirsch\Native\Library::error('PIRSCH_ERR_INVALID_ARGUMENT', "$what contains a NUL byte");
         }
         $n = strlen($value);
         $buf = $this->ffi->new('char[' . ($n + 1) . ']');   // zero-filled: the terminator is there
@@ -48,7 +48,7 @@ final class CallData
         foreach ($pairs as $key => $value) {
             foreach (is_array($value) ? $value : [$value] as $v) {
                 if (!is_string($v) && !is_int($v) && !is_float($v) && !$v instanceof \Stringable) {
-                    throw \Pirsch\Library::error('PIRSCH_ERR_INVALID_ARGUMENT', "$what: the value of \"$key\" must be a string, not " . get_debug_type($v));
+                    throw \Pirsch\Native\Library::error('PIRSCH_ERR_INVALID_ARGUMENT', "$what: the value of \"$key\" must be a string, not " . get_debug_type($v));
                 }
                 $flat[] = [(string) $key, (string) $v];
             }

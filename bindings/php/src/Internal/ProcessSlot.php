@@ -2,7 +2,7 @@
 
 declare(strict_types=1);
 
-namespace Pirsch\Internal;
+namespace Pirsch\Native\Internal;
 
 /**
  * Keeps one libpirsch client for the life of a server process.
