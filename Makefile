@@ -7,7 +7,7 @@ MAJOR   := $(firstword $(subst ., ,$(VERSION)))
 REL     := target/release
 NATIVE_LIBS := -lgcc_s -lutil -lrt -lpthread -lm -ldl -lc
 
-.PHONY: all build header deps test test-rust test-standin test-php nginx-module test-nginx bench-nginx test-c test-examples test-install demo install bench bench-instructions clean
+.PHONY: all build header deps test test-rust test-standin test-php nginx-module test-nginx bench-nginx test-c test-examples test-install demo install uninstall bench bench-instructions clean
 
 all: build
 
@@ -48,7 +48,9 @@ test-php: build
 test-install: build
 	scripts/install-test.sh
 
-demo: deps build
+# The demo needs only php-cli beyond the build (it skips PHP, saying so, where it cannot be had).
+demo: build
+	@scripts/install-deps.sh demo
 	python3 scripts/demo.py
 
 bench: build
@@ -59,15 +61,53 @@ bench: build
 bench-instructions: build
 	scripts/bench-instructions.sh
 
-install: build
-	install -d $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/include
-	install -m 755 $(REL)/libpirsch.so $(DESTDIR)$(PREFIX)/lib/libpirsch.so.$(VERSION)
-	ln -sf libpirsch.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/libpirsch.so.$(MAJOR)
-	ln -sf libpirsch.so.$(MAJOR) $(DESTDIR)$(PREFIX)/lib/libpirsch.so
-	install -m 644 $(REL)/libpirsch.a $(DESTDIR)$(PREFIX)/lib/libpirsch.a
-	install -m 644 include/pirsch.h $(DESTDIR)$(PREFIX)/include/pirsch.h
-	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' -e 's|@NATIVE_LIBS@|$(NATIVE_LIBS)|' \
-		pirsch.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/pirsch.pc
+# make install never builds: `make build` first (as yourself), then `sudo make install`.
+# PREFIX, LIBDIR (multiarch on Debian: /usr/local/lib/x86_64-linux-gnu), INCLUDEDIR and DESTDIR
+# as usual. The shared library is stripped, its debug info kept beside it in
+# LIBDIR/.debug/ (gdb finds it by debuglink); the archive loses its debug info. STRIP=no
+# installs both as built, for packagers whose tools strip (dh_strip).
+MULTIARCH  := $(shell $(CC) -print-multiarch 2>/dev/null)
+LIBDIR     ?= $(PREFIX)/lib$(if $(MULTIARCH),/$(MULTIARCH))
+INCLUDEDIR ?= $(PREFIX)/include
+STRIP      ?= strip
+OBJCOPY    ?= objcopy
+SO_FILE    := libpirsch.so.$(VERSION)
+INSTALLED  := $(LIBDIR)/$(SO_FILE) $(LIBDIR)/libpirsch.so.$(MAJOR) $(LIBDIR)/libpirsch.so \
+	$(LIBDIR)/.debug/$(SO_FILE).debug $(LIBDIR)/libpirsch.a $(INCLUDEDIR)/pirsch.h \
+	$(LIBDIR)/pkgconfig/pirsch.pc $(LIBDIR)/cmake/pirsch/pirsch-config.cmake \
+	$(LIBDIR)/cmake/pirsch/pirsch-config-version.cmake
+SUBST = sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|g' \
+	-e 's|@VERSION@|$(VERSION)|g' -e 's|@MAJOR@|$(MAJOR)|g' -e 's|@SO_FILE@|$(SO_FILE)|g' \
+	-e 's|@NATIVE_LIBS@|$(NATIVE_LIBS)|g'
+
+install:
+	@for f in $(REL)/libpirsch.so $(REL)/libpirsch.a; do \
+		[ -f $$f ] || { echo "make install: $$f is not built: run \`make build\` first (as the user who has cargo), then \`make install\`" >&2; exit 1; }; \
+	done
+	install -d $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(LIBDIR)/cmake/pirsch $(DESTDIR)$(INCLUDEDIR)
+	install -m 644 $(REL)/libpirsch.so $(DESTDIR)$(LIBDIR)/$(SO_FILE)
+	install -m 644 $(REL)/libpirsch.a $(DESTDIR)$(LIBDIR)/libpirsch.a
+ifneq ($(STRIP),no)
+	install -d $(DESTDIR)$(LIBDIR)/.debug
+	$(OBJCOPY) --only-keep-debug --compress-debug-sections $(DESTDIR)$(LIBDIR)/$(SO_FILE) $(DESTDIR)$(LIBDIR)/.debug/$(SO_FILE).debug
+	chmod 644 $(DESTDIR)$(LIBDIR)/.debug/$(SO_FILE).debug
+	$(STRIP) --strip-unneeded --remove-section=.comment --remove-section=.note $(DESTDIR)$(LIBDIR)/$(SO_FILE)
+	cd $(DESTDIR)$(LIBDIR) && $(OBJCOPY) --add-gnu-debuglink=.debug/$(SO_FILE).debug $(SO_FILE)
+	$(STRIP) --strip-debug $(DESTDIR)$(LIBDIR)/libpirsch.a
+endif
+	ln -sf $(SO_FILE) $(DESTDIR)$(LIBDIR)/libpirsch.so.$(MAJOR)
+	ln -sf libpirsch.so.$(MAJOR) $(DESTDIR)$(LIBDIR)/libpirsch.so
+	install -m 644 include/pirsch.h $(DESTDIR)$(INCLUDEDIR)/pirsch.h
+	$(SUBST) pirsch.pc.in > $(DESTDIR)$(LIBDIR)/pkgconfig/pirsch.pc
+	$(SUBST) cmake/pirsch-config.cmake.in > $(DESTDIR)$(LIBDIR)/cmake/pirsch/pirsch-config.cmake
+	$(SUBST) cmake/pirsch-config-version.cmake.in > $(DESTDIR)$(LIBDIR)/cmake/pirsch/pirsch-config-version.cmake
+	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ] && command -v ldconfig >/dev/null; then ldconfig; fi
+	@echo "make install: libpirsch $(VERSION) in $(DESTDIR)$(LIBDIR), pirsch.h in $(DESTDIR)$(INCLUDEDIR)"
+
+# Removes exactly what `make install` put there (same PREFIX, LIBDIR, INCLUDEDIR, DESTDIR).
+uninstall:
+	rm -f $(addprefix $(DESTDIR),$(INSTALLED))
+	-rmdir $(DESTDIR)$(LIBDIR)/cmake/pirsch $(DESTDIR)$(LIBDIR)/.debug 2>/dev/null
 	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ] && command -v ldconfig >/dev/null; then ldconfig; fi
 
 clean:

@@ -1,10 +1,30 @@
 #!/usr/bin/env bash
-# Installs what `make test` / `make demo` need on a fresh Debian machine (Rust, gcc and
-# Python 3 are assumed). Installs only what is missing; needs root (or sudo) for apt.
+# Installs what `make test` needs on a fresh Debian machine (Rust, gcc and Python 3 are
+# assumed); `install-deps.sh demo` only what `make demo` needs (php-cli for the PHP example).
+# Installs only what is missing; needs root (or sudo) for apt.
 set -euo pipefail
+profile=${1:-test}
+
+SUDO=""
+[ "$(id -u)" = 0 ] || SUDO="sudo"
+if [ "$profile" = demo ]; then
+    if ! command -v php >/dev/null || ! php -m 2>/dev/null | grep -qi '^ffi$'; then
+        if [ -n "$SUDO" ] && ! sudo -n true 2>/dev/null; then
+            echo "install-deps: php-cli is missing and this user cannot install it: the demo skips PHP (run: sudo apt-get install php-cli)"
+            exit 0
+        fi
+        echo "install-deps: installing php-cli (for the PHP example)"
+        $SUDO apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends php-cli >/dev/null \
+            || echo "install-deps: php-cli could not be installed: the demo skips PHP"
+    fi
+    exit 0
+fi
 
 need_apt=()
 command -v pkg-config >/dev/null || need_apt+=(pkg-config)
+command -v cmake >/dev/null || need_apt+=(cmake)
+command -v g++ >/dev/null || need_apt+=(g++)
 command -v valgrind >/dev/null || need_apt+=(valgrind)
 if ! command -v php >/dev/null || ! php -m 2>/dev/null | grep -qi '^ffi$'; then
     need_apt+=(php-cli)
@@ -16,8 +36,6 @@ command -v php-fpm8.2 >/dev/null || [ -x /usr/sbin/php-fpm8.2 ] || need_apt+=(ph
 
 if [ ${#need_apt[@]} -gt 0 ]; then
     echo "install-deps: installing ${need_apt[*]}"
-    SUDO=""
-    [ "$(id -u)" = 0 ] || SUDO="sudo"
     $SUDO apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
 fi
