@@ -12,14 +12,16 @@
 //    master started as root); then each request derives the declarations itself, or use
 //    ffi.preload with a file made by:  php preload.php --ffi-header /etc/php/pirsch-ffi.h
 //    (regenerate it whenever libpirsch is upgraded).
-// 3. If the scope was loaded here (so this runs in the master) and the master's environment
-//    holds credentials (PIRSCH_ACCESS_KEY or PIRSCH_CLIENT_SECRET), creates the shared client
-//    that Pirsch\Native\Tracker::client() returns; the forked workers inherit it (keep clear_env = no).
+// 3. If the scope was loaded here (so this runs in the master) and the master sees credentials
+//    (pirsch.access_key or pirsch.client_secret in php.ini, PIRSCH_ACCESS_KEY or
+//    PIRSCH_CLIENT_SECRET in its environment, or their _file/_FILE forms), creates the shared
+//    client that Pirsch\Native\Tracker::client() returns; the forked workers inherit it.
 declare(strict_types=1);
 
 require __DIR__ . '/autoload.php';
 
 use Pirsch\Native\Client;
+use Pirsch\Native\Internal\Settings;
 use Pirsch\Native\Library;
 use Pirsch\Native\Tracker;
 
@@ -75,7 +77,7 @@ try {
 }
 
 // 3. The shared client, made in the master before the workers are forked.
-if ($scope && (getenv('PIRSCH_ACCESS_KEY') || getenv('PIRSCH_CLIENT_SECRET'))) {
+if ($scope && (Settings::isSet('access_key') || Settings::isSet('client_secret'))) {
     try {
         Tracker::processClient(static fn (): Client => Client::fromEnv());
     } catch (Throwable $e) {

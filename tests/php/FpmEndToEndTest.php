@@ -81,9 +81,10 @@ final class FpmEndToEndTest extends TestCase
         }
         self::$dir = sys_get_temp_dir() . '/pirsch-php-e2e-' . bin2hex(random_bytes(4));
         mkdir(self::$dir, 0755);
-        foreach (['a', 'b', 'c', 'nginx-tmp'] as $sub) {
+        foreach (['a', 'b', 'c', 'nginx-tmp', 'state'] as $sub) {
             mkdir(self::$dir . "/$sub", 0755);
         }
+        chmod(self::$dir . '/state', 0777);
         self::$standin = new Standin();
         // The servers (master c, and the workers) may run as nobody, who cannot read a
         // checkout inside a private directory: they get a world-readable copy of what they use.
@@ -97,6 +98,7 @@ final class FpmEndToEndTest extends TestCase
             'PIRSCH_TRUSTED_PROXIES' => '127.0.0.1',
             'PIRSCH_FLUSH_INTERVAL_MS' => self::FLUSH_INTERVAL_MS,
             'PIRSCH_SHUTDOWN_TIMEOUT_MS' => '5000',
+            'PIRSCH_STATE_DIR' => self::$dir . '/state',
         ];
         $path = ['PATH' => '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'];
         $preload = self::$tree . '/bindings/php/preload.php';
@@ -165,14 +167,21 @@ final class FpmEndToEndTest extends TestCase
         }
     }
 
-    public function testFfiRestrictedToPreloadingGivesAClearError(): void
+    public function testFfiRestrictedToPreloadingNeverFailsThePageAndSaysWhatToSet(): void
     {
-        [$status, $body] = self::request('/r/page');
-        $this->assertSame(500, $status, json_encode($body));
-        $this->assertSame('Pirsch\Native\Exception\LoadException', $body['error']);
-        $this->assertStringContainsString('ffi.enable=preload', $body['message']);
-        $this->assertStringContainsString('php_admin_value[ffi.enable] = true', $body['message']);
-        $this->assertStringContainsString('preload.php', $body['message']);
+        for ($i = 0; $i < 3; $i++) {
+            [$status, $body] = self::request('/r/page');
+            $this->assertSame(200, $status, json_encode($body));
+            $this->assertFalse($body['queued']);
+        }
+        $this->assertSame(['ffi'], array_keys($body['dropped']), json_encode($body));
+        $this->assertSame(3, $body['dropped']['ffi']['count']);
+        $message = $body['dropped']['ffi']['message'];
+        $this->assertStringContainsString('ffi.enable=preload', $message);
+        $this->assertStringContainsString('php_admin_value[ffi.enable] = true', $message);
+        $this->assertStringContainsString('preload.php', $message);
+        $log = (string) file_get_contents(self::$dir . '/a/php-errors.log');
+        $this->assertSame(1, substr_count($log, 'pirsch: page views are not counted (ffi)'), $log);
     }
 
     public function testScenarioA(): void

@@ -6,6 +6,7 @@ namespace Pirsch\Native;
 
 use Pirsch\Native\Exception\PirschException;
 use Pirsch\Native\Internal\CallData;
+use Pirsch\Native\Internal\Settings;
 
 /**
  * A libpirsch client: sends page views, events and session keep-alives to the Pirsch API.
@@ -31,7 +32,7 @@ use Pirsch\Native\Internal\CallData;
  */
 final class Client
 {
-    /** Environment variables Client::fromEnv() reads as configuration (PIRSCH_ + the key). */
+    /** Configuration keys Client::fromEnv() reads from the settings (PIRSCH_<KEY>, pirsch.<key> in php.ini, ...). */
     public const ENV_CONFIG = [
         'base_url', 'timeout_ms', 'max_retries', 'queue_capacity', 'batch_size', 'flush_interval_ms',
         'shutdown_timeout_ms', 'max_item_age_ms', 'trusted_proxies', 'forward_proxy_headers',
@@ -105,31 +106,45 @@ final class Client
     }
 
     /**
-     * A client from the environment: PIRSCH_ACCESS_KEY, or PIRSCH_CLIENT_ID and
-     * PIRSCH_CLIENT_SECRET (PIRSCH_CLIENT_SECRET alone may be an access key), and
-     * PIRSCH_<KEY> for each key of ENV_CONFIG (PIRSCH_BASE_URL, PIRSCH_TRUSTED_PROXIES, ...).
-     * $config overrides the environment.
+     * A client from the settings, each read from the environment, a file or php.ini (see
+     * Internal\Settings: PIRSCH_<NAME>, PIRSCH_<NAME>_FILE, pirsch.<name>, pirsch.<name>_file):
+     * access_key, or client_id and client_secret (client_secret alone may be an access key),
+     * and each key of ENV_CONFIG (base_url, trusted_proxies, ...). $config overrides them.
+     * Throws AuthException when no credentials are set anywhere (the message names every place),
+     * InvalidArgumentException when a named file cannot be read.
      */
     public static function fromEnv(array $config = []): self
     {
-        $env = static fn (string $name): ?string => is_string($v = getenv($name)) && $v !== '' ? $v : null;
-        $fromEnv = [];
+        $get = static function (string $name): ?string {
+            try {
+                return Settings::get($name);
+            } catch (\RuntimeException $e) {
+                throw Library::error('PIRSCH_ERR_INVALID_ARGUMENT', $e->getMessage());
+            }
+        };
+        $fromSettings = [];
         foreach (self::ENV_CONFIG as $key) {
-            $value = $env('PIRSCH_' . strtoupper($key));
-            if ($value !== null) {
-                $fromEnv[$key] = $value;
+            if (!array_key_exists($key, $config)) {
+                $value = $get($key);
+                if ($value !== null) {
+                    $fromSettings[$key] = $value;
+                }
             }
         }
-        $accessKey = $env('PIRSCH_ACCESS_KEY');
-        if ($accessKey === null && $env('PIRSCH_CLIENT_SECRET') === null) {
-            throw Library::error('PIRSCH_ERR_AUTH', 'no credentials in the environment: set PIRSCH_ACCESS_KEY (pa_...), or '
-                . 'PIRSCH_CLIENT_ID and PIRSCH_CLIENT_SECRET, from the Pirsch dashboard (Settings > Integration)');
+        $accessKey = $get('access_key');
+        $secret = $accessKey === null ? $get('client_secret') : null;
+        if ($accessKey === null && $secret === null) {
+            throw Library::error('PIRSCH_ERR_AUTH', 'no Pirsch credentials: set an access key (pa_..., from the Pirsch dashboard, '
+                . 'Settings > Integration) as pirsch.access_key in php.ini (e.g. a file in PHP-FPM\'s conf.d), as env[PIRSCH_ACCESS_KEY] '
+                . 'in the PHP-FPM pool, or in a file named by pirsch.access_key_file / PIRSCH_ACCESS_KEY_FILE; or an OAuth client '
+                . 'as client_id and client_secret the same ways. The master\'s environment does not reach PHP-FPM workers '
+                . '(clear_env = yes)');
         }
         return new self(
             accessKey: $accessKey,
-            clientId: $accessKey === null ? $env('PIRSCH_CLIENT_ID') : null,
-            clientSecret: $accessKey === null ? $env('PIRSCH_CLIENT_SECRET') : null,
-            config: array_replace($fromEnv, $config),
+            clientId: $accessKey === null ? $get('client_id') : null,
+            clientSecret: $secret,
+            config: array_replace($fromSettings, $config),
         );
     }
 

@@ -14,20 +14,30 @@ use Pirsch\Native\Exception\NetworkException;
 use Pirsch\Native\Exception\PirschException;
 use Pirsch\Native\Exception\QueueFullException;
 use Pirsch\Native\Exception\TimeoutException;
+use Pirsch\Native\Internal\Settings;
 
 /**
  * Loads libpirsch through FFI, once per process (per request in a server without preloading,
  * since PHP resets static state after each request).
  *
- * The declarations come from the installed pirsch.h, which FFI cannot read as it is (no
- * preprocessor): comments, preprocessor lines and the C++ guard are removed, and every integer
+ * The declarations come from pirsch.h, which FFI cannot read as it is (no preprocessor):
+ * comments, preprocessor lines and the C++ guard are removed, and every integer
  * `#define PIRSCH_*` becomes an enum constant, readable as `$ffi->PIRSCH_OK`. Nothing is kept
- * by hand. If a scope "pirsch" was preloaded (preload.php, or ffi.preload with the file that
+ * by hand. The installed header (libpirsch-dev, `make install`) is used when there is one,
+ * since it matches the installed library; otherwise the copy this package ships
+ * (include/pirsch.h), so the runtime library alone (libpirsch0) is enough. If a scope
+ * "pirsch" was preloaded (preload.php, or ffi.preload with the file that
  * `php preload.php --ffi-header FILE` writes), that scope is used instead.
+ *
+ * The library and the header can be named by PIRSCH_LIBRARY / PIRSCH_HEADER (environment)
+ * or pirsch.library / pirsch.header (php.ini); see Internal\Settings.
  */
 final class Library
 {
     public const SCOPE = 'pirsch';
+
+    /** The copy of pirsch.h this package ships, used when no pirsch.h is installed. */
+    public const BUNDLED_HEADER = __DIR__ . '/../include/pirsch.h';
 
     private static ?\FFI $ffi = null;
     private static string $source = '';
@@ -56,13 +66,13 @@ final class Library
     {
         if (!extension_loaded('ffi')) {
             throw new LoadException('the PHP FFI extension is not loaded; libpirsch needs it: enable it with extension=ffi '
-                . '(on Debian it comes with php8.x-common; `php -m` lists it as FFI)');
+                . '(on Debian it comes with php8.x-common; `php -m` lists it as FFI)', 0, null, LoadException::FFI);
         }
         $enable = strtolower((string) ini_get('ffi.enable'));
         if (in_array($enable, ['', '0', 'off', 'false', 'no'], true)) {
             throw new LoadException('PHP\'s FFI is disabled (ffi.enable=0); libpirsch needs it: set ffi.enable=true '
                 . '(PHP-FPM pool: php_admin_value[ffi.enable] = true), or ffi.enable=preload with the package preloaded '
-                . '(opcache.preload=' . dirname(__DIR__) . '/preload.php)');
+                . '(opcache.preload=' . dirname(__DIR__) . '/preload.php)', 0, null, LoadException::FFI);
         }
         try {
             $ffi = \FFI::scope(self::SCOPE);
@@ -80,7 +90,7 @@ final class Library
             if (str_contains($e->getMessage(), 'restricted')) {
                 throw new LoadException('PHP\'s FFI is restricted to preloaded code here (ffi.enable=' . $enable . ', the default '
                     . 'of PHP-FPM and other servers; the CLI is exempt): set php_admin_value[ffi.enable] = true in the pool, or '
-                    . 'preload the package with opcache.preload=' . dirname(__DIR__) . '/preload.php (see bindings/php/README.md)', 0, $e);
+                    . 'preload the package with opcache.preload=' . dirname(__DIR__) . '/preload.php (see bindings/php/README.md)', 0, $e, LoadException::FFI);
             }
             throw new LoadException("loading $library with the declarations of $header failed: " . $e->getMessage(), 0, $e);
         }
@@ -95,16 +105,19 @@ final class Library
     }
 
     /**
-     * Where libpirsch is: PIRSCH_LIBRARY, or the shared library under /usr/local/lib or /usr/lib.
+     * Where libpirsch is: PIRSCH_LIBRARY (or pirsch.library in php.ini), or the shared library
+     * under /usr/local/lib, the multiarch /usr/lib/<arch>-linux-gnu (Debian's libpirsch0),
+     * /usr/lib64 or /usr/lib.
      */
     public static function findLibrary(): string
     {
-        $env = getenv('PIRSCH_LIBRARY');
-        if (is_string($env) && $env !== '') {
-            if (str_contains($env, '/') && !is_file($env)) {
-                throw new LoadException("PIRSCH_LIBRARY=$env does not exist; set it to the path of libpirsch.so.0");
+        $set = self::setting('library');
+        if ($set !== null) {
+            [$from, $path] = $set;
+            if (str_contains($path, '/') && !is_file($path)) {
+                throw new LoadException("$from=$path does not exist; set it to the path of libpirsch.so.0");
             }
-            return $env;
+            return $path;
         }
         $candidates = [];
         foreach (['/usr/local/lib', '/usr/lib/' . php_uname('m') . '-linux-gnu', '/usr/lib64', '/usr/lib'] as $dir) {
@@ -116,21 +129,24 @@ final class Library
             }
         }
         throw new LoadException('libpirsch not found: PIRSCH_LIBRARY is not set and none of ' . implode(', ', $candidates)
-            . ' exists; install libpirsch (`sudo make install`) or set PIRSCH_LIBRARY to the path of libpirsch.so.0');
+            . ' exists; install libpirsch (the libpirsch0 package, or `make build && sudo make install`) or set PIRSCH_LIBRARY '
+            . '(or pirsch.library in php.ini) to the path of libpirsch.so.0');
     }
 
     /**
-     * Where pirsch.h is: PIRSCH_HEADER, next to the library's prefix (PREFIX/lib/.. and, for
-     * a build tree, target/release/../..), or /usr/local/include, /usr/include.
+     * Where pirsch.h is: PIRSCH_HEADER (or pirsch.header in php.ini), next to the library's
+     * prefix (PREFIX/lib/.. and, for a build tree, target/release/../..), /usr/local/include,
+     * /usr/include, or else the copy this package ships.
      */
     public static function findHeader(string $library): string
     {
-        $env = getenv('PIRSCH_HEADER');
-        if (is_string($env) && $env !== '') {
-            if (!is_file($env)) {
-                throw new LoadException("PIRSCH_HEADER=$env does not exist; set it to the path of pirsch.h");
+        $set = self::setting('header');
+        if ($set !== null) {
+            [$from, $path] = $set;
+            if (!is_file($path)) {
+                throw new LoadException("$from=$path does not exist; set it to the path of pirsch.h");
             }
-            return $env;
+            return $path;
         }
         $candidates = [];
         if (str_contains($library, '/')) {
@@ -139,6 +155,7 @@ final class Library
         }
         $candidates[] = '/usr/local/include/pirsch.h';
         $candidates[] = '/usr/include/pirsch.h';
+        $candidates[] = self::BUNDLED_HEADER;
         foreach ($candidates as $candidate) {
             if (is_file($candidate)) {
                 return $candidate;
@@ -146,6 +163,22 @@ final class Library
         }
         throw new LoadException('pirsch.h not found: PIRSCH_HEADER is not set and none of ' . implode(', ', array_unique($candidates))
             . " exists (the library is $library); install libpirsch's header or set PIRSCH_HEADER to the path of pirsch.h");
+    }
+
+    /** @return array{0: string, 1: string}|null [where it was set, the value] */
+    private static function setting(string $name): ?array
+    {
+        $env = 'PIRSCH_' . strtoupper($name);
+        $value = getenv($env);
+        if (is_string($value) && $value !== '') {
+            return [$env, $value];
+        }
+        try {
+            $value = Settings::get($name);
+        } catch (\RuntimeException $e) {
+            throw new LoadException($e->getMessage(), 0, $e);
+        }
+        return $value === null ? null : ["php.ini pirsch.$name", $value];
     }
 
     public static function readHeader(string $header): string

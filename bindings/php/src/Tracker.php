@@ -4,34 +4,45 @@ declare(strict_types=1);
 
 namespace Pirsch\Native;
 
-use Pirsch\Native\Exception\PirschException;
+use Pirsch\Native\Exception\AuthException;
+use Pirsch\Native\Exception\ClosedException;
+use Pirsch\Native\Exception\HttpException;
+use Pirsch\Native\Exception\InvalidArgumentException;
+use Pirsch\Native\Exception\LoadException;
+use Pirsch\Native\Exception\QueueFullException;
+use Pirsch\Native\Internal\Drops;
 use Pirsch\Native\Internal\ProcessSlot;
 
 /**
  * Page views from a PHP page in one line:
  *
- *     Pirsch\Native\Tracker::pageView(Pirsch\Native\Tracker::client());
+ *     Pirsch\Native\Tracker::pageView();
  *
- * client() is the process's client, created on first use from the environment
- * (Client::fromEnv) or by your factory. pageView() builds the page view from $_SERVER and
- * queues it: it never waits on the network and never throws a PirschException.
+ * It builds the page view from $_SERVER and queues it on the process's client (client()),
+ * made on first use from the settings (Client::fromEnv: environment, php.ini or files). It
+ * never waits on the network and never throws: when the setup is broken (FFI disabled or
+ * restricted, libpirsch not found, no credentials) or libpirsch refuses the page view, it
+ * returns false, counts the page view in dropped() under a reason, and logs the reason to
+ * error_log once (again at most once an hour), never once per request.
  */
 final class Tracker
 {
     private static ?Client $client = null;
-    private static bool $logged = false;
 
     /**
      * The client of this process, made by $factory (default: Client::fromEnv()) on first use.
+     * Unlike pageView(), this is explicit API: it throws the typed exceptions of the package
+     * (LoadException, AuthException, ...) when the client cannot be made.
      *
      * Outside the CLI (PHP-FPM, where it is tested, and other SAPIs that serve many requests
      * per process) it is kept for the life of the worker process, across requests, although
      * PHP resets everything else after each request: the queue, the sender thread, the
      * connection and the token live on, and a worker that exits normally delivers what is
      * still queued (within shutdown_timeout_ms) as it exits; a worker killed by a signal
-     * loses it (see the README on process_control_timeout). A client made in the master before the workers are forked (by preload.php)
-     * is inherited by them. The factory therefore runs once per process, with the first
-     * request's view of the configuration. In the CLI it lives as long as the script.
+     * loses it (see the README on process_control_timeout). A client made in the master before
+     * the workers are forked (by preload.php) is inherited by them. The factory therefore runs
+     * once per process, with the first request's view of the configuration. In the CLI it
+     * lives as long as the script.
      */
     public static function client(?callable $factory = null): Client
     {
@@ -39,7 +50,7 @@ final class Tracker
             return self::$client;
         }
         $factory ??= static fn (): Client => Client::fromEnv();
-        return self::$client = PHP_SAPI === 'cli' || PHP_SAPI === 'phpdbg' ? $factory() : self::processClient($factory);
+        return self::$client = PHP_SAPI === 'cli' || PHP_SAPI === 'phpdbg' ? self::made($factory) : self::processClient($factory);
     }
 
     /**
@@ -52,14 +63,20 @@ final class Tracker
         if ($ptr !== null) {
             return Client::fromPointer($ptr, false);
         }
-        $client = $factory();
-        if (!$client instanceof Client) {
-            throw new \TypeError('the factory must return a Pirsch\Native\Client, not ' . get_debug_type($client));
-        }
+        $client = self::made($factory);
         if (ProcessSlot::put($ffi, $client->pointer())) {
             $client->disown();
         }
         // Otherwise this request's client is freed (and delivers its queue) when the request ends.
+        return $client;
+    }
+
+    private static function made(callable $factory): Client
+    {
+        $client = $factory();
+        if (!$client instanceof Client) {
+            throw new \TypeError('the factory must return a Pirsch\Native\Client, not ' . get_debug_type($client));
+        }
         return $client;
     }
 
@@ -72,33 +89,87 @@ final class Tracker
     /**
      * Queues the page view of the current request. Returns true when it was queued; false
      * when the request is not one to count (a method not in $methods, no REQUEST_URI/REMOTE_ADDR,
-     * e.g. the CLI) or the library refused it (the reason goes to error_log, at most once per
-     * request). Never blocks; never throws a PirschException.
+     * e.g. the CLI: not counted as dropped), or the page view was dropped: the client could not
+     * be made (no client given and client() failed), or libpirsch refused it. A dropped page
+     * view is counted in dropped() and its reason logged once. Never blocks; never throws.
      *
+     * @param Client|null $client the client to queue on; null: client() (made on first use)
      * @param array|null $server $_SERVER, or an array like it
      * @param array<string, string> $tags up to 20 tags
      * @param array $fields more page view fields (title, screen_width, ...), over the derived ones
      * @param list<string> $methods the request methods that count as page views
      */
-    public static function pageView(Client $client, ?array $server = null, array $tags = [], array $fields = [], array $methods = ['GET']): bool
+    public static function pageView(?Client $client = null, ?array $server = null, array $tags = [], array $fields = [], array $methods = ['GET']): bool
     {
-        $hit = self::hitFromServer($server ?? $_SERVER, $methods);
-        if ($hit === null) {
+        try {
+            $hit = self::hitFromServer($server ?? $_SERVER, $methods);
+            if ($hit === null) {
+                return false;
+            }
+            if ($tags !== []) {
+                $hit['tags'] = $tags;
+            }
+            $hit = array_replace($hit, $fields);
+        } catch (\Throwable $e) {
+            Drops::record('error', get_class($e) . ': ' . $e->getMessage());
             return false;
         }
-        if ($tags !== []) {
-            $hit['tags'] = $tags;
+        if ($client === null) {
+            try {
+                $client = self::client();
+            } catch (\Throwable $e) {
+                Drops::record(self::setupReason($e), 'no client: ' . $e->getMessage());
+                return false;
+            }
         }
         try {
-            $client->enqueueHit(array_replace($hit, $fields));
+            $client->enqueueHit($hit);
             return true;
-        } catch (PirschException $e) {
-            if (!self::$logged) {
-                self::$logged = true;
-                error_log('pirsch: page view not queued: ' . $e->getMessage());
-            }
+        } catch (\Throwable $e) {
+            Drops::record(self::refusalReason($e), 'page view not queued: ' . $e->getMessage());
             return false;
         }
+    }
+
+    /**
+     * The page views pageView() dropped, by reason, in every process of this user (PHP-FPM
+     * workers included) since the counts were last reset: reason => count, first and last
+     * time (UTC), the last message. Reasons: ffi (FFI missing, disabled or restricted),
+     * library (libpirsch or its declarations not found or unfit), credentials (none set, or
+     * refused), config (a bad setting), invalid (a page view libpirsch refused), queue_full,
+     * closed, error (anything else).
+     *
+     * @return array<string, array{count: int, first: string, last: string, message: string}>
+     */
+    public static function dropped(): array
+    {
+        return Drops::all();
+    }
+
+    /** Forgets the counts of dropped(); the next failure is logged again. */
+    public static function resetDropped(): void
+    {
+        Drops::reset();
+    }
+
+    private static function setupReason(\Throwable $e): string
+    {
+        return match (true) {
+            $e instanceof LoadException => $e->reason,
+            $e instanceof AuthException, $e instanceof HttpException => 'credentials',
+            $e instanceof InvalidArgumentException => 'config',
+            default => 'error',
+        };
+    }
+
+    private static function refusalReason(\Throwable $e): string
+    {
+        return match (true) {
+            $e instanceof InvalidArgumentException => 'invalid',
+            $e instanceof QueueFullException => 'queue_full',
+            $e instanceof ClosedException => 'closed',
+            default => 'error',
+        };
     }
 
     /**

@@ -51,7 +51,7 @@ final class ErrorsTest extends TestCase
 
     public function testASlowApiIsATimeoutException(): void
     {
-        self::$standin->fault(['path_prefix' => '/api/v1/hit', 'delay_ms' => 2000]);
+        self::$standin->fault(['path_prefix' => '/api/v1/hit', 'delay_ms' => 2000, 'close' => true]);   // never recorded later
         $client = $this->client(['timeout_ms' => 200, 'max_retries' => 0], accessKey: true);
         $start = microtime(true);
         try {
@@ -65,7 +65,8 @@ final class ErrorsTest extends TestCase
 
     public function testAFullQueueIsAQueueFullException(): void
     {
-        self::$standin->fault(['path_prefix' => '/api/v1/hit/batch', 'delay_ms' => 3000]);
+        // close: the held batch is never recorded (a late answer would land in a later test).
+        self::$standin->fault(['path_prefix' => '/api/v1/hit/batch', 'delay_ms' => 3000, 'close' => true]);
         $client = $this->client(['queue_capacity' => 2, 'batch_size' => 1, 'shutdown_timeout_ms' => 100], accessKey: true);
         $refused = 0;
         for ($i = 0; $i < 8; $i++) {

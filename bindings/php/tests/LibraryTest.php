@@ -73,27 +73,39 @@ final class LibraryTest extends TestCase
         $this->assertStringContainsString('set PIRSCH_LIBRARY', $out);
     }
 
-    public function testAMissingHeaderSaysWhereItLooked(): void
+    public function testWithoutAnInstalledHeaderTheBundledCopyIsUsed(): void
     {
         $dir = sys_get_temp_dir() . '/pirsch-nohdr-' . getmypid();
         @mkdir("$dir/lib", 0700, true);
         symlink((string) realpath((string) getenv('PIRSCH_LIBRARY')), "$dir/lib/libpirsch.so.0");
         try {
-            [, $out] = self::php([self::fixture('load.php')], env: ['PIRSCH_LIBRARY' => "$dir/lib/libpirsch.so.0", 'PIRSCH_HEADER' => '']);
-            if (str_starts_with($out, 'loaded')) {
-                $this->markTestSkipped('pirsch.h is installed on this machine');
+            $code = 'require "' . dirname(__DIR__) . '/autoload.php"; $v = Pirsch\Native\Library::version(); echo Pirsch\Native\Library::source(), "|$v";';
+            [$rc, $out, $err] = self::php(['-r', $code], env: ['PIRSCH_LIBRARY' => "$dir/lib/libpirsch.so.0", 'PIRSCH_HEADER' => '']);
+            $this->assertSame(0, $rc, $err);
+            if (!str_contains($out, '/usr/local/include/pirsch.h') && !str_contains($out, '/usr/include/pirsch.h')) {
+                $this->assertSame("cdef $dir/lib/libpirsch.so.0 (" . Library::BUNDLED_HEADER . ')|' . Library::version(), $out);
             }
-            $this->assertStringContainsString('pirsch.h not found', $out);
-            $this->assertStringContainsString("$dir/include/pirsch.h", $out);
-            $this->assertStringContainsString('/usr/include/pirsch.h', $out);
 
             [, $out] = self::php([self::fixture('load.php')], env: ['PIRSCH_HEADER' => '/nonexistent/pirsch.h']);
             $this->assertStringContainsString('PIRSCH_HEADER=/nonexistent/pirsch.h does not exist', $out);
+            [, $out] = self::php([self::fixture('load.php')], env: ['PIRSCH_HEADER' => '', 'PIRSCH_LIBRARY' => ''],
+                ini: ['pirsch.library' => "$dir/lib/libpirsch.so.0", 'pirsch.header' => '/nonexistent/pirsch.h']);
+            $this->assertStringContainsString('php.ini pirsch.header=/nonexistent/pirsch.h does not exist', $out);
+            [, $out] = self::php([self::fixture('load.php')], env: ['PIRSCH_HEADER' => '', 'PIRSCH_LIBRARY' => ''],
+                ini: ['pirsch.library' => "$dir/lib/libpirsch.so.0"]);
+            $this->assertSame('loaded ' . Library::version() . "\n", $out, 'the library from php.ini');
         } finally {
             unlink("$dir/lib/libpirsch.so.0");
             rmdir("$dir/lib");
             rmdir($dir);
         }
+    }
+
+    /** The copy of pirsch.h the package ships is the repository's header (`make php-header` copies it). */
+    public function testTheBundledHeaderIsCurrent(): void
+    {
+        $this->assertFileEquals(dirname(__DIR__, 3) . '/include/pirsch.h', Library::BUNDLED_HEADER,
+            'bindings/php/include/pirsch.h is stale: run `make php-header`');
     }
 
     public function testEveryResultCodeHasItsException(): void

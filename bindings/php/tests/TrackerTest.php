@@ -94,21 +94,114 @@ final class TrackerTest extends TestCase
         $this->assertStringNotContainsString('never-sent', json_encode(self::$standin->items()));
     }
 
-    public function testARefusedPageViewIsLoggedOnceAndNeverThrows(): void
+    public function testARefusedPageViewIsCountedLoggedOnceAndNeverThrows(): void
     {
         $log = tempnam(sys_get_temp_dir(), 'pirsch-log-');
         $saved = ini_set('error_log', $log);
+        Tracker::resetDropped();
         try {
             $client = $this->client();
             $this->assertFalse(Tracker::pageView($client, self::server(['HTTP_HOST' => 'bad host'])));
             $this->assertFalse(Tracker::pageView($client, self::server(['HTTP_HOST' => 'bad host'])));
+            $this->assertFalse(Tracker::pageView($client, self::server(['HTTP_HOST' => 'bad host']), fields: ['screen_width' => 'wide']));
             $text = (string) file_get_contents($log);
-            $this->assertSame(1, substr_count($text, 'pirsch: page view not queued: '), $text);
+            $this->assertSame(1, substr_count($text, 'pirsch: page views are not counted (invalid): page view not queued: '), $text);
             $this->assertStringContainsString('url', $text);
+            $dropped = Tracker::dropped();
+            $this->assertSame(['invalid'], array_keys($dropped));
+            $this->assertSame(3, $dropped['invalid']['count']);
+            $this->assertStringContainsString('screen_width', $dropped['invalid']['message'], 'the last message');
         } finally {
             ini_set('error_log', (string) $saved);
             unlink($log);
+            Tracker::resetDropped();
         }
+        $this->assertSame([], Tracker::dropped());
+    }
+
+    /**
+     * The documented one-liner in setups that cannot work: it returns false, never throws,
+     * counts every page view under the reason and logs the reason once.
+     *
+     * @dataProvider brokenSetups
+     */
+    public function testABrokenSetupNeverThrowsCountsAndLogsOnce(array $env, array $ini, string $reason, string $says): void
+    {
+        $state = sys_get_temp_dir() . '/pirsch-state-' . bin2hex(random_bytes(4));
+        $log = "$state.log";
+        try {
+            [$rc, $out, $err] = self::php([self::fixture('pageview.php')],
+                env: $env + ['PIRSCH_STATE_DIR' => $state, 'PIRSCH_BASE_URL' => self::$standin->url, 'PIRSCH_ACCESS_KEY' => null,
+                    'PIRSCH_CLIENT_ID' => null, 'PIRSCH_CLIENT_SECRET' => null],
+                ini: $ini + ['log_errors' => '1', 'error_log' => $log, 'display_errors' => '0']);
+            $this->assertSame(0, $rc, $out . $err);
+            $result = json_decode($out, true);
+            $this->assertNull($result['threw'], $out);
+            $this->assertSame([false, false, false], $result['results']);
+            $this->assertSame([$reason], array_keys($result['dropped']), $out);
+            $this->assertSame(3, $result['dropped'][$reason]['count']);
+            $this->assertStringContainsString($says, $result['dropped'][$reason]['message']);
+            $text = (string) @file_get_contents($log);
+            $this->assertSame(1, substr_count($text, "pirsch: page views are not counted ($reason)"), $text);
+            $this->assertSame(1, substr_count($text, 'pirsch:'), $text);
+            $this->assertSame([], self::$standin->bodies('hit'));
+        } finally {
+            @unlink("$state/dropped.json");
+            @rmdir($state);
+            @unlink($log);
+        }
+    }
+
+    public static function brokenSetups(): array
+    {
+        return [
+            'FFI disabled' => [['PIRSCH_ACCESS_KEY' => self::ACCESS_KEY], ['ffi.enable' => '0'], 'ffi', 'ffi.enable=true'],
+            'no credentials anywhere' => [[], [], 'credentials', 'pirsch.access_key'],
+            'library not found' => [['PIRSCH_ACCESS_KEY' => self::ACCESS_KEY, 'PIRSCH_LIBRARY' => '/nonexistent/libpirsch.so.0'], [], 'library', '/nonexistent/libpirsch.so.0'],
+            'key file unreadable' => [['PIRSCH_ACCESS_KEY_FILE' => '/nonexistent/key'], [], 'config', 'PIRSCH_ACCESS_KEY_FILE=/nonexistent/key cannot be read'],
+        ];
+    }
+
+    /**
+     * Credentials and configuration from php.ini (get_cfg_var) and from files, not only the
+     * environment; the environment wins.
+     *
+     * @dataProvider settingSources
+     */
+    public function testCredentialsFromPhpIniOrAFile(array $env, array $ini, string $auth): void
+    {
+        $dir = sys_get_temp_dir() . '/pirsch-cred-' . bin2hex(random_bytes(4));
+        mkdir($dir, 0700);
+        file_put_contents("$dir/key", self::ACCESS_KEY . "\n");
+        file_put_contents("$dir/secret", self::CLIENT_SECRET);
+        $fix = static fn (array $a): array => array_map(static fn ($v) => is_string($v) ? str_replace('@DIR@', $dir, $v) : $v, $a);
+        try {
+            [$rc, $out, $err] = self::php([self::fixture('pageview.php')],
+                env: $fix($env) + ['PIRSCH_STATE_DIR' => "$dir/state", 'PIRSCH_ACCESS_KEY' => null, 'PIRSCH_CLIENT_ID' => null,
+                    'PIRSCH_CLIENT_SECRET' => null, 'PIRSCH_BASE_URL' => null],
+                ini: $fix($ini) + ['pirsch.base_url' => self::$standin->url]);
+            $this->assertSame(0, $rc, $err);
+            $this->assertSame(['results' => [true, true, true], 'dropped' => [], 'threw' => null], json_decode($out, true), $out . $err);
+            $items = self::$standin->items('hit');
+            $this->assertCount(3, $items);
+            $this->assertSame([$auth], array_values(array_unique(array_column($items, 'auth'))));
+            $this->assertSame('http://example.com/fixture', $items[0]['body']['url']);
+        } finally {
+            exec('rm -rf ' . escapeshellarg($dir));
+        }
+    }
+
+    public static function settingSources(): array
+    {
+        return [
+            'php.ini access key' => [[], ['pirsch.access_key' => self::ACCESS_KEY], 'access_key'],
+            'php.ini OAuth client' => [[], ['pirsch.client_id' => self::CLIENT_ID, 'pirsch.client_secret' => self::CLIENT_SECRET], 'token'],
+            'php.ini key file' => [[], ['pirsch.access_key_file' => '@DIR@/key'], 'access_key'],
+            'php.ini secret file' => [[], ['pirsch.client_id' => self::CLIENT_ID, 'pirsch.client_secret_file' => '@DIR@/secret'], 'token'],
+            'environment key file' => [['PIRSCH_ACCESS_KEY_FILE' => '@DIR@/key'], [], 'access_key'],
+            'environment secret file' => [['PIRSCH_CLIENT_ID' => self::CLIENT_ID, 'PIRSCH_CLIENT_SECRET_FILE' => '@DIR@/secret'], [], 'token'],
+            'environment over php.ini' => [['PIRSCH_ACCESS_KEY' => self::ACCESS_KEY], ['pirsch.access_key' => 'pa_wrong'], 'access_key'],
+        ];
     }
 
     public function testTheCliClientIsMadeOnceFromTheEnvironment(): void

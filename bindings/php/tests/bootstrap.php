@@ -18,5 +18,13 @@ if (!is_file((string) getenv('PIRSCH_LIBRARY'))) {
     fwrite(STDERR, getenv('PIRSCH_LIBRARY') . " is missing: run `make build` first\n");
     exit(1);
 }
+// Counts of dropped page views (Tracker::dropped()) in a directory of this run, not the user's.
+$state = sys_get_temp_dir() . '/pirsch-phpunit-state-' . getmypid();
+@mkdir($state, 0700);
+putenv("PIRSCH_STATE_DIR=$state");
+register_shutdown_function(static function () use ($state): void {
+    @unlink("$state/dropped.json");
+    @rmdir($state);
+});
 $GLOBALS['pirsch_standin'] = new Pirsch\Native\Tests\Standin();
 register_shutdown_function(static fn () => $GLOBALS['pirsch_standin']->stop());

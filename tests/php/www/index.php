@@ -1,18 +1,19 @@
 <?php
-// The page of the end-to-end test: counts itself with Pirsch\Native\Tracker and says what happened.
+// The page of the end-to-end tests: counts itself with the documented one-liner and says what
+// happened (JSON). The one-liner never throws; whatever else this page reports is for the test.
 declare(strict_types=1);
 
-require dirname(__DIR__, 3) . '/bindings/php/autoload.php';
+require getenv('PIRSCH_AUTOLOAD') ?: dirname(__DIR__, 3) . '/bindings/php/autoload.php';
 
+use Pirsch\Native\Library;
 use Pirsch\Native\Tracker;
 
 header('Content-Type: application/json');
-try {
-    $client = Tracker::client();
-    $queued = Tracker::pageView($client, tags: ['scenario' => (string) getenv('SCENARIO')]);
+$scenario = (string) (getenv('SCENARIO') ?: get_cfg_var('pirsch_test.scenario') ?: ($_GET['scenario'] ?? ''));
+$queued = Tracker::pageView(tags: ['scenario' => $scenario]);
+$out = ['queued' => $queued, 'pid' => getmypid(), 'source' => Library::source(), 'dropped' => Tracker::dropped()];
+if ($queued) {
     // What the test checks: how libpirsch was loaded, and that the client outlives requests.
-    echo json_encode(['queued' => $queued, 'pid' => getmypid(), 'source' => Pirsch\Native\Library::source(), 'stats' => $client->stats()->toArray()]);
-} catch (Pirsch\Native\Exception\PirschException $e) {
-    http_response_code(500);
-    echo json_encode(['error' => get_class($e), 'message' => $e->getMessage(), 'pid' => getmypid()]);
+    $out['stats'] = Tracker::client()->stats()->toArray();
 }
+echo json_encode($out);
