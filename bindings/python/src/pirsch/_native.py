@@ -3,7 +3,8 @@
 The library is looked for, in this order, through:
 
 1. ``PIRSCH_LIBRARY`` (a path to libpirsch.so);
-2. a copy inside this package (``pirsch/_lib/libpirsch.so``, placed there by a build);
+2. the copy inside this package (``pirsch/_lib/libpirsch.so.0``: ``pip install`` builds it
+   there from source with setuptools-rust, and a wheel ships it);
 3. the system: the dynamic loader (``libpirsch.so.0``: LD_LIBRARY_PATH, ld.so.cache),
    ``ctypes.util.find_library("pirsch")`` and ``pkg-config --variable=libdir pirsch``.
 
@@ -248,8 +249,8 @@ def load() -> ctypes.CDLL:
         raise LibraryError(
             "libpirsch not found (looked at " + "; ".join(tried) + "). Fix: set "
             "PIRSCH_LIBRARY=/path/to/libpirsch.so, or install libpirsch system-wide "
-            "(`make install PREFIX=/usr/local`, then `ldconfig`), or copy libpirsch.so into "
-            f"{_PACKAGE_LIB_DIR}/"
+            "(`make install PREFIX=/usr/local`, then `ldconfig`), or reinstall this package from a wheel "
+            "or from source with cargo on PATH (`pip install ./bindings/python` builds the library into it)"
         )
 
 

