@@ -3,7 +3,8 @@
 // happened (JSON). The one-liner never throws; whatever else this page reports is for the test.
 declare(strict_types=1);
 
-require getenv('PIRSCH_AUTOLOAD') ?: dirname(__DIR__, 3) . '/bindings/php/autoload.php';
+// In a Composer project (tests/php/StockInstallTest.php) its vendor/autoload.php, else the package's own.
+require is_file(__DIR__ . '/vendor/autoload.php') ? __DIR__ . '/vendor/autoload.php' : dirname(__DIR__, 3) . '/bindings/php/autoload.php';
 
 use Pirsch\Native\Library;
 use Pirsch\Native\Tracker;
