@@ -7,14 +7,13 @@
 #   and the wheel (without) each into a fresh venv, Flask/gunicorn, FastAPI/uvicorn and Django
 #   served for real against the stand-in.
 #
-# One pip cache and one cargo build folder under target/python/ serve every build and venv
-# here (a cargo folder of its own: setuptools-rust builds only the cdylib, and sharing
-# target/release with `make build` would make each rebuild the other's).
+# One pip cache (target/python/pip-cache) serves every build and venv here; cargo builds in
+# target/python/cargo (setup.py's default CARGO_TARGET_DIR: setuptools-rust builds only the
+# cdylib, and sharing target/release with `make build` would make each rebuild the other's).
 PY_BUILD  := target/python
 PY_WHEELS := target/wheels
 PY_TOOLS  := $(PY_BUILD)/tools
-PY_ENV    := PIP_CACHE_DIR=$(CURDIR)/$(PY_BUILD)/pip-cache PIP_DISABLE_PIP_VERSION_CHECK=1 \
-             CARGO_TARGET_DIR=$(CURDIR)/$(PY_BUILD)/cargo
+PY_ENV    := PIP_CACHE_DIR=$(CURDIR)/$(PY_BUILD)/pip-cache PIP_DISABLE_PIP_VERSION_CHECK=1
 
 .PHONY: wheel test-python-packaging
 

@@ -6,7 +6,9 @@ loads with ctypes (Binding.NoBinding): the wheel works with any Python 3 on its 
 it is tagged py3-none-<platform>, and the file keeps the library's soname (libpirsch.so.0)
 instead of a CPython extension suffix.
 
-CARGO_TARGET_DIR picks cargo's build folder (default: the workspace's target/).
+cargo builds in CARGO_TARGET_DIR, by default target/python/cargo in the checkout (shared with
+`make wheel` and the tests): not target/release, where `make build` compiles all three crate
+types and each build would undo the other's.
 """
 import os
 import sys
@@ -29,6 +31,9 @@ if not os.path.exists(CRATE):
         f"pirsch: the libpirsch crate is not at {os.path.normpath(CRATE)}: build this package "
         "from a libpirsch checkout (pip install ./bindings/python), or install a pirsch wheel"
     )
+
+
+os.environ.setdefault("CARGO_TARGET_DIR", os.path.normpath(os.path.join(HERE, "..", "..", "target", "python", "cargo")))
 
 
 class build_rust(_build_rust):

@@ -27,16 +27,16 @@ from standin import Standin  # noqa: E402
 
 BUILD = os.path.join(ROOT, "target", "python")
 WHEELS = os.path.join(ROOT, "target", "wheels")
-# One pip cache and one cargo build folder for every install this suite (and `make wheel`) does.
+# One pip cache for every install this suite (and `make wheel`) does; cargo builds in setup.py's
+# default folder, target/python/cargo.
 PIP_CACHE = os.path.join(BUILD, "pip-cache")
-CARGO_TARGET = os.path.join(BUILD, "cargo")
 FRAMEWORKS = ["flask", "gunicorn", "fastapi", "uvicorn", "django"]
 UA = "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0"
 
 
 def clean_env(path=None, **extra):
     """The environment without PIRSCH_*, PYTHONPATH or a virtualenv of the caller."""
-    drop = ("PYTHONPATH", "VIRTUAL_ENV", "PYTHONHOME")
+    drop = ("PYTHONPATH", "VIRTUAL_ENV", "PYTHONHOME", "CARGO_TARGET_DIR")
     env = {k: v for k, v in os.environ.items() if not k.startswith("PIRSCH_") and k not in drop}
     env.update(PIP_CACHE_DIR=PIP_CACHE, PIP_DISABLE_PIP_VERSION_CHECK="1", PIP_NO_INPUT="1")
     if path is not None:
@@ -74,7 +74,7 @@ def make_venv(name):
     path = os.path.join(BUILD, f"venv-{name}")
     shutil.rmtree(path, ignore_errors=True)
     if name == "source":
-        env = clean_env(CARGO_TARGET_DIR=CARGO_TARGET)
+        env = clean_env()
         what = [os.path.join(ROOT, "bindings", "python")]
     else:
         env = clean_env(path=path_without_rust())
