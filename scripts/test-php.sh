@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Tests the PHP package (bindings/php): its PHPUnit suite against the API stand-in, then the
-# end-to-end test nginx -> PHP-FPM -> Pirsch\Native\Tracker -> libpirsch -> stand-in (tests/php).
-# Needs `make build` and scripts/install-deps.sh (php-cli, phpunit, php8.2-fpm, nginx).
+# end-to-end tests (tests/php): nginx -> PHP-FPM -> Pirsch\Native\Tracker -> libpirsch -> stand-in,
+# and the README's install (a new Composer project, offline; a stock Debian PHP-FPM with only
+# the README's settings; broken setups answering 200).
+# Needs `make build` and php-cli, phpunit, php8.2-fpm, nginx and composer (Debian packages).
 # Every process a suite starts runs in its own process group, killed when the script ends.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -16,8 +18,9 @@ command -v php >/dev/null || missing+=("php (php-cli)")
 [ -x "$PHPUNIT" ] || missing+=("phpunit")
 ls /usr/sbin/php-fpm* >/dev/null 2>&1 || missing+=("php-fpm (php8.2-fpm)")
 [ -x /usr/sbin/nginx ] || missing+=("nginx")
+command -v composer >/dev/null || missing+=("composer")
 if [ ${#missing[@]} -gt 0 ]; then
-    echo "test-php: missing ${missing[*]}: run scripts/install-deps.sh" >&2
+    echo "test-php: missing ${missing[*]}: apt-get install php-cli phpunit php8.2-fpm nginx composer" >&2
     exit 2
 fi
 for f in "$PIRSCH_LIBRARY" "$PIRSCH_HEADER" target/release/pirsch-standin; do
@@ -60,7 +63,7 @@ run() {   # run NAME TIMEOUT COMMAND...: in a new process group, bounded in time
 }
 
 run "PHPUnit: bindings/php against the stand-in" 60 "$PHPUNIT" -c bindings/php/phpunit.xml.dist
-run "end to end: nginx -> PHP-FPM -> libpirsch -> stand-in" 60 "$PHPUNIT" -c tests/php/phpunit.xml
+run "end to end: nginx -> PHP-FPM -> libpirsch -> stand-in; README install on stock Composer and PHP-FPM" 120 "$PHPUNIT" -c tests/php/phpunit.xml
 
 echo
 echo "PHP test summary:"

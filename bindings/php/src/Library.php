@@ -89,7 +89,8 @@ final class Library
         } catch (\FFI\Exception $e) {
             if (str_contains($e->getMessage(), 'restricted')) {
                 throw new LoadException('PHP\'s FFI is restricted to preloaded code here (ffi.enable=' . $enable . ', the default '
-                    . 'of PHP-FPM and other servers; the CLI is exempt): set php_admin_value[ffi.enable] = true in the pool, or '
+                    . 'of PHP-FPM and other servers; the CLI is exempt): set ffi.enable = true (in a file in PHP-FPM\'s conf.d, or '
+                    . 'php_admin_value[ffi.enable] = true in the pool), or '
                     . 'preload the package with opcache.preload=' . dirname(__DIR__) . '/preload.php (see bindings/php/README.md)', 0, $e, LoadException::FFI);
             }
             throw new LoadException("loading $library with the declarations of $header failed: " . $e->getMessage(), 0, $e);
