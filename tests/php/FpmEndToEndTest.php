@@ -11,7 +11,8 @@ use Pirsch\Native\Tests\Standin;
  *
  * One FPM master per scenario, with Debian's php.ini (ffi.enable=preload, opcache on):
  *  a  php_admin_value[ffi.enable] = true, no preloading; an OAuth client from env[]; 2 workers.
- *     Beside it pool "r": the default ffi.enable=preload without preloading, a clear error.
+ *     Beside it pool "r": the default ffi.enable=preload without preloading: every page still
+ *     answers 200, the page views are counted as dropped (reason ffi, with what to set), logged once.
  *  b  opcache.preload = bindings/php/preload.php; the master runs as root here (so with
  *     opcache.preload_user, and PHP refuses FFI::load: the preloaded classes derive the
  *     declarations per request); an access key from env[]; 1 worker.
