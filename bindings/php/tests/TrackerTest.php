@@ -128,6 +128,7 @@ final class TrackerTest extends TestCase
     public function testABrokenSetupNeverThrowsCountsAndLogsOnce(array $env, array $ini, string $reason, string $says): void
     {
         $state = sys_get_temp_dir() . '/pirsch-state-' . bin2hex(random_bytes(4));
+        mkdir($state, 0700);
         $log = "$state.log";
         try {
             [$rc, $out, $err] = self::php([self::fixture('pageview.php')],
@@ -145,6 +146,9 @@ final class TrackerTest extends TestCase
             $this->assertSame(1, substr_count($text, "pirsch: page views are not counted ($reason)"), $text);
             $this->assertSame(1, substr_count($text, 'pirsch:'), $text);
             $this->assertSame([], self::$standin->bodies('hit'));
+            if (!isset($env['PIRSCH_STATE_DIR'])) {
+                $this->assertSame(3, json_decode((string) file_get_contents("$state/dropped.json"), true)[$reason]['count'], 'kept for every process');
+            }
         } finally {
             @unlink("$state/dropped.json");
             @rmdir($state);
@@ -158,6 +162,7 @@ final class TrackerTest extends TestCase
             'FFI disabled' => [['PIRSCH_ACCESS_KEY' => self::ACCESS_KEY], ['ffi.enable' => '0'], 'ffi', 'ffi.enable=true'],
             'no credentials anywhere' => [[], [], 'credentials', 'pirsch.access_key'],
             'library not found' => [['PIRSCH_ACCESS_KEY' => self::ACCESS_KEY, 'PIRSCH_LIBRARY' => '/nonexistent/libpirsch.so.0'], [], 'library', '/nonexistent/libpirsch.so.0'],
+            'no credentials, counts kept only in the request (state dir unusable)' => [['PIRSCH_STATE_DIR' => '/nonexistent/state'], [], 'credentials', 'PIRSCH_ACCESS_KEY'],
             'key file unreadable' => [['PIRSCH_ACCESS_KEY_FILE' => '/nonexistent/key'], [], 'config', 'PIRSCH_ACCESS_KEY_FILE=/nonexistent/key cannot be read'],
         ];
     }
