@@ -23,7 +23,7 @@ use Pirsch\Native\Internal\ProcessSlot;
  * never waits on the network and never throws: when the setup is broken (FFI disabled or
  * restricted, libpirsch not found, no credentials) or libpirsch refuses the page view, it
  * returns false, counts the page view in dropped() under a reason, and logs the reason to
- * error_log once (again at most once an hour), never once per request.
+ * error_log once per server start (and at most once an hour), never once per request.
  */
 final class Tracker
 {
@@ -111,14 +111,14 @@ final class Tracker
             }
             $hit = array_replace($hit, $fields);
         } catch (\Throwable $e) {
-            Drops::record('error', get_class($e) . ': ' . $e->getMessage());
+            self::drop('error', get_class($e) . ': ' . $e->getMessage());
             return false;
         }
         if ($client === null) {
             try {
                 $client = self::client();
             } catch (\Throwable $e) {
-                Drops::record(self::setupReason($e), 'no client: ' . $e->getMessage());
+                self::drop(self::setupReason($e), 'no client: ' . $e->getMessage());
                 return false;
             }
         }
@@ -126,7 +126,7 @@ final class Tracker
             $client->enqueueHit($hit);
             return true;
         } catch (\Throwable $e) {
-            Drops::record(self::refusalReason($e), 'page view not queued: ' . $e->getMessage());
+            self::drop(self::refusalReason($e), 'page view not queued: ' . $e->getMessage());
             return false;
         }
     }
@@ -150,6 +150,15 @@ final class Tracker
     public static function resetDropped(): void
     {
         Drops::reset();
+    }
+
+    /** Counts a dropped page view; nothing in here may reach the page either. */
+    private static function drop(string $reason, string $message): void
+    {
+        try {
+            Drops::record($reason, $message);
+        } catch (\Throwable) {
+        }
     }
 
     private static function setupReason(\Throwable $e): string
