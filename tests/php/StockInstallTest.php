@@ -48,6 +48,8 @@ final class StockInstallTest extends TestCase
     private static array $adjustments = [];
     /** @var array<string, list<string>> the README lines each FPM got */
     private static array $userChanges = [];
+    /** The workers' folder of dropped counts (sys_get_temp_dir()/pirsch-native-UID), removed at the end if the test made it. */
+    private static ?string $stateDir = null;
 
     public static function setUpBeforeClass(): void
     {
@@ -62,6 +64,9 @@ final class StockInstallTest extends TestCase
         if (!is_file(self::FPM_ETC . '/php-fpm.conf') || !is_file(self::FPM_ETC . '/pool.d/www.conf')) {
             self::fail('Debian\'s ' . self::FPM_ETC . '/php-fpm.conf and pool.d/www.conf are missing (php8.2-fpm)');
         }
+        $workerUid = self::$isRoot ? (int) (posix_getpwnam('www-data')['uid'] ?? -1) : posix_geteuid();
+        $state = sys_get_temp_dir() . "/pirsch-native-$workerUid";
+        self::$stateDir = is_dir($state) ? null : $state;
         self::$dir = sys_get_temp_dir() . '/pirsch-php-stock-' . bin2hex(random_bytes(4));
         mkdir(self::$dir, 0755);
         chmod(self::$dir, 0755);
@@ -84,6 +89,10 @@ final class StockInstallTest extends TestCase
         if (isset(self::$dir) && is_dir(self::$dir) && !getenv('PIRSCH_KEEP_E2E')) {
             exec('rm -rf ' . escapeshellarg(self::$dir));
         }
+        if (self::$stateDir !== null && is_dir(self::$stateDir)) {
+            exec('rm -rf ' . escapeshellarg(self::$stateDir));
+        }
+        self::$stateDir = null;
     }
 
     /** The README's composer lines in a fresh project, offline; then a page view from a CLI script. */
