@@ -30,6 +30,7 @@ if ! command -v php >/dev/null || ! php -m 2>/dev/null | grep -qi '^ffi$'; then
     need_apt+=(php-cli)
 fi
 command -v phpunit >/dev/null || need_apt+=(phpunit)
+command -v composer >/dev/null || need_apt+=(composer)
 command -v php-fpm8.2 >/dev/null || [ -x /usr/sbin/php-fpm8.2 ] || need_apt+=(php8.2-fpm)
 [ -x /usr/sbin/nginx ] || need_apt+=(nginx)
 [ -d /usr/share/nginx/src ] || need_apt+=(nginx-dev)
