@@ -5,7 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 SRC=${1:-/usr/share/nginx/src}
-OUT=$ROOT/target/nginx
+# PIRSCH_NGINX_OUT: the output folder (default target/nginx); PIRSCH_RPATH: see bindings/nginx/config.
+OUT=${PIRSCH_NGINX_OUT:-$ROOT/target/nginx}
 rm -rf "$OUT/src"
 mkdir -p "$OUT"
 cp -r "$SRC" "$OUT/src"
