@@ -185,10 +185,13 @@ def test_py_library_search_order_and_errors(tmp_path):
                 PIRSCH_LIBRARY=str(tmp_path / "nope.so"))
     assert "PIRSCH_LIBRARY=" in r.stdout and "nope.so" in r.stdout, r.stdout + r.stderr
 
-    # Nothing anywhere: the error lists where it looked and how to fix it.
+    # Nothing anywhere: the error lists where it looked and how to fix it. (A copy of the
+    # sources without _lib/: `pip install -e` builds the library into the source tree's.)
     if not _system_has_libpirsch():
-        r = _run_py(code, tmp_path, PYTHONPATH=os.path.join(ROOT, "bindings", "python", "src"), LD_LIBRARY_PATH="",
-                    PKG_CONFIG_PATH=str(tmp_path))
+        bare = tmp_path / "bare"
+        shutil.copytree(os.path.join(ROOT, "bindings", "python", "src", "pirsch"), bare / "pirsch",
+                        ignore=shutil.ignore_patterns("__pycache__", "_lib"))
+        r = _run_py(code, tmp_path, PYTHONPATH=str(bare), LD_LIBRARY_PATH="", PKG_CONFIG_PATH=str(tmp_path))
         out = r.stdout
         assert "libpirsch not found" in out and "PIRSCH_LIBRARY" in out and "_lib" in out, out + r.stderr
         assert "pkg-config" in out and "find_library" in out and "make install" in out
