@@ -39,6 +39,10 @@ mkdir -p "$SRC"
 # skipped), with their mtimes, so cargo's fingerprints in the cache stay valid.
 git ls-files -z -co --exclude-standard | while IFS= read -r -d '' f; do [ -e "$f" ] && printf '%s\0' "$f"; done \
     | tar --null -T - -cf - | tar -xf - -C "$SRC"
+# Folders get their mtimes too (build.rs watches src/ as a folder).
+(cd "$SRC" && find . -type d -print0) | while IFS= read -r -d '' d; do
+    [ -d "$TOP/$d" ] && touch -r "$TOP/$d" "$SRC/$d"
+done
 ln -s "$OUT/cargo-target" "$SRC/target"
 
 echo "deb: dpkg-buildpackage -b in ${SRC#$TOP/} (log: target/deb/build.log)"
@@ -51,7 +55,7 @@ mv "$OUT"/src/*.deb "$OUT"/src/*.changes "$OUT"/src/*.buildinfo "$OUT"/
 build_s=$(( $(date +%s) - start ))
 
 echo "deb: lintian"
-lintian --fail-on error --no-tag-display-limit "$OUT"/*.changes > "$OUT/lintian.txt" 2>&1 && lint=0 || lint=$?
+lintian --fail-on error --tag-display-limit 0 "$OUT"/*.changes > "$OUT/lintian.txt" 2>&1 && lint=0 || lint=$?
 cat "$OUT/lintian.txt"
 errors=$(grep -c '^E: ' "$OUT/lintian.txt" || true)
 warnings=$(grep -c '^W: ' "$OUT/lintian.txt" || true)

@@ -215,16 +215,33 @@ else
 fi
 snapshot "$RUN/files.purged"
 comm -12 "$OURS" "$RUN/files.purged" > "$RUN/left-behind"
-check "no file of ours is left ($(wc -l < "$OURS") files and links were installed)" sh -c "[ ! -s '$RUN/left-behind' ] || cat '$RUN/left-behind'"
+check "no file of ours is left ($(wc -l < "$OURS") files and links were installed)" sh -c "[ ! -s '$RUN/left-behind' ] || { cat '$RUN/left-behind'; false; }"
 comm -13 "$RUN/files.installed" "$RUN/files.purged" > "$RUN/appeared"
-check "the purge created nothing (no modules-enabled/*.removed link)" sh -c "[ ! -s '$RUN/appeared' ] || cat '$RUN/appeared'"
+check "the purge created nothing (no modules-enabled/*.removed link)" sh -c "[ ! -s '$RUN/appeared' ] || { cat '$RUN/appeared'; false; }"
 comm -23 "$RUN/files.installed" "$RUN/files.purged" | comm -23 - "$OURS" > "$RUN/lost"
 # Directories that only our packages used go too; anything else gone is a defect.
 sed 's|^|.|' "$RUN/dpkg-L" | sort -u | comm -23 "$RUN/lost" - > "$RUN/lost-not-ours"
 check "the purge removed only paths our packages listed (files and directories only they used)" \
-    sh -c "[ ! -s '$RUN/lost-not-ours' ] || cat '$RUN/lost-not-ours'"
+    sh -c "[ ! -s '$RUN/lost-not-ours' ] || { cat '$RUN/lost-not-ours'; false; }"
 check "no path named *pirsch* remains anywhere in the root" sh -c "! grep -i pirsch '$RUN/files.purged'"
 check "nginx -t still passes without the module" in_root nginx -t
+
+# --- make install-nginx-module: the package's layout, no rpath ---
+if [ -f target/release/libpirsch.so ] && [ -d /usr/share/nginx/src ]; then
+    same_layout() {
+        rm -rf "$RUN/destdir"
+        ${MAKE:-make} -s --no-print-directory install-nginx-module DESTDIR="$RUN/destdir" || return 1
+        (cd "$RUN/destdir" && find . ! -type d | sort) > "$RUN/layout.make"
+        dpkg-deb -c "${DEBS[2]}" | awk '$1 !~ /^d/ {print $6}' | grep -v '^\./usr/share/doc/' | sort > "$RUN/layout.deb"
+        diff "$RUN/layout.deb" "$RUN/layout.make" || return 1
+        dpkg-deb --fsys-tarfile "${DEBS[2]}" | tar -xOf - ./usr/share/nginx/modules-available/mod-http-pirsch.conf \
+            | cmp - "$RUN/destdir/usr/share/nginx/modules-available/mod-http-pirsch.conf" || return 1
+        ! readelf -d "$RUN/destdir/usr/lib/nginx/modules/ngx_http_pirsch_module.so" | grep -E 'RUNPATH|RPATH'
+    }
+    check "make install-nginx-module DESTDIR=...: the package's files, the same .conf, no RUNPATH" same_layout
+else
+    echo "  skip make install-nginx-module (needs make build and nginx-dev)"
+fi
 
 echo "test-packages: $PASSED passed, $FAILED failed ($(( $(date +%s) - T0 )) s: root $((T_ROOT - T0)) s, tests $(( $(date +%s) - T_ROOT )) s)"
 [ "$FAILED" = 0 ]
