@@ -17,10 +17,7 @@ from setuptools import setup
 from setuptools_rust import Binding, RustExtension, Strip
 from setuptools_rust.build import build_rust as _build_rust
 
-try:
-    from setuptools.command.bdist_wheel import bdist_wheel as _bdist_wheel
-except ImportError:  # setuptools < 70.1
-    from wheel.bdist_wheel import bdist_wheel as _bdist_wheel
+from setuptools.command.bdist_wheel import bdist_wheel as _bdist_wheel
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 CRATE = os.path.join(HERE, "..", "..", "Cargo.toml")
