@@ -14,7 +14,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 TOP=$PWD
 T0=$(date +%s)
-[ "$(id -u)" = 0 ] || { echo "test-packages: needs root (chroot, mount)" >&2; exit 1; }
+if [ "$(id -u)" != 0 ]; then
+    command -v sudo >/dev/null || { echo "test-packages: needs root (chroot, mount)" >&2; exit 1; }
+    exec sudo --preserve-env=PATH,PIRSCH_DEBROOT_CACHE,PIRSCH_DEBIAN_MIRROR,PIRSCH_DEBIAN_SECURITY "$0" "$@"
+fi
 
 ARCH=$(dpkg --print-architecture)
 DEBS=()
@@ -95,7 +98,7 @@ snapshot "$RUN/files.pristine"
 mkdir -p "$M/tmp/debs"
 cp "${DEBS[@]}" "$M/tmp/debs/"
 t=$(date +%s)
-if in_root sh -c 'cd /tmp/debs && apt-get install -y -q --no-install-recommends ./*.deb nginx' > "$LOG/apt-install.log" 2>&1; then
+if in_root sh -c 'cd /tmp/debs && apt-get install -y -q ./*.deb nginx' > "$LOG/apt-install.log" 2>&1; then
     ok "apt-get install ./*.deb nginx ($(( $(date +%s) - t )) s)"
 else
     bad "apt-get install ./*.deb nginx"; tail -20 "$LOG/apt-install.log"; exit 1
@@ -130,7 +133,7 @@ EOF
 check "nginx -t accepts the configuration" in_root nginx -t
 if in_root nginx > "$LOG/nginx-start.log" 2>&1; then ok "nginx starts"; else bad "nginx starts"; cat "$LOG/nginx-start.log"; fi
 PAGES=7
-python3 - "$PORT" "$PAGES" > "$LOG/requests.log" 2>&1 <<'EOF' && ok "nginx serves $PAGES pages and a 404 and an image" || bad "nginx serves pages"
+python3 - "$PORT" "$PAGES" > "$LOG/requests.log" 2>&1 <<'EOF' && ok "nginx serves $PAGES pages and a 404" || bad "nginx serves pages"
 import sys, urllib.request, urllib.error
 port, n = sys.argv[1], int(sys.argv[2])
 ua = {"User-Agent": "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"}
@@ -183,6 +186,8 @@ project(app C)
 find_package(pirsch CONFIG REQUIRED)
 add_executable(app app.c)
 target_link_libraries(app pirsch::pirsch)
+add_executable(app_static app.c)
+target_link_libraries(app_static pirsch::pirsch_static)
 EOF
 run_app() { in_root env PIRSCH_BASE_URL="$API" PIRSCH_CLIENT_SECRET=pa_standin_key "$@"; }
 check "gcc app.c \$(pkg-config --cflags --libs pirsch) builds" \
@@ -192,10 +197,12 @@ check "the pkg-config build runs against $LIBDIR/libpirsch.so.0 and sends a page
 check "cmake: find_package(pirsch CONFIG REQUIRED) + pirsch::pirsch builds" \
     in_root sh -c 'cd /tmp/c && cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null && cmake --build build'
 check "the CMake build runs and sends a page view" run_app /tmp/c/build/app https://example.com/cmake
+static_app() { ! in_root ldd /tmp/c/build/app_static | grep pirsch && run_app /tmp/c/build/app_static https://example.com/static; }
+check "pirsch::pirsch_static (libpirsch.a, stripped by dh_strip) links in and sends a page view" static_app
 N=$(hits)
-last_two() { [ "$N" = $((PAGES + 2)) ] && [ "$(received_urls | tail -n2 | tr '\n' ' ')" = 'https://example.com/pkg-config https://example.com/cmake ' ]; }
-check "the stand-in holds exactly $PAGES + 2 page views, the last two from pkg-config and CMake" last_two
-[ "$N" = $((PAGES + 2)) ] || echo "       (hits: $N)"
+last_three() { [ "$N" = $((PAGES + 3)) ] && [ "$(received_urls | tail -n3 | tr '\n' ' ')" = 'https://example.com/pkg-config https://example.com/cmake https://example.com/static ' ]; }
+check "the stand-in holds exactly $PAGES + 3 page views, the last three from the C programs" last_three
+[ "$N" = $((PAGES + 3)) ] || echo "       (hits: $N)"
 
 # --- remove --purge: every file of ours goes, nothing else changes ---
 rm -f "$M/etc/nginx/conf.d/pirsch.conf" "$M/etc/nginx/pirsch.key"   # the user's own configuration
