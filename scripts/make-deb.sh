@@ -46,7 +46,10 @@ done
 ln -s "$OUT/cargo-target" "$SRC/target"
 
 echo "deb: dpkg-buildpackage -b in ${SRC#$TOP/} (log: target/deb/build.log)"
-if ! (cd "$SRC" && dpkg-buildpackage -b -us -uc) > "$OUT/build.log" 2>&1; then
+# Each line of the log gets the seconds since the start.
+if ! (cd "$SRC" && dpkg-buildpackage -b -us -uc 2>&1; echo "exit status $?") \
+        | while IFS= read -r line; do printf '%4d %s\n' $(( $(date +%s) - start )) "$line"; done > "$OUT/build.log" \
+    || ! tail -n1 "$OUT/build.log" | grep -q ' exit status 0$'; then
     grep -E "error|Error|ERROR|dh_.*: " "$OUT/build.log" | tail -30 >&2
     echo "deb: dpkg-buildpackage failed, see target/deb/build.log" >&2
     exit 1
