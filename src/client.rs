@@ -308,7 +308,12 @@ impl Core {
             forwarded: hit.forwarded.as_deref(),
             x_real_ip: hit.x_real_ip.as_deref(),
         };
-        match resolve_client_ip(peer, &headers, &self.config.trusted_proxies) {
+        match resolve_client_ip(
+            peer,
+            &headers,
+            &self.config.trusted_proxies,
+            self.config.client_ip_header,
+        ) {
             // The peer as given, already in canonical form: nothing to replace.
             Some(ip)
                 if peer.parse::<std::net::IpAddr>().ok() == Some(ip)

@@ -68,7 +68,8 @@ pub struct pirsch_hit_options {
     pub url: *const c_char,
     /// Required: the address of the peer that connected to your server. With
     /// `trusted_proxies` set and this peer inside them, the visitor's address is taken
-    /// from the proxy fields below instead.
+    /// from the one proxy field named by `client_ip_header` (x-forwarded-for by default)
+    /// instead; the other three are never read for the address.
     pub ip: *const c_char,
     pub user_agent: *const c_char,
     pub accept_language: *const c_char,
@@ -81,7 +82,8 @@ pub struct pirsch_hit_options {
     pub title: *const c_char,
     pub referrer: *const c_char,
     /// Proxy headers as received (CF-Connecting-IP, X-Forwarded-For, Forwarded, X-Real-IP).
-    /// Believed only when `ip` is a trusted proxy; sent on only with `forward_proxy_headers`.
+    /// Only the one named by `client_ip_header` is read, and only when `ip` is a trusted
+    /// proxy; sent on only with `forward_proxy_headers`.
     pub cf_connecting_ip: *const c_char,
     pub x_forwarded_for: *const c_char,
     pub forwarded: *const c_char,
