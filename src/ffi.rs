@@ -172,10 +172,17 @@ thread_local! {
     static HEADER_SCRATCH: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
 }
 
+/// Stores the message pirsch_last_error returns: without secrets, cut to
+/// MAX_MESSAGE_BYTES, and in a buffer that never keeps more than a few KB of capacity
+/// (a huge message once must not cost every thread that memory for good).
 fn set_last_error(message: &str) {
+    let message = crate::error::presentable(message);
     LAST_ERROR.with(|e| {
         let mut e = e.borrow_mut();
         e.clear();
+        if e.capacity() > 2 * crate::error::MAX_MESSAGE_BYTES {
+            e.shrink_to(crate::error::MAX_MESSAGE_BYTES + 1);
+        }
         e.extend(message.bytes().map(|b| if b == 0 { b' ' } else { b }));
         e.push(0);
     });
