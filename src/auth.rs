@@ -3,8 +3,8 @@
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::transport::{describe_api_error, Transport};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, Instant, SystemTime};
 
 /// How the client proves who it is.
 #[derive(Clone)]
@@ -41,8 +41,18 @@ impl Credentials {
                 ErrorKind::Auth,
                 "a secret without a client id must be an access key, which starts with pa_; for an OAuth client pass its client id too",
             )),
-            (true, false) => Ok(Credentials::AccessKey(secret.to_string())),
-            (false, false) => Ok(Credentials::Client { id: id.to_string(), secret: secret.to_string() }),
+            _ if !is_sendable_token(secret) && id.is_empty() => Err(Error::new(
+                ErrorKind::Auth,
+                "the access key holds characters that cannot be sent in an HTTP header (control, space or non-ASCII); copy it again from the Pirsch dashboard",
+            )),
+            (true, false) => {
+                crate::error::register_secret(secret);
+                Ok(Credentials::AccessKey(secret.to_string()))
+            }
+            (false, false) => {
+                crate::error::register_secret(secret);
+                Ok(Credentials::Client { id: id.to_string(), secret: secret.to_string() })
+            }
         }
     }
 
@@ -69,13 +79,37 @@ struct Cached {
 struct TokenState {
     cached: Option<Cached>,
     generation: u64,
+    /// A token request is on the wire; others wait for its outcome (each within its own bound).
+    inflight: bool,
+    /// Completed token requests, so a waiter knows that the one it waited for has ended.
+    attempts: u64,
+    /// The last request's failure, handed to the threads that waited for it.
+    last_error: Option<Error>,
+    /// Refusals in a row (credentials refused, or a fresh token refused): the next token
+    /// request waits until `not_before`, 1 s doubling to 60 s.
+    refusals: u32,
+    not_before: Option<Instant>,
+}
+
+/// A token the API says has expired already, or expires within this, comes from a server
+/// whose clock disagrees with ours: use it this long (a 401 still renews it at once).
+const MIN_TOKEN_LIFETIME: Duration = Duration::from_secs(300);
+const MAX_REFUSAL_BACKOFF: Duration = Duration::from_secs(60);
+
+fn refusal_backoff(refusals: u32) -> Duration {
+    Duration::from_secs(1u64 << refusals.saturating_sub(1).min(6)).min(MAX_REFUSAL_BACKOFF)
+}
+
+/// Whether `token` can be sent as `Authorization: Bearer <token>`: visible ASCII only.
+pub fn is_sendable_token(token: &str) -> bool {
+    !token.is_empty() && token.bytes().all(|b| (0x21..=0x7e).contains(&b))
 }
 
 pub struct TokenCache {
     credentials: Credentials,
     state: Mutex<TokenState>,
-    /// Held while a token is requested, so that threads that need one wait for one request.
-    renewing: Mutex<u64>,
+    /// Signalled when a token request ends.
+    done: Condvar,
     refreshes: std::sync::atomic::AtomicU64,
 }
 
@@ -84,7 +118,7 @@ impl TokenCache {
         TokenCache {
             credentials,
             state: Mutex::new(TokenState::default()),
-            renewing: Mutex::new(0),
+            done: Condvar::new(),
             refreshes: Default::default(),
         }
     }
@@ -102,8 +136,7 @@ impl TokenCache {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn current(&self) -> Option<Bearer> {
-        let state = self.lock_state();
+    fn current(state: &TokenState) -> Option<Bearer> {
         state
             .cached
             .as_ref()
@@ -114,11 +147,15 @@ impl TokenCache {
             })
     }
 
-    /// The token to send, requesting one if there is none or it is about to expire.
+    /// The token to send, requesting one if there is none or it is about to expire. One
+    /// request at a time: other threads wait for its outcome, each no longer than `wait`
+    /// (its own request bound) or `deadline`, and share its failure. After refusals the
+    /// credentials are not sent again before the backoff has passed: the call fails at once.
     pub fn bearer(
         &self,
         transport: &Transport,
-        deadline: Option<std::time::Instant>,
+        deadline: Option<Instant>,
+        wait: Duration,
     ) -> Result<Bearer> {
         let (id, secret) = match &self.credentials {
             Credentials::AccessKey(key) => {
@@ -129,14 +166,103 @@ impl TokenCache {
             }
             Credentials::Client { id, secret } => (id, secret),
         };
-        if let Some(b) = self.current() {
-            return Ok(b);
+        let give_up = {
+            let w = Instant::now() + wait;
+            deadline.map_or(w, |d| d.min(w))
+        };
+        let mut state = self.lock_state();
+        loop {
+            if let Some(b) = Self::current(&state) {
+                return Ok(b);
+            }
+            if state.inflight {
+                let waiting_for = state.attempts;
+                while state.inflight && state.attempts == waiting_for {
+                    let left = give_up.saturating_duration_since(Instant::now());
+                    if left.is_zero() {
+                        return Err(Error::new(
+                            ErrorKind::Timeout,
+                            format!("waited {} ms for an access token that another thread is requesting; the token endpoint of {} is slow or unreachable", wait.as_millis(), transport.base().url),
+                        ));
+                    }
+                    state = self
+                        .done
+                        .wait_timeout(state, left)
+                        .unwrap_or_else(|p| p.into_inner())
+                        .0;
+                }
+                if let Some(b) = Self::current(&state) {
+                    return Ok(b);
+                }
+                if let Some(e) = &state.last_error {
+                    return Err(e.clone());
+                }
+                continue;
+            }
+            if let Some(at) = state.not_before {
+                let now = Instant::now();
+                if now < at {
+                    let mut e = state.last_error.clone().unwrap_or_else(|| {
+                        Error::new(ErrorKind::Auth, "the API refused the credentials")
+                    });
+                    e.message = format!(
+                        "{} (not asked again for {} ms)",
+                        e.message,
+                        (at - now).as_millis()
+                    )
+                    .into();
+                    return Err(e);
+                }
+            }
+            break;
         }
-        let _renewing = self.renewing.lock().unwrap_or_else(|p| p.into_inner());
-        // Another thread may have renewed it while this one waited.
-        if let Some(b) = self.current() {
-            return Ok(b);
-        }
+        state.inflight = true;
+        drop(state);
+        let result = self.request(transport, id, secret, deadline);
+        let mut state = self.lock_state();
+        state.inflight = false;
+        state.attempts += 1;
+        let out = match result {
+            Ok((token, renew_at)) => {
+                state.generation += 1;
+                state.cached = Some(Cached {
+                    token: token.clone(),
+                    renew_at,
+                });
+                state.last_error = None;
+                self.refreshes
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                Ok(Bearer {
+                    token,
+                    generation: state.generation,
+                })
+            }
+            Err(e) => {
+                if e.kind == ErrorKind::Auth {
+                    Self::note_refusal(&mut state);
+                }
+                state.last_error = Some(e.clone());
+                Err(e)
+            }
+        };
+        drop(state);
+        self.done.notify_all();
+        out
+    }
+
+    fn note_refusal(state: &mut TokenState) {
+        state.refusals = state.refusals.saturating_add(1);
+        state.not_before = Some(Instant::now() + refusal_backoff(state.refusals));
+    }
+
+    /// One token request: the token and when to renew it.
+    fn request(
+        &self,
+        transport: &Transport,
+        id: &str,
+        secret: &str,
+        deadline: Option<Instant>,
+    ) -> Result<(Arc<str>, SystemTime)> {
         let body = serde_json::json!({ "client_id": id, "client_secret": secret }).to_string();
         let resp = transport
             .send(
@@ -157,6 +283,11 @@ impl TokenCache {
                     ErrorKind::Auth,
                     format!("the API refused the client id and secret ({what}); check them in the Pirsch dashboard, or use an access key"),
                 )
+            } else if (300..400).contains(&resp.status) {
+                Error::new(
+                    ErrorKind::Auth,
+                    format!("the token request was redirected ({what}); redirects are never followed, so that credentials go nowhere else: set base_url to the API itself"),
+                )
             } else {
                 Error::new(
                     ErrorKind::Http,
@@ -166,6 +297,14 @@ impl TokenCache {
             err.status = Some(resp.status);
             err.retry_after_ms = resp.retry_after_ms;
             return Err(err);
+        }
+        if let Some(mut e) = resp.body_error {
+            e.message = format!(
+                "the token answer of the API could not be read whole: {}",
+                e.message
+            )
+            .into();
+            return Err(e);
         }
         #[derive(serde::Deserialize)]
         struct TokenAnswer {
@@ -182,31 +321,31 @@ impl TokenCache {
                     "the token answer of the API had no access_token; is base_url the Pirsch API?",
                 )
             })?;
+        if !is_sendable_token(&answer.access_token) {
+            return Err(Error::new(
+                ErrorKind::Auth,
+                "the API's access token holds characters that cannot be sent in an HTTP header (control, space or non-ASCII); is base_url the Pirsch API?",
+            ));
+        }
+        crate::error::register_secret(&answer.access_token);
         let now = SystemTime::now();
         let renew_at = match answer
             .expires_at
             .as_deref()
             .and_then(crate::time::parse_rfc3339)
         {
-            Some(expires) => {
-                let lifetime = expires.duration_since(now).unwrap_or_default();
+            Some(expires) => match expires.duration_since(now) {
                 // Renew a minute early, or halfway through a short-lived token.
-                expires - lifetime.min(Duration::from_secs(120)) / 2
-            }
+                Ok(lifetime) if lifetime >= MIN_TOKEN_LIFETIME => {
+                    expires - lifetime.min(Duration::from_secs(120)) / 2
+                }
+                // Expired already or about to by our clock: the clocks disagree.
+                _ => now + MIN_TOKEN_LIFETIME,
+            },
             // Unknown expiry: keep it until the API says 401.
             None => now + Duration::from_secs(365 * 86400),
         };
-        let mut state = self.lock_state();
-        state.generation += 1;
-        let generation = state.generation;
-        let token: Arc<str> = Arc::from(answer.access_token);
-        state.cached = Some(Cached {
-            token: token.clone(),
-            renew_at,
-        });
-        self.refreshes
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        Ok(Bearer { token, generation })
+        Ok((Arc::from(answer.access_token), renew_at))
     }
 
     /// The API said 401 to `used`: forget it, unless another thread already replaced it.
@@ -214,6 +353,26 @@ impl TokenCache {
         let mut state = self.lock_state();
         if state.generation == used.generation {
             state.cached = None;
+        }
+    }
+
+    /// The API said 401 to a token that was just issued: the client is not allowed, and asking
+    /// again at once would only hammer the token endpoint. Forget the token and back off.
+    pub fn refused(&self, used: &Bearer, error: &Error) {
+        let mut state = self.lock_state();
+        if state.generation == used.generation {
+            state.cached = None;
+        }
+        Self::note_refusal(&mut state);
+        state.last_error = Some(error.clone());
+    }
+
+    /// A request with a token was answered (not 401): credentials work, backoff is over.
+    pub fn accepted(&self) {
+        let mut state = self.lock_state();
+        if state.refusals != 0 {
+            state.refusals = 0;
+            state.not_before = None;
         }
     }
 }

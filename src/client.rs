@@ -231,6 +231,15 @@ impl Client {
             self.core
                 .send_authed(st, &method, path_and_query, body.map(str::as_bytes), None)
         })?;
+        if let Some(mut e) = resp.body_error {
+            e.message = format!(
+                "the API answered {} to {what}, but its body could not be read whole ({}); the request itself was carried out, so do not simply repeat a write",
+                resp.status, e.message
+            )
+            .into();
+            e.status = Some(resp.status);
+            return Err(e);
+        }
         Ok(resp.body)
     }
 }
@@ -308,7 +317,12 @@ impl Core {
             forwarded: hit.forwarded.as_deref(),
             x_real_ip: hit.x_real_ip.as_deref(),
         };
-        match resolve_client_ip(peer, &headers, &self.config.trusted_proxies) {
+        match resolve_client_ip(
+            peer,
+            &headers,
+            &self.config.trusted_proxies,
+            self.config.client_ip_header,
+        ) {
             // The peer as given, already in canonical form: nothing to replace.
             Some(ip)
                 if peer.parse::<std::net::IpAddr>().ok() == Some(ip)
@@ -423,7 +437,12 @@ impl Core {
             413 => "; the request is too large",
             429 => "; the API is rate-limiting this client, send less often",
             500..=599 => "; the API had a problem, try again later",
+            300..=399 => "; redirects are never followed (the token would go along): set base_url to the API itself",
             _ => "",
+        };
+        let desc = match (&resp.location, resp.status) {
+            (Some(to), 300..=399) => format!("{desc} to {to:?}"),
+            _ => desc,
         };
         let mut err = Error::new(
             ErrorKind::Http,
@@ -444,11 +463,14 @@ impl Core {
         body: Option<&[u8]>,
         deadline: Option<Instant>,
     ) -> Result<Response> {
-        let bearer = st.tokens.bearer(&st.transport, deadline)?;
+        let bearer = st
+            .tokens
+            .bearer(&st.transport, deadline, self.config.timeout)?;
         let resp = st
             .transport
             .send(method, path, body, Some(&bearer.token), deadline)?;
         if resp.status != 401 {
+            st.tokens.accepted();
             return Ok(resp);
         }
         if self.credentials.is_access_key() {
@@ -464,20 +486,25 @@ impl Core {
             "the API answered 401 to {method} {path}; renewing the access token"
         );
         st.tokens.invalidate(&bearer);
-        let bearer = st.tokens.bearer(&st.transport, deadline)?;
+        let bearer = st
+            .tokens
+            .bearer(&st.transport, deadline, self.config.timeout)?;
         let resp = st
             .transport
             .send(method, path, body, Some(&bearer.token), deadline)?;
         if resp.status == 401 {
-            return Err(Error::new(
+            let err = Error::new(
                 ErrorKind::Auth,
                 format!(
                     "the API refused a fresh access token ({}); check the client's permissions",
                     describe_api_error(resp.status, &resp.body)
                 ),
             )
-            .with_status(401));
+            .with_status(401);
+            st.tokens.refused(&bearer, &err);
+            return Err(err);
         }
+        st.tokens.accepted();
         Ok(resp)
     }
 }

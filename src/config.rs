@@ -1,7 +1,7 @@
 //! Client configuration: string keys and values, so that new options never change the ABI.
 
 use crate::error::{Error, Result};
-use crate::ip::TrustedProxies;
+use crate::ip::{ClientIpHeader, TrustedProxies};
 use crate::log::{Level, Logger};
 use std::time::Duration;
 
@@ -17,6 +17,7 @@ pub struct Config {
     pub shutdown_timeout: Duration,
     pub max_item_age: Duration,
     pub trusted_proxies: TrustedProxies,
+    pub client_ip_header: ClientIpHeader,
     pub forward_proxy_headers: bool,
     pub allow_insecure_http: bool,
     pub log_level: Level,
@@ -35,6 +36,7 @@ impl Default for Config {
             shutdown_timeout: Duration::from_millis(2000),
             max_item_age: Duration::from_millis(3_600_000),
             trusted_proxies: TrustedProxies::default(),
+            client_ip_header: ClientIpHeader::default(),
             forward_proxy_headers: false,
             allow_insecure_http: false,
             log_level: Level::Warn,
@@ -54,6 +56,7 @@ pub const KEYS: &[&str] = &[
     "shutdown_timeout_ms",
     "max_item_age_ms",
     "trusted_proxies",
+    "client_ip_header",
     "forward_proxy_headers",
     "allow_insecure_http",
     "log_level",
@@ -112,6 +115,7 @@ impl Config {
                 self.max_item_age = Duration::from_millis(parse_u64(key, value, 1, 30 * DAY_MS)?)
             }
             "trusted_proxies" => self.trusted_proxies = TrustedProxies::parse(value)?,
+            "client_ip_header" => self.client_ip_header = ClientIpHeader::parse(value)?,
             "forward_proxy_headers" => self.forward_proxy_headers = parse_bool(key, value)?,
             "allow_insecure_http" => self.allow_insecure_http = parse_bool(key, value)?,
             "log_level" => {

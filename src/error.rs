@@ -91,3 +91,99 @@ impl fmt::Display for Error {
 impl std::error::Error for Error {}
 
 pub type Result<T> = std::result::Result<T, Error>;
+
+/// The library's own secrets (client secrets, access keys, tokens), kept so that no message
+/// the library hands out can carry one, even when a server echoes a request back.
+static SECRETS: std::sync::RwLock<Vec<Box<str>>> = std::sync::RwLock::new(Vec::new());
+static ANY_SECRET: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+/// Tokens come and go: the oldest are forgotten past this many (they expired long ago).
+const MAX_SECRETS: usize = 64;
+/// What is shown instead of a secret.
+pub(crate) const REDACTED: &str = "[redacted]";
+
+/// Remembers `secret` so that `scrub` removes it from messages. Short strings are skipped:
+/// they would cut ordinary words out of messages and are no real secret anyway.
+pub fn register_secret(secret: &str) {
+    let secret = secret.trim();
+    if secret.len() < 6 {
+        return;
+    }
+    let mut list = SECRETS.write().unwrap_or_else(|p| p.into_inner());
+    if list.iter().any(|s| &**s == secret) {
+        return;
+    }
+    if list.len() >= MAX_SECRETS {
+        list.remove(0);
+    }
+    list.push(secret.into());
+    ANY_SECRET.store(true, std::sync::atomic::Ordering::Release);
+}
+
+/// `message` with every registered secret (and its JSON-escaped form) replaced by
+/// `[redacted]`; borrowed when there was none to replace.
+pub fn scrub(message: &str) -> Cow<'_, str> {
+    if !ANY_SECRET.load(std::sync::atomic::Ordering::Acquire) {
+        return Cow::Borrowed(message);
+    }
+    let list = SECRETS.read().unwrap_or_else(|p| p.into_inner());
+    let mut out = Cow::Borrowed(message);
+    for secret in list.iter() {
+        if out.contains(&**secret) {
+            out = Cow::Owned(out.replace(&**secret, REDACTED));
+        }
+        if secret.contains(['"', '\\']) {
+            let escaped = serde_json::to_string(&**secret).unwrap_or_default();
+            let escaped = escaped.trim_matches('"');
+            if !escaped.is_empty() && out.contains(escaped) {
+                out = Cow::Owned(out.replace(escaped, REDACTED));
+            }
+        }
+    }
+    out
+}
+
+/// The longest message handed out (pirsch_last_error, the log): a server's text is cut.
+pub(crate) const MAX_MESSAGE_BYTES: usize = 2048;
+
+/// `message` scrubbed of secrets and cut to MAX_MESSAGE_BYTES (on a character boundary,
+/// saying how much was cut).
+pub fn presentable(message: &str) -> Cow<'_, str> {
+    let scrubbed = scrub(message);
+    if scrubbed.len() <= MAX_MESSAGE_BYTES {
+        return scrubbed;
+    }
+    let kept = crate::payload::truncate(&scrubbed, MAX_MESSAGE_BYTES - 40);
+    Cow::Owned(format!(
+        "{kept}... ({} bytes cut)",
+        scrubbed.len() - kept.len()
+    ))
+}
+
+#[cfg(test)]
+mod secret_tests {
+    use super::*;
+
+    #[test]
+    fn secrets_are_scrubbed_and_messages_bounded() {
+        register_secret("s3cr3t-value-for-test\"q");
+        register_secret("pa_short"); // 8 bytes: kept
+        register_secret("abc"); // too short to be a secret
+        let m = r#"echo: {"client_secret":"s3cr3t-value-for-test\"q"} Bearer pa_short abc"#;
+        let out = scrub(m);
+        assert!(
+            !out.contains("s3cr3t") && !out.contains("pa_short"),
+            "{out}"
+        );
+        assert!(out.contains("abc") && out.contains(REDACTED));
+        let raw = "s3cr3t-value-for-test\"q and more";
+        assert_eq!(scrub(raw), format!("{REDACTED} and more"));
+        assert!(matches!(scrub("nothing here"), Cow::Borrowed(_)));
+        let huge = "é".repeat(1 << 20);
+        let p = presentable(&huge);
+        assert!(
+            p.len() <= MAX_MESSAGE_BYTES && p.ends_with("bytes cut)"),
+            "{}",
+            p.len()
+        );
+    }
+}

@@ -68,7 +68,8 @@ pub struct pirsch_hit_options {
     pub url: *const c_char,
     /// Required: the address of the peer that connected to your server. With
     /// `trusted_proxies` set and this peer inside them, the visitor's address is taken
-    /// from the proxy fields below instead.
+    /// from the one proxy field named by `client_ip_header` (x-forwarded-for by default)
+    /// instead; the other three are never read for the address.
     pub ip: *const c_char,
     pub user_agent: *const c_char,
     pub accept_language: *const c_char,
@@ -81,7 +82,8 @@ pub struct pirsch_hit_options {
     pub title: *const c_char,
     pub referrer: *const c_char,
     /// Proxy headers as received (CF-Connecting-IP, X-Forwarded-For, Forwarded, X-Real-IP).
-    /// Believed only when `ip` is a trusted proxy; sent on only with `forward_proxy_headers`.
+    /// Only the one named by `client_ip_header` is read, and only when `ip` is a trusted
+    /// proxy; sent on only with `forward_proxy_headers`.
     pub cf_connecting_ip: *const c_char,
     pub x_forwarded_for: *const c_char,
     pub forwarded: *const c_char,
@@ -170,10 +172,17 @@ thread_local! {
     static HEADER_SCRATCH: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
 }
 
+/// Stores the message pirsch_last_error returns: without secrets, cut to
+/// MAX_MESSAGE_BYTES, and in a buffer that never keeps more than a few KB of capacity
+/// (a huge message once must not cost every thread that memory for good).
 fn set_last_error(message: &str) {
+    let message = crate::error::presentable(message);
     LAST_ERROR.with(|e| {
         let mut e = e.borrow_mut();
         e.clear();
+        if e.capacity() > 2 * crate::error::MAX_MESSAGE_BYTES {
+            e.shrink_to(crate::error::MAX_MESSAGE_BYTES + 1);
+        }
         e.extend(message.bytes().map(|b| if b == 0 { b' ' } else { b }));
         e.push(0);
     });

@@ -1,5 +1,6 @@
 //! Choosing the visitor's IP address so that it cannot be forged: proxy headers are believed
-//! only when the peer that connected is a trusted proxy.
+//! only when the peer that connected is a trusted proxy, and then only the one header those
+//! proxies write (`client_ip_header`).
 
 use crate::error::{Error, Result};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
@@ -159,35 +160,164 @@ fn forwarded_for(header: &str) -> Vec<&str> {
     out
 }
 
+/// The one header the trusted proxies write (`client_ip_header`), like nginx's
+/// `real_ip_header`. Only that header is read for the visitor's address: a visitor can send
+/// any of the others, and only the one a proxy overwrites or appends to can be believed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ClientIpHeader {
+    /// `X-Forwarded-For`, a list walked right to left past trusted hops (the default).
+    #[default]
+    XForwardedFor,
+    /// RFC 7239 `Forwarded`: its `for=` values, walked like X-Forwarded-For.
+    Forwarded,
+    /// `X-Real-IP`: one address, as nginx's `proxy_set_header X-Real-IP $remote_addr` writes.
+    XRealIp,
+    /// `CF-Connecting-IP`: one address, as Cloudflare writes it.
+    CfConnectingIp,
+}
+
+impl ClientIpHeader {
+    pub const NAMES: &'static str = "x-forwarded-for, forwarded, x-real-ip or cf-connecting-ip";
+
+    /// Parses a header name (any case; `_` for `-` accepted).
+    pub fn parse(value: &str) -> Result<ClientIpHeader> {
+        let v = value.trim().to_ascii_lowercase().replace('_', "-");
+        Ok(match v.as_str() {
+            "x-forwarded-for" => ClientIpHeader::XForwardedFor,
+            "forwarded" => ClientIpHeader::Forwarded,
+            "x-real-ip" => ClientIpHeader::XRealIp,
+            "cf-connecting-ip" => ClientIpHeader::CfConnectingIp,
+            _ => {
+                return Err(Error::invalid(format!(
+                    "config client_ip_header: {:?} is not a header libpirsch reads the visitor's address from; name the one your trusted proxies write: {}",
+                    crate::payload::truncate(value, 60),
+                    Self::NAMES
+                )))
+            }
+        })
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            ClientIpHeader::XForwardedFor => "x-forwarded-for",
+            ClientIpHeader::Forwarded => "forwarded",
+            ClientIpHeader::XRealIp => "x-real-ip",
+            ClientIpHeader::CfConnectingIp => "cf-connecting-ip",
+        }
+    }
+}
+
 /// The visitor's address: the peer, unless the peer is a trusted proxy, in which case the
-/// proxy headers are walked (CF-Connecting-IP, X-Forwarded-For, Forwarded, X-Real-IP) to the
-/// first untrusted address. None when the peer itself is not an IP address.
+/// one header named by `which` is read (a list walked to the first untrusted address); the
+/// other proxy headers are never read. The peer when that header is absent or names nothing
+/// usable. None when the peer itself is not an IP address.
 pub fn resolve_client_ip(
     peer: &str,
     headers: &ProxyHeaders<'_>,
     trusted: &TrustedProxies,
+    which: ClientIpHeader,
 ) -> Option<IpAddr> {
     let peer = parse_ip(peer)?;
     if trusted.is_empty() || !trusted.contains(peer) {
         return Some(peer);
     }
-    if let Some(ip) = headers.cf_connecting_ip.and_then(parse_ip) {
-        return Some(ip);
+    let found = match which {
+        ClientIpHeader::XForwardedFor => headers
+            .x_forwarded_for
+            .and_then(|h| walk_chain(h.split(','), trusted)),
+        ClientIpHeader::Forwarded => headers
+            .forwarded
+            .and_then(|h| walk_chain(forwarded_for(h).into_iter(), trusted)),
+        ClientIpHeader::XRealIp => headers.x_real_ip.and_then(|h| parse_ip(h.trim())),
+        ClientIpHeader::CfConnectingIp => headers.cf_connecting_ip.and_then(|h| parse_ip(h.trim())),
+    };
+    Some(found.unwrap_or(peer))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn resolve(which: &str, peer: &str, h: ProxyHeaders<'_>) -> String {
+        let trusted = TrustedProxies::parse("10.0.0.0/8").unwrap();
+        let which = ClientIpHeader::parse(which).unwrap();
+        resolve_client_ip(peer, &h, &trusted, which)
+            .unwrap()
+            .to_string()
     }
-    if let Some(ip) = headers
-        .x_forwarded_for
-        .and_then(|h| walk_chain(h.split(','), trusted))
-    {
-        return Some(ip);
+
+    /// Every header a visitor could add, each naming a forged address.
+    fn forged<'a>() -> ProxyHeaders<'a> {
+        ProxyHeaders {
+            cf_connecting_ip: Some("6.6.6.6"),
+            x_forwarded_for: Some("6.6.6.6"),
+            forwarded: Some("for=6.6.6.6"),
+            x_real_ip: Some("6.6.6.6"),
+        }
     }
-    if let Some(ip) = headers
-        .forwarded
-        .and_then(|h| walk_chain(forwarded_for(h).into_iter(), trusted))
-    {
-        return Some(ip);
+
+    #[test]
+    fn only_the_configured_header_is_read() {
+        // The proxy appends to X-Forwarded-For; the visitor's own CF-Connecting-IP is ignored.
+        let h = ProxyHeaders {
+            x_forwarded_for: Some("6.6.6.6, 198.51.100.7"),
+            ..forged()
+        };
+        assert_eq!(resolve("x-forwarded-for", "10.0.0.1", h), "198.51.100.7");
+        // The proxy sets only X-Real-IP: a visitor-sent X-Forwarded-For or Forwarded loses.
+        let h = ProxyHeaders {
+            x_real_ip: Some("198.51.100.10"),
+            ..forged()
+        };
+        assert_eq!(resolve("x-real-ip", "10.0.0.1", h), "198.51.100.10");
+        let h = ProxyHeaders {
+            forwarded: Some("for=6.6.6.6, for=198.51.100.9"),
+            ..forged()
+        };
+        assert_eq!(resolve("forwarded", "10.0.0.1", h), "198.51.100.9");
+        let h = ProxyHeaders {
+            cf_connecting_ip: Some("198.51.100.8"),
+            ..forged()
+        };
+        assert_eq!(resolve("CF_Connecting_IP", "10.0.0.1", h), "198.51.100.8");
+        // The configured header absent: the proxy itself, never another header.
+        for which in [
+            "x-forwarded-for",
+            "forwarded",
+            "x-real-ip",
+            "cf-connecting-ip",
+        ] {
+            let mut h = forged();
+            match which {
+                "x-forwarded-for" => h.x_forwarded_for = None,
+                "forwarded" => h.forwarded = None,
+                "x-real-ip" => h.x_real_ip = None,
+                _ => h.cf_connecting_ip = None,
+            }
+            assert_eq!(resolve(which, "10.0.0.1", h), "10.0.0.1", "{which}");
+            // An untrusted peer is the visitor, whatever it sends.
+            assert_eq!(
+                resolve(which, "203.0.113.5", forged()),
+                "203.0.113.5",
+                "{which}"
+            );
+        }
+        // A single-address header that is not one address gives the proxy.
+        let h = ProxyHeaders {
+            x_real_ip: Some("6.6.6.6, 198.51.100.10"),
+            ..Default::default()
+        };
+        assert_eq!(resolve("x-real-ip", "10.0.0.1", h), "10.0.0.1");
     }
-    if let Some(ip) = headers.x_real_ip.and_then(parse_ip) {
-        return Some(ip);
+
+    #[test]
+    fn header_names_are_checked() {
+        assert_eq!(
+            ClientIpHeader::parse(" X-Forwarded-For ").unwrap(),
+            ClientIpHeader::XForwardedFor
+        );
+        assert_eq!(ClientIpHeader::default().name(), "x-forwarded-for");
+        let e = ClientIpHeader::parse("x-client-ip").unwrap_err();
+        assert!(e.message.contains("x-real-ip"), "{}", e.message);
     }
-    Some(peer)
 }

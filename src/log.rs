@@ -95,7 +95,7 @@ impl Log {
             if level <= self.level {
                 self.gate.active.fetch_add(1, SeqCst);
                 if !self.gate.closed.load(SeqCst) {
-                    sink(level, msg);
+                    sink(level, &crate::error::presentable(msg));
                 }
                 self.gate.active.fetch_sub(1, SeqCst);
             }

@@ -164,11 +164,13 @@ pub fn parse_rfc3339(s: &str) -> Option<SystemTime> {
         _ => return None,
     };
     let days = days_from_civil(y as i64, mo, d);
-    let secs = days * 86400 + (h * 3600 + mi * 60 + se) as i64 - offset;
-    if secs < 0 {
-        return None;
-    }
-    Some(UNIX_EPOCH + Duration::from_secs(secs as u64) + Duration::from_nanos(nanos))
+    let secs = days
+        .checked_mul(86400)?
+        .checked_add((h * 3600 + mi * 60 + se) as i64)?
+        .checked_sub(offset)?;
+    UNIX_EPOCH
+        .checked_add(Duration::from_secs(u64::try_from(secs).ok()?))?
+        .checked_add(Duration::from_nanos(nanos))
 }
 
 #[cfg(test)]
@@ -229,6 +231,10 @@ pub fn parse_http_date(s: &str) -> Option<SystemTime> {
         "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
     ];
     let month = MONTHS.iter().position(|m| *m == parts[2])? as u32 + 1;
+    // Four digits, as RFC 9110 writes it: anything else is not a date (and would overflow).
+    if parts[3].len() != 4 || !parts[3].bytes().all(|c| c.is_ascii_digit()) {
+        return None;
+    }
     let year: i64 = parts[3].parse().ok()?;
     let hms: Vec<u32> = parts[4]
         .split(':')
@@ -237,9 +243,10 @@ pub fn parse_http_date(s: &str) -> Option<SystemTime> {
     if hms.len() != 3 || hms[0] > 23 || hms[1] > 59 || hms[2] > 60 || day == 0 || day > 31 {
         return None;
     }
-    let secs =
-        days_from_civil(year, month, day) * 86400 + (hms[0] * 3600 + hms[1] * 60 + hms[2]) as i64;
-    (secs >= 0).then(|| UNIX_EPOCH + Duration::from_secs(secs as u64))
+    let secs = days_from_civil(year, month, day)
+        .checked_mul(86400)?
+        .checked_add((hms[0] * 3600 + hms[1] * 60 + hms[2]) as i64)?;
+    UNIX_EPOCH.checked_add(Duration::from_secs(u64::try_from(secs).ok()?))
 }
 
 #[cfg(test)]
@@ -249,5 +256,27 @@ mod http_date_tests {
         let t = super::parse_http_date("Wed, 21 Oct 2015 07:28:00 GMT").unwrap();
         assert_eq!(t, super::parse_rfc3339("2015-10-21T07:28:00Z").unwrap());
         assert!(super::parse_http_date("soon").is_none());
+        // Found by a probe: a huge year overflowed (a panic with overflow checks on).
+        for bad in [
+            "Wed, 21 Oct 9999999999999999 07:28:00 GMT",
+            "Wed, 21 Oct -999 07:28:00 GMT",
+            "Wed, 21 Oct 99999 07:28:00 GMT",
+            "Wed, 99 Oct 2015 07:28:00 GMT",
+            "Wed, 21 Oct 2015 99:28:00 GMT",
+            "Wed, 21 Oct 2015 07:28:4294967295 GMT",
+        ] {
+            assert!(super::parse_http_date(bad).is_none(), "{bad}");
+        }
+        assert!(super::parse_http_date("Fri, 31 Dec 9999 23:59:59 GMT").is_some());
+        assert!(
+            crate::transport::parse_retry_after("Wed, 21 Oct 9999999999999999 07:28:00 GMT")
+                .is_none()
+        );
+        assert_eq!(
+            crate::transport::parse_retry_after("18446744073709551615"),
+            Some(u64::MAX)
+        );
+        assert!(super::parse_rfc3339("9999-12-31T23:59:59+23:59").is_some());
+        assert!(super::parse_rfc3339("0000-01-01T00:00:00Z").is_none());
     }
 }

@@ -48,6 +48,12 @@ impl BaseUrl {
             .host()
             .filter(|h| !h.is_empty())
             .ok_or_else(|| Error::invalid(format!("base_url {url:?} has no host")))?;
+        if uri.authority().is_some_and(|a| a.as_str().contains('@')) {
+            // Never echo what stood before the @: it is a password.
+            return Err(Error::invalid(
+                "base_url must not hold a user name or password (user:password@host): libpirsch authenticates with its client id and secret or access key, and would print the password in every network error; remove the part before the @",
+            ));
+        }
         if uri.query().is_some() {
             return Err(Error::invalid(format!(
                 "base_url {url:?} must not have a query"
@@ -71,8 +77,13 @@ impl BaseUrl {
 #[derive(Debug)]
 pub struct Response {
     pub status: u16,
+    /// The body as text (invalid UTF-8 replaced): the status counts, not how the body reads.
     pub body: String,
     pub retry_after_ms: Option<u64>,
+    /// Why the body is incomplete (cut short, reset), when it is: a 2xx is still delivered.
+    pub body_error: Option<Error>,
+    /// Where a 3xx answer points (never followed), cut to 200 bytes.
+    pub location: Option<String>,
 }
 
 impl Response {
@@ -255,19 +266,33 @@ impl Transport {
             .get("retry-after")
             .and_then(|v| v.to_str().ok())
             .and_then(parse_retry_after);
-        let mut body = String::new();
+        let location = resp
+            .headers()
+            .get("location")
+            .map(|v| String::from_utf8_lossy(v.as_bytes()))
+            .map(|v| crate::payload::truncate(&v, 200).to_string());
+        // Read as bytes: a 2xx whose body is cut short or not UTF-8 was still delivered (sending
+        // it again would duplicate it), and an error status keeps its meaning either way.
+        let mut bytes = Vec::new();
         let mut reader = resp
             .into_body()
             .into_with_config()
             .limit(MAX_RESPONSE_BYTES)
             .reader();
-        if let Err(e) = reader.read_to_string(&mut body) {
-            return Err(self.io_error(e));
-        }
+        let body_error = reader
+            .read_to_end(&mut bytes)
+            .err()
+            .map(|e| self.io_error(e));
+        let body = match String::from_utf8(bytes) {
+            Ok(s) => s,
+            Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
+        };
         Ok(Response {
             status,
             body,
             retry_after_ms,
+            body_error,
+            location,
         })
     }
 
@@ -318,7 +343,20 @@ impl Transport {
     }
 }
 
-/// Puts the API's error JSON (`validation`, `error`) into words.
+/// The most of one server-supplied text (an error, a validation message) kept in a message.
+const MAX_SERVER_TEXT: usize = 300;
+
+fn server_text(s: &str) -> String {
+    let cut = crate::payload::truncate(s, MAX_SERVER_TEXT);
+    if cut.len() < s.len() {
+        format!("{cut}... ({} bytes cut)", s.len() - cut.len())
+    } else {
+        cut.to_string()
+    }
+}
+
+/// Puts the API's error JSON (`validation`, `error`) into words, each text and the whole
+/// bounded (a server's text is never kept whole: it may be megabytes).
 pub fn describe_api_error(status: u16, body: &str) -> String {
     let reason = http::StatusCode::from_u16(status)
         .ok()
@@ -330,12 +368,14 @@ pub fn describe_api_error(status: u16, body: &str) -> String {
         if let Some(map) = v.get("validation").and_then(|x| x.as_object()) {
             let fields: Vec<String> = map
                 .iter()
+                .take(20)
                 .map(|(k, m)| {
                     format!(
-                        "{k}: {}",
+                        "{}: {}",
+                        server_text(k),
                         m.as_str()
-                            .map(str::to_string)
-                            .unwrap_or_else(|| m.to_string())
+                            .map(server_text)
+                            .unwrap_or_else(|| server_text(&m.to_string()))
                     )
                 })
                 .collect();
@@ -347,24 +387,22 @@ pub fn describe_api_error(status: u16, body: &str) -> String {
             Some(serde_json::Value::Array(list)) if !list.is_empty() => {
                 let msgs: Vec<String> = list
                     .iter()
+                    .take(20)
                     .map(|m| {
                         m.as_str()
-                            .map(str::to_string)
-                            .unwrap_or_else(|| m.to_string())
+                            .map(server_text)
+                            .unwrap_or_else(|| server_text(&m.to_string()))
                     })
                     .collect();
                 parts.push(format!("error: {}", msgs.join("; ")));
             }
             Some(serde_json::Value::String(s)) if !s.is_empty() => {
-                parts.push(format!("error: {s}"))
+                parts.push(format!("error: {}", server_text(s)))
             }
             _ => {}
         }
     } else if !body.trim().is_empty() {
-        parts.push(format!(
-            "body: {}",
-            crate::payload::truncate(body.trim(), 300)
-        ));
+        parts.push(format!("body: {}", server_text(body.trim())));
     }
     if !parts.is_empty() {
         out.push_str(": ");

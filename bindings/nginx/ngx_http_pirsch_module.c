@@ -71,6 +71,7 @@ static ngx_command_t ngx_http_pirsch_commands[] = {
       NGX_HTTP_MAIN_CONF_OFFSET, offsetof(ngx_http_pirsch_main_conf_t, client_secret), NULL },
     PIRSCH_SETTING("pirsch_base_url", "base_url"),
     PIRSCH_SETTING("pirsch_trusted_proxies", "trusted_proxies"),
+    PIRSCH_SETTING("pirsch_client_ip_header", "client_ip_header"),
     PIRSCH_SETTING("pirsch_queue_capacity", "queue_capacity"),
     PIRSCH_SETTING("pirsch_batch_size", "batch_size"),
     PIRSCH_SETTING("pirsch_flush_interval_ms", "flush_interval_ms"),

@@ -157,6 +157,7 @@ def test_a_stalled_or_failing_api_never_slows_a_response(api, fault):
     ("pirsch_batch_size 0;", "batch_size"),
     ("pirsch_base_url http://analytics.example.com;", "plain http"),
     ("pirsch_trusted_proxies 10.0.0.0/40;", "trusted_proxies"),
+    ("pirsch_client_ip_header x-client-ip;", "client_ip_header"),
     ("pirsch_log_level loud;", "log_level"),
     ("pirsch_status 700;", "not a status"),
     ("pirsch_methods get;", "not an HTTP method"),
@@ -176,6 +177,27 @@ def test_pirsch_on_without_credentials_is_refused(api):
     assert r.returncode != 0 and "needs credentials" in r.stderr, r.stderr
     r = Nginx(api.url, credentials="pirsch_client_id standin-client; pirsch_client_secret standin-secret;").test_config()
     assert r.returncode == 0, r.stderr
+
+
+def test_only_the_header_the_trusted_proxy_writes_is_read(api):
+    # The common nginx proxy setup: it sets X-Real-IP; a visitor's own X-Forwarded-For,
+    # Forwarded or CF-Connecting-IP must not win.
+    ng = Nginx(api.url, http_extra="pirsch_flush_interval_ms 50; pirsch_trusted_proxies 127.0.0.2;"
+               " pirsch_client_ip_header x-real-ip;").start()
+    forged = {"X-Forwarded-For": "6.6.6.6", "Forwarded": "for=6.6.6.7", "CF-Connecting-IP": "6.6.6.8"}
+    try:
+        ng.request("/page.html?via=proxy", headers={**forged, "X-Real-IP": "198.51.100.10"}, source="127.0.0.2")
+        ng.request("/page.html?via=proxy-no-header", headers=forged, source="127.0.0.2")
+        ng.request("/page.html?via=visitor", headers={**forged, "X-Real-IP": "6.6.6.9"})
+        assert wait_for(lambda: len(hits(api)) >= 3)
+        time.sleep(0.2)
+        got = {h["url"]: h["ip"] for h in hits(api)}
+        assert got == {"http://example.test/page.html?via=proxy": "198.51.100.10",
+                       "http://example.test/page.html?via=proxy-no-header": "127.0.0.2",
+                       "http://example.test/page.html?via=visitor": "127.0.0.1"}
+    finally:
+        ng.stop()
+    assert_clean_log(ng)
 
 
 def test_the_address_the_realip_module_decided_is_used(api):

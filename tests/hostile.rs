@@ -1,0 +1,467 @@
+//! A server written to misbehave (raw sockets, scripted answers) against the real C ABI:
+//! truncated and non-UTF-8 answers, echoes of the request, redirects, odd tokens, a token
+//! endpoint that hangs or refuses for good, huge error bodies, absurd Retry-After dates.
+//! Each test bounds time, and checks what the library says and what it sends.
+
+mod common;
+use common::*;
+use pirsch::ffi::*;
+use std::ffi::{c_char, c_int, c_void, CStr};
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// One request as the hostile server read it.
+#[derive(Clone, Debug)]
+struct Req {
+    method: String,
+    path: String,
+    head: String,
+    body: String,
+}
+
+/// What the server does with a request.
+enum Answer {
+    /// Writes these bytes, then closes the connection.
+    Raw(Vec<u8>),
+    /// Waits this long, then closes without a word.
+    Hang(Duration),
+}
+
+type Script = dyn Fn(&Req) -> Answer + Send + Sync;
+
+struct Hostile {
+    url: String,
+    seen: Arc<Mutex<Vec<Req>>>,
+}
+
+impl Hostile {
+    fn start(script: impl Fn(&Req) -> Answer + Send + Sync + 'static) -> Hostile {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let script: Arc<Script> = Arc::new(script);
+        let seen2 = seen.clone();
+        std::thread::spawn(move || {
+            for conn in listener.incoming() {
+                let Ok(conn) = conn else { return };
+                let (seen, script) = (seen2.clone(), script.clone());
+                std::thread::spawn(move || serve(conn, &seen, &*script));
+            }
+        });
+        Hostile { url, seen }
+    }
+
+    fn requests(&self, path: &str) -> Vec<Req> {
+        let seen = self.seen.lock().unwrap();
+        seen.iter()
+            .filter(|r| r.path.starts_with(path))
+            .cloned()
+            .collect()
+    }
+}
+
+fn serve(mut conn: TcpStream, seen: &Mutex<Vec<Req>>, script: &Script) {
+    conn.set_read_timeout(Some(Duration::from_secs(10))).ok();
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 65536];
+    let head_end = loop {
+        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            break i + 4;
+        }
+        match conn.read(&mut chunk) {
+            Ok(0) | Err(_) => return,
+            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+        }
+    };
+    let head = String::from_utf8_lossy(&buf[..head_end]).into_owned();
+    let len: usize = head
+        .lines()
+        .find_map(|l| {
+            let (k, v) = l.split_once(':')?;
+            k.eq_ignore_ascii_case("content-length")
+                .then(|| v.trim().parse().ok())?
+        })
+        .unwrap_or(0);
+    while buf.len() < head_end + len {
+        match conn.read(&mut chunk) {
+            Ok(0) | Err(_) => return,
+            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+        }
+    }
+    let mut first = head.lines().next().unwrap_or("").split(' ');
+    let req = Req {
+        method: first.next().unwrap_or("").to_string(),
+        path: first.next().unwrap_or("").to_string(),
+        head: head.clone(),
+        body: String::from_utf8_lossy(&buf[head_end..head_end + len]).into_owned(),
+    };
+    seen.lock().unwrap().push(req.clone());
+    match script(&req) {
+        Answer::Raw(bytes) => {
+            let _ = conn.write_all(&bytes);
+            let _ = conn.flush();
+        }
+        Answer::Hang(d) => std::thread::sleep(d),
+    }
+}
+
+/// A complete answer with a JSON (or any) body.
+fn answer(status: &str, extra_headers: &str, body: &[u8]) -> Answer {
+    let mut out = format!(
+        "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n{extra_headers}\r\n",
+        body.len()
+    )
+    .into_bytes();
+    out.extend_from_slice(body);
+    Answer::Raw(out)
+}
+
+fn token_answer(token: &str, expires_at: &str) -> Answer {
+    let body = serde_json::json!({ "access_token": token, "expires_at": expires_at }).to_string();
+    answer(
+        "200 OK",
+        "Content-Type: application/json\r\n",
+        body.as_bytes(),
+    )
+}
+
+fn future() -> &'static str {
+    "2999-01-01T00:00:00Z"
+}
+
+const SECRET: &str = "hostile-test-secret-0123456789";
+const KEY: &str = "pa_hostile_test_key_abcdef";
+
+/// Messages the library logged, from any thread.
+static LOGGED: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+unsafe extern "C" fn collect(_ud: *mut c_void, _level: c_int, msg: *const c_char) {
+    let m = CStr::from_ptr(msg).to_string_lossy().into_owned();
+    LOGGED.lock().unwrap().push(m);
+}
+
+fn client(url: &str, id: &str, secret: &str, extra: &[(&str, &str)]) -> TestClient {
+    let cfg = pirsch_config_new();
+    unsafe {
+        for (k, v) in [("base_url", url), ("log_level", "debug")]
+            .iter()
+            .chain(extra)
+        {
+            assert_eq!(
+                pirsch_config_set(cfg, cstr(k).as_ptr(), cstr(v).as_ptr()),
+                PIRSCH_OK,
+                "{k}={v}: {}",
+                last_error()
+            );
+        }
+        assert_eq!(
+            pirsch_config_set_logger(cfg, Some(collect), std::ptr::null_mut()),
+            PIRSCH_OK
+        );
+        let c = pirsch_client_new(cstr(id).as_ptr(), cstr(secret).as_ptr(), cfg);
+        pirsch_config_free(cfg);
+        assert!(!c.is_null(), "client_new: {}", last_error());
+        TestClient(c)
+    }
+}
+
+fn page(i: usize) -> HitData {
+    HitData::page(&format!("https://example.com/hostile/{i}"), "198.51.100.1")
+}
+
+#[test]
+fn a_2xx_is_delivered_however_its_body_reads() {
+    // Cut short (Content-Length promises more), and not UTF-8: both were once taken for a
+    // network error, and the batch was sent again and again.
+    for body in [
+        &b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n{\"ok\":"[..],
+        &b"HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\n\xff\xfe\xfd\xfc"[..],
+    ] {
+        let body = body.to_vec();
+        let h = Hostile::start(move |_| Answer::Raw(body.clone()));
+        let c = client(
+            &h.url,
+            "",
+            KEY,
+            &[("max_retries", "3"), ("flush_interval_ms", "20")],
+        );
+        assert_eq!(c.hit(&page(0)), PIRSCH_OK, "{}", last_error());
+        assert_eq!(
+            h.requests("/api/v1/hit").len(),
+            1,
+            "a delivered page view is not sent again"
+        );
+        for i in 0..10 {
+            assert_eq!(c.enqueue(&page(i)), PIRSCH_OK);
+        }
+        assert_eq!(c.flush(5000), PIRSCH_OK, "{}", last_error());
+        std::thread::sleep(Duration::from_millis(300));
+        let s = c.stats();
+        assert_eq!((s.sent, s.retries), (10, 0), "{}", show(&s));
+        assert_eq!(
+            h.requests("/api/v1/hit/batch").len(),
+            1,
+            "one batch, no duplicates"
+        );
+    }
+}
+
+#[test]
+fn an_error_status_keeps_its_meaning_with_an_unreadable_body() {
+    let h = Hostile::start(|_| answer("400 Bad Request", "", b"\xff\xfe{\"error\":[\"no\"]}"));
+    let c = client(&h.url, "", KEY, &[("max_retries", "2")]);
+    assert_eq!(c.hit(&page(0)), PIRSCH_ERR_HTTP);
+    assert!(last_error().contains("HTTP 400"), "{}", last_error());
+    assert_eq!(h.requests("/api/v1/hit").len(), 1, "a 400 is not retried");
+}
+
+#[test]
+fn secrets_never_reach_messages_or_the_log_even_when_a_server_echoes_them() {
+    // The token endpoint refuses and echoes the request body (with the client secret).
+    let h = Hostile::start(|r| {
+        let echo = serde_json::json!({ "error": [format!("you sent {} with {}", r.body, r.head)] })
+            .to_string();
+        answer("401 Unauthorized", "", echo.as_bytes())
+    });
+    let c = client(&h.url, "hostile-client", SECRET, &[("max_retries", "0")]);
+    assert_eq!(c.hit(&page(0)), PIRSCH_ERR_AUTH);
+    let msg = last_error();
+    assert!(
+        h.requests("/api/v1/token")[0].body.contains(SECRET),
+        "the echo holds the secret"
+    );
+    assert!(msg.contains("you sent") && !msg.contains(SECRET), "{msg}");
+    // An access key goes out as the bearer token; a 400 echoing the headers shows it.
+    let c = client(&h.url, "", KEY, &[("max_retries", "0")]);
+    assert_ne!(c.hit(&page(1)), PIRSCH_OK);
+    let msg = last_error();
+    assert!(msg.contains("Bearer") && !msg.contains(KEY), "{msg}");
+    drop(c);
+    let logged = LOGGED.lock().unwrap().clone();
+    for m in &logged {
+        assert!(!m.contains(SECRET) && !m.contains(KEY), "logged: {m}");
+    }
+    // A password in base_url is refused, and not repeated in the message.
+    let cfg = pirsch_config_new();
+    let rc = unsafe {
+        pirsch_config_set(
+            cfg,
+            cstr("base_url").as_ptr(),
+            cstr("https://user:hunter2pw@api.example.com").as_ptr(),
+        )
+    };
+    unsafe { pirsch_config_free(cfg) };
+    assert_eq!(rc, PIRSCH_ERR_INVALID_ARGUMENT);
+    assert!(
+        last_error().contains("user name or password") && !last_error().contains("hunter2pw"),
+        "{}",
+        last_error()
+    );
+}
+
+#[test]
+fn huge_error_bodies_are_cut() {
+    let big = "x".repeat(4 << 20);
+    let body =
+        serde_json::json!({ "error": [big.clone()], "validation": { "url": big } }).to_string();
+    let h = Hostile::start(move |_| answer("400 Bad Request", "", body.as_bytes()));
+    let c = client(&h.url, "", KEY, &[]);
+    assert_eq!(c.hit(&page(0)), PIRSCH_ERR_HTTP);
+    let msg = last_error();
+    assert!(
+        msg.len() <= 2048 && msg.contains("bytes cut"),
+        "{} bytes",
+        msg.len()
+    );
+}
+
+#[test]
+fn absurd_retry_after_dates_are_ignored() {
+    let h = Hostile::start(|_| {
+        answer(
+            "503 Service Unavailable",
+            "Retry-After: Wed, 21 Oct 9999999999999999 07:28:00 GMT\r\n",
+            b"{}",
+        )
+    });
+    let c = client(
+        &h.url,
+        "",
+        KEY,
+        &[("max_retries", "1"), ("timeout_ms", "1000")],
+    );
+    assert_eq!(c.hit(&page(0)), PIRSCH_ERR_HTTP, "{}", last_error());
+    assert_eq!(h.requests("/api/v1/hit").len(), 2);
+}
+
+#[test]
+fn a_token_that_expired_by_our_clock_is_used_for_a_while() {
+    let h = Hostile::start(|r| {
+        if r.path.starts_with("/api/v1/token") {
+            token_answer(
+                "tok-from-a-server-whose-clock-is-behind",
+                "2001-01-01T00:00:00Z",
+            )
+        } else {
+            answer("200 OK", "", b"")
+        }
+    });
+    let c = client(&h.url, "hostile-client", SECRET, &[]);
+    for i in 0..20 {
+        assert_eq!(c.hit(&page(i)), PIRSCH_OK, "{}", last_error());
+    }
+    assert_eq!(
+        h.requests("/api/v1/token").len(),
+        1,
+        "one token, not one per page view"
+    );
+}
+
+#[test]
+fn a_token_that_cannot_be_sent_is_an_auth_failure_and_loses_nothing() {
+    for token in ["abc\r\nX-Injected: 1", "tökén-non-ascii", "with space"] {
+        let t = token.to_string();
+        let h = Hostile::start(move |r| {
+            if r.path.starts_with("/api/v1/token") {
+                token_answer(&t, future())
+            } else {
+                answer("200 OK", "", b"")
+            }
+        });
+        let c = client(
+            &h.url,
+            "hostile-client",
+            SECRET,
+            &[("max_retries", "0"), ("flush_interval_ms", "20")],
+        );
+        assert_eq!(
+            c.hit(&page(0)),
+            PIRSCH_ERR_AUTH,
+            "{token:?}: {}",
+            last_error()
+        );
+        assert!(last_error().contains("cannot be sent"), "{}", last_error());
+        for i in 0..3 {
+            assert_eq!(c.enqueue(&page(i)), PIRSCH_OK);
+        }
+        std::thread::sleep(Duration::from_millis(500));
+        let s = c.stats();
+        assert_eq!(
+            s.dropped_rejected,
+            0,
+            "{token:?}: the API never saw them: {}",
+            show(&s)
+        );
+        assert_eq!(s.sent, 0);
+        assert!(
+            h.requests("/api/v1/hit").is_empty(),
+            "nothing was sent with such a token"
+        );
+    }
+    // An access key that could not be sent is refused when the client is made.
+    let cfg = pirsch_config_new();
+    let c = unsafe { pirsch_client_new(cstr("").as_ptr(), cstr("pa_bad\nkey").as_ptr(), cfg) };
+    unsafe { pirsch_config_free(cfg) };
+    assert!(c.is_null());
+    assert!(last_error().contains("cannot be sent"), "{}", last_error());
+}
+
+#[test]
+fn redirects_are_never_followed_and_say_where_they_point() {
+    let h = Hostile::start(|r| {
+        if r.path.starts_with("/api/v1/token") {
+            answer(
+                "307 Temporary Redirect",
+                "Location: https://elsewhere.example/api/v1/token\r\n",
+                b"",
+            )
+        } else {
+            answer(
+                "301 Moved Permanently",
+                "Location: https://elsewhere.example/api/v1/hit\r\n",
+                b"",
+            )
+        }
+    });
+    let c = client(&h.url, "", KEY, &[("max_retries", "2")]);
+    assert_eq!(c.hit(&page(0)), PIRSCH_ERR_HTTP);
+    let msg = last_error();
+    assert!(
+        msg.contains("elsewhere.example") && msg.contains("never followed"),
+        "{msg}"
+    );
+    assert_eq!(
+        h.requests("/api/v1/hit").len(),
+        1,
+        "not retried, not followed"
+    );
+    let c = client(&h.url, "hostile-client", SECRET, &[("max_retries", "2")]);
+    assert_eq!(c.hit(&page(1)), PIRSCH_ERR_AUTH);
+    assert!(last_error().contains("redirected"), "{}", last_error());
+    assert_eq!(h.requests("/api/v1/token").len(), 1);
+}
+
+#[test]
+fn a_permanent_401_does_not_hammer_the_token_endpoint() {
+    let h = Hostile::start(|r| {
+        if r.path.starts_with("/api/v1/token") {
+            token_answer("tok-that-the-api-refuses", future())
+        } else {
+            answer("401 Unauthorized", "", b"{\"error\":[\"unauthorized\"]}")
+        }
+    });
+    let c = client(&h.url, "hostile-client", SECRET, &[("max_retries", "0")]);
+    let start = Instant::now();
+    let mut calls = 0;
+    while start.elapsed() < Duration::from_millis(1500) {
+        assert_eq!(c.hit(&page(calls)), PIRSCH_ERR_AUTH);
+        calls += 1;
+    }
+    let tokens = h.requests("/api/v1/token").len();
+    // Before: two token requests per call (thousands a second). Now: the first, one renewal
+    // after the 401, and then at most one a second.
+    assert!(
+        calls > 100 && tokens <= 4,
+        "{calls} calls made {tokens} token requests"
+    );
+}
+
+#[test]
+fn blocking_calls_keep_their_own_bound_while_the_token_endpoint_hangs() {
+    let h = Hostile::start(|r| {
+        if r.path.starts_with("/api/v1/token") {
+            Answer::Hang(Duration::from_secs(8))
+        } else {
+            answer("200 OK", "", b"")
+        }
+    });
+    let c = Arc::new(client(
+        &h.url,
+        "hostile-client",
+        SECRET,
+        &[("timeout_ms", "1000"), ("max_retries", "0")],
+    ));
+    let threads: Vec<_> = (0..6)
+        .map(|i| {
+            let c = c.clone();
+            std::thread::spawn(move || {
+                let t = Instant::now();
+                let rc = c.hit(&page(i));
+                (rc, t.elapsed())
+            })
+        })
+        .collect();
+    let mut slowest = Duration::ZERO;
+    for t in threads {
+        let (rc, took) = t.join().unwrap();
+        assert_eq!(rc, PIRSCH_ERR_TIMEOUT);
+        slowest = slowest.max(took);
+    }
+    // Before: 1, 2, 3, 4, 5 and 6 s, one after the other behind one token request.
+    assert!(
+        slowest < Duration::from_millis(2500),
+        "the slowest call took {slowest:?}"
+    );
+}
