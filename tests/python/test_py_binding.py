@@ -478,3 +478,16 @@ def test_py_multiprocessing_fork(standin, make_client):
     expected |= {f"https://example.com/mp/{w}" for w in ("parent/before", "parent/after", "forked/blocking", "forked/queued")}
     assert sorted(urls) == sorted(expected), "each page view exactly once"
     assert client.stats().forks_detected == 0
+
+
+def test_py_client_ip_header_names_the_one_header_believed(standin, make_client):
+    # The proxy (10.0.0.2) sets X-Real-IP; a visitor's own X-Forwarded-For must not win.
+    forged = {"X-Forwarded-For": "6.6.6.6", "CF-Connecting-IP": "6.6.6.7", "Forwarded": "for=6.6.6.8"}
+    real_ip = make_client(trusted_proxies="10.0.0.0/8", client_ip_header="x-real-ip")
+    real_ip.hit(url="https://example.com/real", ip="10.0.0.2", headers={**forged, "X-Real-IP": "198.51.100.30"})
+    default = make_client(trusted_proxies="10.0.0.0/8")
+    default.hit(url="https://example.com/default", ip="10.0.0.2", headers={**forged, "X-Real-IP": "198.51.100.30"})
+    got = {i["body"]["url"]: i["body"]["ip"] for i in standin.items("hit")}
+    assert got == {"https://example.com/real": "198.51.100.30", "https://example.com/default": "6.6.6.6"}
+    with pytest.raises(pirsch.InvalidArgument, match="client_ip_header"):
+        make_client(client_ip_header="x-client-ip")

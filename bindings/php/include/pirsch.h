@@ -81,7 +81,8 @@ typedef struct pirsch_hit_options {
   /**
    * Required: the address of the peer that connected to your server. With
    * `trusted_proxies` set and this peer inside them, the visitor's address is taken
-   * from the proxy fields below instead.
+   * from the one proxy field named by `client_ip_header` (x-forwarded-for by default)
+   * instead; the other three are never read for the address.
    */
   const char *ip;
   const char *user_agent;
@@ -96,7 +97,8 @@ typedef struct pirsch_hit_options {
   const char *referrer;
   /**
    * Proxy headers as received (CF-Connecting-IP, X-Forwarded-For, Forwarded, X-Real-IP).
-   * Believed only when `ip` is a trusted proxy; sent on only with `forward_proxy_headers`.
+   * Only the one named by `client_ip_header` is read, and only when `ip` is a trusted
+   * proxy; sent on only with `forward_proxy_headers`.
    */
   const char *cf_connecting_ip;
   const char *x_forwarded_for;

@@ -35,7 +35,7 @@ final class Client
     /** Configuration keys Client::fromEnv() reads from the settings (PIRSCH_<KEY>, pirsch.<key> in php.ini, ...). */
     public const ENV_CONFIG = [
         'base_url', 'timeout_ms', 'max_retries', 'queue_capacity', 'batch_size', 'flush_interval_ms',
-        'shutdown_timeout_ms', 'max_item_age_ms', 'trusted_proxies', 'forward_proxy_headers',
+        'shutdown_timeout_ms', 'max_item_age_ms', 'trusted_proxies', 'client_ip_header', 'forward_proxy_headers',
         'allow_insecure_http', 'log_level',
     ];
 

@@ -64,6 +64,21 @@ final class ClientTest extends TestCase
         $this->assertSame([['ip' => '198.51.100.4', 'user_agent' => 'Mozilla/5.0 test']], self::$standin->bodies('session'));
     }
 
+    public function testClientIpHeaderNamesTheOneHeaderBelieved(): void
+    {
+        // The proxy (10.0.0.2) sets X-Real-IP; a visitor's own X-Forwarded-For must not win.
+        $headers = ['X-Forwarded-For' => '6.6.6.6', 'CF-Connecting-IP' => '6.6.6.7', 'X-Real-IP' => '198.51.100.31'];
+        $client = $this->client(['trusted_proxies' => '10.0.0.0/8', 'client_ip_header' => 'x-real-ip']);
+        $client->hit(['url' => 'https://example.com/real', 'ip' => '10.0.0.2', 'headers' => $headers]);
+        $this->assertSame('198.51.100.31', self::$standin->bodies('hit')[0]['ip']);
+        try {
+            $this->client(['client_ip_header' => 'x-client-ip']);
+            $this->fail('an unknown header name is refused');
+        } catch (\Pirsch\Native\Exception\InvalidArgumentException $e) {
+            $this->assertStringContainsString('client_ip_header', $e->getMessage());
+        }
+    }
+
     public function testHeadersAreReadAsTheLibraryReadsThem(): void
     {
         $client = $this->client(['trusted_proxies' => ['10.0.0.0/8', '127.0.0.1']]);

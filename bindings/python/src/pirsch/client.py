@@ -252,6 +252,7 @@ class Client:
         shutdown_timeout_ms: Optional[int] = None,
         max_item_age_ms: Optional[int] = None,
         trusted_proxies: Union[str, Iterable[Any], None] = None,
+        client_ip_header: Optional[str] = None,
         forward_proxy_headers: Optional[bool] = None,
         allow_insecure_http: Optional[bool] = None,
         log_level: Union[str, int, None] = None,
@@ -279,6 +280,7 @@ class Client:
             "queue_capacity": queue_capacity, "batch_size": batch_size,
             "flush_interval_ms": flush_interval_ms, "shutdown_timeout_ms": shutdown_timeout_ms,
             "max_item_age_ms": max_item_age_ms, "trusted_proxies": trusted_proxies,
+            "client_ip_header": client_ip_header,
             "forward_proxy_headers": forward_proxy_headers, "allow_insecure_http": allow_insecure_http,
             "log_level": log_level,
         }
@@ -314,7 +316,8 @@ class Client:
     @classmethod
     def from_env(cls, **options: Any) -> "Client":
         """A client from PIRSCH_CLIENT_ID and PIRSCH_CLIENT_SECRET (an OAuth client), or
-        PIRSCH_CLIENT_SECRET alone (an access key), and PIRSCH_BASE_URL if set; keyword
+        PIRSCH_CLIENT_SECRET alone (an access key), and PIRSCH_BASE_URL, PIRSCH_TRUSTED_PROXIES and
+        PIRSCH_CLIENT_IP_HEADER if set; keyword
         arguments are passed on (and win)."""
         env = os.environ
         if "PIRSCH_CLIENT_SECRET" not in env and "client_secret" not in options and "access_key" not in options:
@@ -326,6 +329,9 @@ class Client:
             kwargs["client_secret"] = env.get("PIRSCH_CLIENT_SECRET")
         if env.get("PIRSCH_BASE_URL"):
             kwargs["base_url"] = env["PIRSCH_BASE_URL"]
+        for key in ("trusted_proxies", "client_ip_header"):
+            if env.get("PIRSCH_" + key.upper()):
+                kwargs[key] = env["PIRSCH_" + key.upper()]
         kwargs.update(options)
         return cls(**kwargs)
 
