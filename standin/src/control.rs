@@ -101,12 +101,22 @@ fn received(state: &State, req: &Request) -> Response {
             }
         },
     };
+    // drain=true also forgets what it returns (and, with hits, the page views the statistics
+    // are made of), so that a long run keeps the stand-in's memory bounded.
+    let drain = matches!(query_param(&req.query, "drain").as_deref(), Some("true" | "1"));
     let items: Vec<Arc<Item>> = {
-        let d = lock(&state.data);
-        match kind {
+        let mut d = lock(&state.data);
+        let picked: Vec<Arc<Item>> = match kind {
             None => d.items.clone(),
             Some(k) => d.items.iter().filter(|i| i.kind == k).cloned().collect(),
+        };
+        if drain {
+            d.items.retain(|i| kind.is_some_and(|k| i.kind != k));
+            if kind.map_or(true, |k| k == Kind::Hit) {
+                d.pageviews = Vec::new();
+            }
         }
+        picked
     };
     let mut s = String::with_capacity(16 + items.iter().map(|i| i.body.len() + 64).sum::<usize>());
     s.push_str("{\"items\":[");

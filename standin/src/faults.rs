@@ -24,6 +24,8 @@ pub struct Rule {
     duration_ms: Option<u64>,
     expires_at_ms: Option<u64>,
     reject_url_contains: Option<String>,
+    /// How many requests this rule has applied to.
+    fired: u64,
 }
 
 /// What a matching (non-reject) rule does to a request.
@@ -92,6 +94,7 @@ impl Rule {
         }
         m.insert("delay_ms".into(), self.delay_ms.into());
         m.insert("close".into(), self.close.into());
+        m.insert("fired".into(), self.fired.into());
         if let Some(c) = self.count {
             m.insert("count".into(), c.into());
         }
@@ -272,6 +275,7 @@ fn parse_rule(v: &Value, errs: &mut Vec<(String, String)>, prefix: &str) -> Opti
         duration_ms,
         expires_at_ms: duration_ms.map(|d| now.saturating_add(d)),
         reject_url_contains,
+        fired: 0,
     })
 }
 
@@ -367,6 +371,7 @@ impl Faults {
                     delay_ms: r.delay_ms,
                 }
             };
+            r.fired += 1;
             self.take(&mut rules, i);
             return Some(action);
         }
@@ -400,6 +405,7 @@ impl Faults {
             if hits.is_empty() || !r.roll() {
                 continue;
             }
+            rules[i].fired += 1;
             self.take(&mut rules, i);
             return Some(hits);
         }
