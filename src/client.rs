@@ -26,6 +26,8 @@ pub struct Core {
     pub log: Log,
     pub credentials: Credentials,
     pub base: BaseUrl,
+    /// The proxy to the API, chosen when the client was made.
+    pub proxy: Option<ureq::Proxy>,
 }
 
 pub struct Client {
@@ -45,6 +47,7 @@ impl Client {
     pub fn new(client_id: &str, client_secret: &str, config: Config) -> Result<Client> {
         let credentials = Credentials::new(client_id, client_secret)?;
         let base = BaseUrl::parse(&config.base_url, config.allow_insecure_http)?;
+        let proxy = crate::transport::choose_proxy(&config.proxy, &base)?;
         let log = Log::new(config.log_level, config.logger.clone());
         log_at!(
             log,
@@ -63,6 +66,7 @@ impl Client {
             log,
             credentials,
             base,
+            proxy,
         });
         let state = Arc::new(ProcessState::new(&core, crate::fork::generation(), 0));
         Ok(Client {
