@@ -28,6 +28,8 @@ pub struct Core {
     pub base: BaseUrl,
     /// The proxy to the API, chosen when the client was made.
     pub proxy: Option<ureq::Proxy>,
+    /// The roots TLS certificates are checked against, chosen when the client was made.
+    pub roots: ureq::tls::RootCerts,
 }
 
 pub struct Client {
@@ -48,6 +50,7 @@ impl Client {
         let credentials = Credentials::new(client_id, client_secret)?;
         let base = BaseUrl::parse(&config.base_url, config.allow_insecure_http)?;
         let proxy = crate::transport::choose_proxy(&config.proxy, &base)?;
+        let roots = crate::transport::root_certs(&config)?;
         let log = Log::new(config.log_level, config.logger.clone());
         log_at!(
             log,
@@ -67,6 +70,7 @@ impl Client {
             credentials,
             base,
             proxy,
+            roots,
         });
         let state = Arc::new(ProcessState::new(&core, crate::fork::generation(), 0));
         Ok(Client {

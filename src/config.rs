@@ -5,6 +5,32 @@ use crate::ip::{ClientIpHeader, TrustedProxies};
 use crate::log::{Level, Logger};
 use std::time::Duration;
 
+/// Which roots TLS certificates are checked against (`tls_roots`). Verification itself can
+/// never be turned off.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TlsRoots {
+    /// Mozilla's roots, built in (the default: the same on every machine).
+    Bundled,
+    /// The operating system's store (SSL_CERT_FILE, or the distribution's bundle file).
+    System,
+    /// Both.
+    Both,
+}
+
+impl TlsRoots {
+    pub fn parse(value: &str) -> Result<TlsRoots> {
+        match value.trim().to_ascii_lowercase().as_str() {
+            "bundled" | "webpki" | "mozilla" => Ok(TlsRoots::Bundled),
+            "system" | "os" => Ok(TlsRoots::System),
+            "both" => Ok(TlsRoots::Both),
+            _ => Err(Error::invalid(format!(
+                "config tls_roots: {:?} is not bundled, system or both (certificates are always verified; to trust a private CA add it with ca_file)",
+                crate::payload::truncate(value, 40)
+            ))),
+        }
+    }
+}
+
 /// Which HTTP proxy requests to the API go through (`proxy`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ProxySetting {
@@ -50,6 +76,9 @@ pub struct Config {
     pub shutdown_timeout: Duration,
     pub max_item_age: Duration,
     pub proxy: ProxySetting,
+    pub tls_roots: TlsRoots,
+    /// A PEM file of extra trusted roots (checked when set, read when a client is made).
+    pub ca_file: Option<String>,
     pub trusted_proxies: TrustedProxies,
     pub client_ip_header: ClientIpHeader,
     pub forward_proxy_headers: bool,
@@ -71,6 +100,8 @@ impl Default for Config {
             shutdown_timeout: Duration::from_millis(2000),
             max_item_age: Duration::from_millis(3_600_000),
             proxy: ProxySetting::Environment,
+            tls_roots: TlsRoots::Bundled,
+            ca_file: None,
             trusted_proxies: TrustedProxies::default(),
             client_ip_header: ClientIpHeader::default(),
             forward_proxy_headers: false,
@@ -93,6 +124,8 @@ pub const KEYS: &[&str] = &[
     "shutdown_timeout_ms",
     "max_item_age_ms",
     "proxy",
+    "tls_roots",
+    "ca_file",
     "trusted_proxies",
     "client_ip_header",
     "forward_proxy_headers",
@@ -156,6 +189,16 @@ impl Config {
                 self.max_item_age = Duration::from_millis(parse_u64(key, value, 1, 30 * DAY_MS)?)
             }
             "proxy" => self.proxy = ProxySetting::parse(value)?,
+            "tls_roots" => self.tls_roots = TlsRoots::parse(value)?,
+            "ca_file" => {
+                let path = value.trim();
+                self.ca_file = if path.is_empty() {
+                    None
+                } else {
+                    crate::transport::read_ca_file(path)?;
+                    Some(path.to_string())
+                };
+            }
             "trusted_proxies" => self.trusted_proxies = TrustedProxies::parse(value)?,
             "client_ip_header" => self.client_ip_header = ClientIpHeader::parse(value)?,
             "forward_proxy_headers" => self.forward_proxy_headers = parse_bool(key, value)?,

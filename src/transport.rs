@@ -445,6 +445,79 @@ pub fn choose_proxy(
     }
 }
 
+/// The certificates of a PEM file of trusted roots (`ca_file`).
+pub fn read_ca_file(path: &str) -> Result<Vec<ureq::tls::Certificate<'static>>> {
+    let pem = std::fs::read(path).map_err(|e| {
+        Error::invalid(format!(
+            "config ca_file: cannot read {path:?}: {e}; give a PEM file of CA certificates"
+        ))
+    })?;
+    let mut certs = Vec::new();
+    for item in ureq::tls::parse_pem(&pem) {
+        if let Ok(ureq::tls::PemItem::Certificate(c)) = item {
+            certs.push(c);
+        }
+    }
+    if certs.is_empty() {
+        return Err(Error::invalid(format!(
+            "config ca_file: {path:?} holds no PEM certificate (-----BEGIN CERTIFICATE-----)"
+        )));
+    }
+    Ok(certs)
+}
+
+/// Where Linux distributions keep the system's trust store, as one PEM bundle.
+const SYSTEM_BUNDLES: &[&str] = &[
+    "/etc/ssl/certs/ca-certificates.crt", // Debian, Ubuntu, Arch, Alpine
+    "/etc/pki/tls/certs/ca-bundle.crt",   // Fedora, RHEL, CentOS
+    "/etc/ssl/ca-bundle.pem",             // openSUSE
+    "/etc/pki/tls/cacert.pem",            // OpenELEC
+    "/etc/ssl/cert.pem",                  // Alpine, macOS, BSDs
+];
+
+/// The roots to check the API's certificate against, decided when a client is made.
+pub fn root_certs(config: &crate::config::Config) -> Result<ureq::tls::RootCerts> {
+    use crate::config::TlsRoots;
+    if config.tls_roots == TlsRoots::Bundled && config.ca_file.is_none() {
+        return Ok(ureq::tls::RootCerts::WebPki);
+    }
+    let mut certs: Vec<ureq::tls::Certificate<'static>> = Vec::new();
+    if matches!(config.tls_roots, TlsRoots::Bundled | TlsRoots::Both) {
+        certs.extend(
+            webpki_root_certs::TLS_SERVER_ROOT_CERTS
+                .iter()
+                .map(|c| ureq::tls::Certificate::from_der(c.as_ref())),
+        );
+    }
+    if matches!(config.tls_roots, TlsRoots::System | TlsRoots::Both) {
+        let from_env = std::env::var("SSL_CERT_FILE")
+            .ok()
+            .filter(|p| !p.is_empty());
+        let path = from_env
+            .clone()
+            .or_else(|| SYSTEM_BUNDLES.iter().find(|p| std::path::Path::new(p).exists()).map(|p| p.to_string()))
+            .ok_or_else(|| {
+                Error::invalid(format!(
+                    "tls_roots=system: no system trust store found (looked in {}); install ca-certificates, set SSL_CERT_FILE, or use tls_roots=bundled",
+                    SYSTEM_BUNDLES.join(", ")
+                ))
+            })?;
+        let system = read_ca_file(&path).map_err(|mut e| {
+            e.message = format!(
+                "tls_roots=system: the trust store {path:?} is unusable: {}",
+                e.message
+            )
+            .into();
+            e
+        })?;
+        certs.extend(system);
+    }
+    if let Some(path) = &config.ca_file {
+        certs.extend(read_ca_file(path)?);
+    }
+    Ok(ureq::tls::RootCerts::Specific(Arc::new(certs)))
+}
+
 pub struct Transport {
     agent: ureq::Agent,
     base: BaseUrl,
@@ -452,8 +525,14 @@ pub struct Transport {
 }
 
 impl Transport {
-    pub fn new(base: BaseUrl, timeout: Duration, proxy: Option<ureq::Proxy>) -> Transport {
+    pub fn new(
+        base: BaseUrl,
+        timeout: Duration,
+        proxy: Option<ureq::Proxy>,
+        roots: ureq::tls::RootCerts,
+    ) -> Transport {
         let config = ureq::Agent::config_builder()
+            .tls_config(ureq::tls::TlsConfig::builder().root_certs(roots).build())
             // Never ureq's own reading of the environment (it takes uppercase HTTP_PROXY).
             .proxy(proxy)
             .http_status_as_error(false)
@@ -594,6 +673,8 @@ impl Transport {
             ureq::Error::Io(io) => {
                 if io.kind() == std::io::ErrorKind::TimedOut {
                     self.timeout_error()
+                } else if io.to_string().contains("certificate") {
+                    Error::new(ErrorKind::Network, format!("TLS error talking to {base}: {io}; the server's certificate is not trusted: for a private CA or TLS inspection add the CA with ca_file, or trust the system's store with tls_roots=system (verification cannot be turned off)"))
                 } else {
                     Error::new(ErrorKind::Network, format!("network error talking to {base}: {io}"))
                 }

@@ -23,9 +23,16 @@ impl FakeProxy {
         std::thread::spawn(move || {
             for c in l.incoming() {
                 let Ok(mut c) = c else { return };
+                // The request line may come in pieces: read until its end.
+                let mut head = Vec::new();
                 let mut buf = [0u8; 4096];
-                let n = c.read(&mut buf).unwrap_or(0);
-                let head = String::from_utf8_lossy(&buf[..n]).into_owned();
+                while !head.windows(2).any(|w| w == b"\r\n") {
+                    match c.read(&mut buf) {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => head.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let head = String::from_utf8_lossy(&head).into_owned();
                 s2.lock()
                     .unwrap()
                     .push(head.lines().next().unwrap_or("").to_string());
