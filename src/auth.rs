@@ -91,9 +91,11 @@ struct TokenState {
     not_before: Option<Instant>,
 }
 
-/// A token the API says has expired already, or expires within this, comes from a server
-/// whose clock disagrees with ours: use it this long (a 401 still renews it at once).
+/// A token the API says has expired already (or expires within CLOCK_SKEW_SLACK) comes from
+/// a server whose clock disagrees with ours: use it this long (a 401 still renews it at once).
+/// A token that is merely short-lived is renewed halfway through its life as usual.
 const MIN_TOKEN_LIFETIME: Duration = Duration::from_secs(300);
+const CLOCK_SKEW_SLACK: Duration = Duration::from_secs(2);
 const MAX_REFUSAL_BACKOFF: Duration = Duration::from_secs(60);
 
 fn refusal_backoff(refusals: u32) -> Duration {
@@ -336,10 +338,11 @@ impl TokenCache {
         {
             Some(expires) => match expires.duration_since(now) {
                 // Renew a minute early, or halfway through a short-lived token.
-                Ok(lifetime) if lifetime >= MIN_TOKEN_LIFETIME => {
+                Ok(lifetime) if lifetime >= CLOCK_SKEW_SLACK => {
                     expires - lifetime.min(Duration::from_secs(120)) / 2
                 }
-                // Expired already or about to by our clock: the clocks disagree.
+                // Expired already (or all but) by our clock, though just issued: the clocks
+                // disagree, so the expiry cannot be trusted.
                 _ => now + MIN_TOKEN_LIFETIME,
             },
             // Unknown expiry: keep it until the API says 401.

@@ -465,3 +465,49 @@ fn blocking_calls_keep_their_own_bound_while_the_token_endpoint_hangs() {
         "the slowest call took {slowest:?}"
     );
 }
+
+#[test]
+fn a_short_lived_token_is_renewed_before_it_expires() {
+    // 4 s to live by our clock: renewed halfway (after 2 s), never used past its expiry.
+    let issued = Arc::new(Mutex::new(0u32));
+    let i2 = issued.clone();
+    let h = Hostile::start(move |r| {
+        if r.path.starts_with("/api/v1/token") {
+            *i2.lock().unwrap() += 1;
+            let exp = std::time::SystemTime::now() + Duration::from_secs(4);
+            let secs = exp.duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
+            let (days, rem) = (secs.div_euclid(86400), secs.rem_euclid(86400));
+            // civil date from days since the epoch (Howard Hinnant's algorithm)
+            let z = days + 719468;
+            let era = z.div_euclid(146097);
+            let doe = z - era * 146097;
+            let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+            let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+            let mp = (5 * doy + 2) / 153;
+            let d = doy - (153 * mp + 2) / 5 + 1;
+            let m = if mp < 10 { mp + 3 } else { mp - 9 };
+            let y = yoe + era * 400 + if m <= 2 { 1 } else { 0 };
+            let stamp = format!(
+                "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+                rem / 3600,
+                rem % 3600 / 60,
+                rem % 60
+            );
+            token_answer("short-lived-token", &stamp)
+        } else if r.head.contains("Bearer short-lived-token") {
+            answer("200 OK", "", b"")
+        } else {
+            answer("401 Unauthorized", "", b"{}")
+        }
+    });
+    let c = client(&h.url, "hostile-client", SECRET, &[("max_retries", "0")]);
+    for i in 0..6 {
+        assert_eq!(c.hit(&page(i)), PIRSCH_OK, "{}", last_error());
+        std::thread::sleep(Duration::from_millis(700));
+    }
+    let tokens = *issued.lock().unwrap();
+    assert!(
+        (2..=4).contains(&tokens),
+        "{tokens} tokens for 4.2 s of 4 s tokens renewed halfway"
+    );
+}
