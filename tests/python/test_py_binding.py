@@ -491,3 +491,13 @@ def test_py_client_ip_header_names_the_one_header_believed(standin, make_client)
     assert got == {"https://example.com/real": "198.51.100.30", "https://example.com/default": "6.6.6.6"}
     with pytest.raises(pirsch.InvalidArgument, match="client_ip_header"):
         make_client(client_ip_header="x-client-ip")
+
+
+def test_py_new_settings_reach_the_library(standin, make_client):
+    client = make_client(queue_max_bytes=70000, proxy="none", tls_roots="both")
+    client.hit(url="https://example.com/settings", ip="192.0.2.9")
+    assert [i["body"]["url"] for i in standin.items("hit")] == ["https://example.com/settings"]
+    for bad, key in [({"tls_roots": "none"}, "tls_roots"), ({"queue_max_bytes": 10}, "queue_max_bytes"),
+                     ({"proxy": "socks5://h:1"}, "proxy"), ({"ca_file": "/nonexistent.pem"}, "ca_file")]:
+        with pytest.raises(pirsch.InvalidArgument, match=key):
+            make_client(**bad)

@@ -36,7 +36,7 @@ final class Client
     public const ENV_CONFIG = [
         'base_url', 'timeout_ms', 'max_retries', 'queue_capacity', 'batch_size', 'flush_interval_ms',
         'shutdown_timeout_ms', 'max_item_age_ms', 'trusted_proxies', 'client_ip_header', 'forward_proxy_headers',
-        'allow_insecure_http', 'log_level',
+        'allow_insecure_http', 'log_level', 'queue_max_bytes', 'proxy', 'tls_roots', 'ca_file',
     ];
 
     /** @var array<string, string>|null field name => 'string'|'int'|'uint'|'bool'|'kv' */
