@@ -80,16 +80,19 @@ for t in $TARGETS; do
     fi
     mkdir -p "$work"
     log=work/$t.log
+    t0=$(date +%s%N)
     # libFuzzer writes new inputs to the first folder only: the seeds stay as committed.
     "$BIN/$t" "$work" "corpus/$t" "${dict[@]}" "${limits[@]}" -print_final_stats=1 \
         -artifact_prefix="artifacts/$t/" -close_fd_mask=1 >"$log" 2>&1
     rc=$?
+    took=$(( ($(date +%s%N) - t0) / 10000000 ))
+    took=$(printf '%d.%02d s' $((took / 100)) $((took % 100)))
     runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
     eps=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -1)
     cov=$(grep -o 'cov: [0-9]*' "$log" | tail -1 | cut -d' ' -f2)
     corpus=$(find "$work" -type f | wc -l)
     if [ $rc -eq 0 ]; then
-        summary+=("$(printf '%-13s ok     %9s runs %7s exec/s  cov %5s  corpus %5s' "$t" "${runs:-?}" "${eps:-?}" "${cov:-?}" "$corpus")")
+        summary+=("$(printf '%-13s ok  %9s runs in %8s (%6s exec/s)  cov %5s  corpus %5s' "$t" "${runs:-?}" "$took" "${eps:-?}" "${cov:-?}" "$corpus")")
     else
         failed=1
         art=$(sed -n 's/.*Test unit written to \(.*\)$/\1/p' "$log" | tail -1)

@@ -8,8 +8,9 @@
 //!
 //! Input, one field a line (text seeds in fuzz/corpus/from_headers):
 //!   0: settings `trusted_proxies|client_ip_header|flags` (flags: f forward_proxy_headers,
-//!      s a session keep-alive instead of a page view, n peer NULL, b disable_bot_filter,
-//!      u url NULL)
+//!      s a session keep-alive instead of a page view, e an event (named by the title
+//!      line, with the tags as its metadata too, and a duration of 7 s), i non_interactive,
+//!      n peer NULL, b disable_bot_filter, u url NULL)
 //!   1: url   2: peer address   3: title   4: `width height`   5: tags `k=v&k=v`
 //!   6..: headers `Name: value` (everything up to the first NUL, as C sees it)
 #![no_main]
@@ -18,7 +19,7 @@ use libfuzzer_sys::fuzz_target;
 use pirsch::auth::Credentials;
 use pirsch::client::Core;
 use pirsch::config::Config;
-use pirsch::ffi::{self, pirsch_hit_options, pirsch_kv};
+use pirsch::ffi::{self, pirsch_event_options, pirsch_hit_options, pirsch_kv};
 use pirsch::ip::{ClientIpHeader, TrustedProxies};
 use pirsch::log::{Level, Log};
 use pirsch::transport::BaseUrl;
@@ -254,7 +255,9 @@ fn model(inp: &Input<'_>, kind: Kind, trusted: &TrustedProxies, which: ClientIpH
         refusals.push((false, "too many tags"));
     }
     let mut tags = Map::new();
-    for (i, (k, v)) in inp.tags.iter().enumerate() {
+    // The event's metadata are the tags again: the same rules, checked a second time.
+    let rounds = if kind == Kind::Event { 2 } else { 1 };
+    for (i, (k, v)) in inp.tags.iter().enumerate().cycle().take(inp.tags.len() * rounds) {
         let Ok(k) = std::str::from_utf8(k) else {
             refusals.push((true, "tag key not UTF-8"));
             continue;
@@ -267,6 +270,17 @@ fn model(inp: &Input<'_>, kind: Kind, trusted: &TrustedProxies, which: ClientIpH
             refusals.push((false, "tag twice"));
         }
         tags.insert(k.to_string(), Value::String(v));
+    }
+    let event_name = lossy(inp.title);
+    if kind == Kind::Event {
+        if event_name.is_empty() {
+            refusals.push((false, "no event name"));
+        } else if event_name.len() > MAX_FIELD_BYTES {
+            refusals.push((false, "event name too long"));
+        }
+        if inp.tags.len() > 20 {
+            refusals.push((false, "too much meta"));
+        }
     }
     if let Some((utf8, why)) = refusals.first() {
         return refuse(refusals.iter().any(|r| r.0) || *utf8, why);
@@ -333,6 +347,16 @@ fn model(inp: &Input<'_>, kind: Kind, trusted: &TrustedProxies, which: ClientIpH
     if inp.flags.contains('b') {
         m.insert("disable_bot_filter".into(), Value::Bool(true));
     }
+    if kind == Kind::Event {
+        m.insert("event_name".into(), Value::String(event_name));
+        m.insert("event_duration".into(), 7.into());
+        if let Some(Value::Object(t)) = m.get("tags").cloned() {
+            m.insert("event_meta".into(), Value::Object(t));
+        }
+        if inp.flags.contains('i') {
+            m.insert("non_interactive".into(), Value::Bool(true));
+        }
+    }
     Expected::Sent(m)
 }
 
@@ -346,7 +370,13 @@ fuzz_target!(|data: &[u8]| {
     config.forward_proxy_headers = inp.flags.contains('f');
     let trusted = config.trusted_proxies.clone();
     let which = config.client_ip_header;
-    let kind = if inp.flags.contains('s') { Kind::Session } else { Kind::Hit };
+    let kind = if inp.flags.contains('s') {
+        Kind::Session
+    } else if inp.flags.contains('e') {
+        Kind::Event
+    } else {
+        Kind::Hit
+    };
     let core = Core {
         config,
         log: Log::new(Level::Error, None),
@@ -404,11 +434,19 @@ fuzz_target!(|data: &[u8]| {
     assert_eq!(o.title, title_c.as_ptr(), "title left as it was");
 
     // As the send functions read, check and write it.
+    let mut ev: pirsch_event_options = unsafe { std::mem::zeroed() };
+    ev.struct_size = std::mem::size_of::<pirsch_event_options>();
+    ev.name = title_c.as_ptr();
+    ev.duration_seconds = 7;
+    ev.meta = o.tags;
+    ev.meta_len = o.tags_len;
+    ev.non_interactive = inp.flags.contains('i');
     let written: Result<Vec<u8>, pirsch::Error> = (|| {
+        let event = if kind == Kind::Event { Some(unsafe { ffi::event_from_c(&ev)? }) } else { None };
         let hit = unsafe { ffi::hit_from_c(&o)? };
-        let ip = core.check_item(kind, &hit, None)?;
+        let ip = core.check_item(kind, &hit, event.as_ref())?;
         let mut out = Vec::new();
-        core.write_checked(&mut out, kind, &hit, None, ip.as_deref(), None);
+        core.write_checked(&mut out, kind, &hit, event.as_ref(), ip.as_deref(), None);
         Ok(out)
     })();
     let expected = model(&inp, kind, &trusted, which);
