@@ -6,7 +6,7 @@
 # fuzz:            each target for FUZZ_SECONDS (default 60), one worker; the corpus grows
 #                  in fuzz/work/ (git-ignored); prints a summary; fails on a crash, leaving
 #                  the input in fuzz/artifacts/TARGET/. FUZZ_TARGETS picks some.
-# test-fuzz-smoke: part of `make test`: the committed seeds (fuzz/corpus/) and 20,000 fixed
+# test-fuzz-smoke: part of `make test`: the committed seeds (fuzz/corpus/) and 50,000 fixed
 #                  runs of each target; says so and passes when there is no nightly.
 FUZZ_SECONDS ?= 60
 FUZZ_TARGETS ?=
