@@ -7,7 +7,7 @@ MAJOR   := $(firstword $(subst ., ,$(VERSION)))
 REL     := target/release
 NATIVE_LIBS := -lgcc_s -lutil -lrt -lpthread -lm -ldl -lc
 
-.PHONY: all build header deps test test-rust test-standin test-php nginx-module test-nginx bench-nginx test-c test-examples test-install demo install uninstall bench bench-instructions clean
+.PHONY: all build header deps test test-rust test-overflow test-standin test-php nginx-module test-nginx bench-nginx test-c test-examples test-install demo install uninstall bench bench-instructions clean
 
 all: build
 
@@ -27,11 +27,15 @@ deps:
 TEST_TARGETS :=
 include $(sort $(wildcard mk/*.mk))
 
-test: deps build test-rust test-standin test-c test-examples test-install test-php test-nginx $(TEST_TARGETS)
+test: deps build test-rust test-overflow test-standin test-c test-examples test-install test-php test-nginx $(TEST_TARGETS)
 	@echo "make test: all suites passed"
 
 test-rust: build
 	$(CARGO) test --release --workspace
+
+# The Rust suites again, built with overflow checks (profile overflow in Cargo.toml).
+test-overflow: build
+	$(CARGO) test --profile overflow --workspace
 
 test-standin: build
 	python3 standin/tests/smoke.py $(REL)/pirsch-standin

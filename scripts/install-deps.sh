@@ -24,6 +24,7 @@ fi
 need_apt=()
 command -v pkg-config >/dev/null || need_apt+=(pkg-config)
 command -v cmake >/dev/null || need_apt+=(cmake)
+command -v openssl >/dev/null || need_apt+=(openssl)
 command -v g++ >/dev/null || need_apt+=(g++)
 command -v valgrind >/dev/null || need_apt+=(valgrind)
 if ! command -v php >/dev/null || ! php -m 2>/dev/null | grep -qi '^ffi$'; then

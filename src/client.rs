@@ -20,12 +20,22 @@ thread_local! {
     static SCRATCH: std::cell::RefCell<Vec<u8>> = std::cell::RefCell::new(Vec::with_capacity(1024));
 }
 
+/// What `check_item` found to send instead of an item's own fields.
+pub struct Checked<'h> {
+    pub ip: Option<Cow<'h, str>>,
+    pub url: Option<String>,
+}
+
 /// What never changes after creation, shared with the sender thread.
 pub struct Core {
     pub config: Config,
     pub log: Log,
     pub credentials: Credentials,
     pub base: BaseUrl,
+    /// The proxy to the API, chosen when the client was made.
+    pub proxy: Option<ureq::Proxy>,
+    /// The roots TLS certificates are checked against, chosen when the client was made.
+    pub roots: ureq::tls::RootCerts,
 }
 
 pub struct Client {
@@ -45,6 +55,8 @@ impl Client {
     pub fn new(client_id: &str, client_secret: &str, config: Config) -> Result<Client> {
         let credentials = Credentials::new(client_id, client_secret)?;
         let base = BaseUrl::parse(&config.base_url, config.allow_insecure_http)?;
+        let proxy = crate::transport::choose_proxy(&config.proxy, &base)?;
+        let roots = crate::transport::root_certs(&config)?;
         let log = Log::new(config.log_level, config.logger.clone());
         log_at!(
             log,
@@ -63,6 +75,8 @@ impl Client {
             log,
             credentials,
             base,
+            proxy,
+            roots,
         });
         let state = Arc::new(ProcessState::new(&core, crate::fork::generation(), 0));
         Ok(Client {
@@ -108,9 +122,9 @@ impl Client {
     /// Sends a page view, event or session keep-alive and waits for the API to accept it.
     pub fn send(&self, kind: Kind, hit: &Hit<'_>, event: Option<&Event<'_>>) -> Result<()> {
         let mut body = Vec::with_capacity(512);
-        let ip = self.core.check_item(kind, hit, event)?;
+        let checked = self.core.check_item(kind, hit, event)?;
         self.core
-            .write_checked(&mut body, kind, hit, event, ip.as_deref(), None);
+            .write_checked(&mut body, kind, hit, event, &checked, None);
         let st = self.state();
         self.core
             .with_retries(kind.noun(), || {
@@ -123,7 +137,7 @@ impl Client {
     /// Validates and copies an item, stamps it with the current time and queues it for the
     /// background sender. Never waits on the network.
     pub fn enqueue(&self, kind: Kind, hit: &Hit<'_>, event: Option<&Event<'_>>) -> Result<()> {
-        let ip = self.core.check_item(kind, hit, event)?;
+        let checked = self.core.check_item(kind, hit, event)?;
         let st = self.state();
         // While the queue is full, a valid item is dropped before its JSON is built (or the
         // clock read). This may call the user's logger, so no per-thread buffer is borrowed yet.
@@ -138,7 +152,7 @@ impl Client {
             let mut buf = buf.borrow_mut();
             buf.clear();
             self.core
-                .write_checked(&mut buf, kind, hit, event, ip.as_deref(), Some(time));
+                .write_checked(&mut buf, kind, hit, event, &checked, Some(time));
             sender::enqueue(&self.core, &st.shared, kind, &buf, queued_at)
         });
         // The buffer is released: reporting may call the user's logger, which may enqueue.
@@ -338,16 +352,17 @@ impl Core {
         }
     }
 
-    /// Validates an item; returns the client address to send (resolved through trusted
-    /// proxies, normalised), or None to send `hit.ip` as it is.
+    /// Validates an item; returns what to send instead of what was given: the client address
+    /// (resolved through trusted proxies, normalised) and the normalised URL, each None to
+    /// send the item's own.
     pub fn check_item<'h>(
         &self,
         kind: Kind,
         hit: &'h Hit<'_>,
         event: Option<&Event<'_>>,
-    ) -> Result<Option<Cow<'h, str>>> {
+    ) -> Result<Checked<'h>> {
         let ip = self.client_ip(hit)?;
-        hit.validate(kind)?;
+        let url = hit.validate(kind)?;
         if kind == Kind::Event {
             event
                 .ok_or_else(|| {
@@ -355,7 +370,7 @@ impl Core {
                 })?
                 .validate()?;
         }
-        Ok(ip)
+        Ok(Checked { ip, url })
     }
 
     /// Writes the JSON of an item that check_item accepted into `out`; `ip` is what it
@@ -366,13 +381,14 @@ impl Core {
         kind: Kind,
         hit: &Hit<'_>,
         event: Option<&Event<'_>>,
-        ip: Option<&str>,
+        checked: &Checked<'_>,
         time: Option<&str>,
     ) {
         let opts = BodyOptions {
             forward_proxy_headers: self.config.forward_proxy_headers,
             time,
-            ip,
+            ip: checked.ip.as_deref(),
+            url: checked.url.as_deref(),
         };
         write_item(out, kind, hit, event, opts);
     }

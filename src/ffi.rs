@@ -818,7 +818,8 @@ pub unsafe extern "C" fn pirsch_hit_options_from_headers(
 /// and never waits on the network, DNS, a token request or a lock held during a request.
 /// The first call starts the client's sender thread in this process (also in a child after
 /// fork()). Returns PIRSCH_OK, the validation errors of pirsch_hit (nothing queued),
-/// PIRSCH_ERR_QUEUE_FULL (queue_capacity reached; counted in dropped_queue_full) or
+/// PIRSCH_ERR_QUEUE_FULL (queue_capacity items or queue_max_bytes of JSON queued; counted in
+/// dropped_queue_full) or
 /// PIRSCH_ERR_CLOSED (pirsch_free has begun). Delivery outcomes show in pirsch_stats and
 /// the log, never here.
 #[no_mangle]

@@ -96,32 +96,86 @@ fn check_len(field: &str, v: Option<&str>) -> Result<()> {
     }
 }
 
-/// Checks that `url` is an absolute http(s) URL with a host.
-pub fn check_url(url: &str) -> Result<()> {
+/// Whether the authority part of an http(s) URL (after `//`) is plain enough to send as it
+/// is: a lowercase ASCII host name or IPv4 address, maybe a port of at most 5 digits. Anything
+/// else (user:password@, upper case, non-ASCII, IPv6, odd characters) goes to the full parser.
+fn plain_authority(authority: &[u8]) -> bool {
+    let (host, port) = match authority.iter().rposition(|&b| b == b':') {
+        Some(i) => (&authority[..i], Some(&authority[i + 1..])),
+        None => (authority, None),
+    };
+    if host.is_empty()
+        || host[0] == b'.'
+        || host[0] == b'-'
+        || !host
+            .iter()
+            .all(|&b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'-')
+    {
+        return false;
+    }
+    match port {
+        None => true,
+        Some(p) => {
+            !p.is_empty()
+                && p.len() <= 5
+                && p.iter().all(u8::is_ascii_digit)
+                && p.iter().fold(0u32, |n, &d| n * 10 + (d - b'0') as u32) <= 65535
+        }
+    }
+}
+
+/// Checks that `url` is an absolute http(s) URL with a valid host (and port), and returns
+/// the URL to send when it must differ from what was given: a user name or password is
+/// removed (never sent: a privacy leak), a non-ASCII host is IDNA-encoded, the host is
+/// lower-cased, a default port dropped. Plain URLs (the common case) are checked by a fast
+/// scan of the host; the rest by the WHATWG URL parser.
+pub fn check_url(url: &str) -> Result<Option<String>> {
     let b = url.as_bytes();
     let rest = if b.len() >= 8 && b[..8].eq_ignore_ascii_case(b"https://") {
-        &url[8..]
+        &b[8..]
     } else if b.len() >= 7 && b[..7].eq_ignore_ascii_case(b"http://") {
-        &url[7..]
+        &b[7..]
     } else {
         return Err(Error::invalid(format!(
             "url {:?} is not an absolute http(s) URL; give the full URL of the page, e.g. https://example.com/path",
             truncate(url, 100)
         )));
     };
-    let host = rest.split(['/', '?', '#']).next().unwrap_or("");
-    if host.is_empty() {
-        return Err(Error::invalid(format!(
-            "url {:?} has no host",
-            truncate(url, 100)
-        )));
-    }
     if crate::scan::has_space_or_control(b) {
         return Err(Error::invalid(
             "url contains spaces or control characters; percent-encode them",
         ));
     }
-    Ok(())
+    let end = rest
+        .iter()
+        .position(|&c| matches!(c, b'/' | b'?' | b'#' | b'\\'))
+        .unwrap_or(rest.len());
+    if end == 0 {
+        return Err(Error::invalid(format!(
+            "url {:?} has no host",
+            truncate(url, 100)
+        )));
+    }
+    if plain_authority(&rest[..end]) && b[..4].eq(b"http") {
+        return Ok(None);
+    }
+    let mut parsed = url::Url::parse(url).map_err(|e| {
+        Error::invalid(format!(
+            "url {:?} is not a valid URL ({e}); give the full URL of the page, e.g. https://example.com/path",
+            truncate(url, 100)
+        ))
+    })?;
+    if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none_or(str::is_empty) {
+        return Err(Error::invalid(format!(
+            "url {:?} has no host",
+            truncate(url, 100)
+        )));
+    }
+    // Credentials in a page's URL are never sent on.
+    let _ = parsed.set_username("");
+    let _ = parsed.set_password(None);
+    let out: String = parsed.into();
+    Ok((out != url).then_some(out))
 }
 
 /// Cuts a string for a message, at a character boundary.
@@ -171,7 +225,9 @@ fn check_pairs(field: &str, pairs: &[(Cow<'_, str>, Cow<'_, str>)]) -> Result<()
 
 impl<'a> Hit<'a> {
     /// Checks everything the API would refuse, so that a bad item never costs a request.
-    pub fn validate(&self, kind: Kind) -> Result<()> {
+    /// Returns the URL to send instead of `url` when it had to be normalised (see check_url).
+    pub fn validate(&self, kind: Kind) -> Result<Option<String>> {
+        let mut url = None;
         if kind != Kind::Session {
             match present(&self.url) {
                 None => {
@@ -182,7 +238,7 @@ impl<'a> Hit<'a> {
                 }
                 Some(u) => {
                     check_len("url", Some(u))?;
-                    check_url(u)?;
+                    url = check_url(u)?;
                 }
             }
         } else if let Some(u) = present(&self.url) {
@@ -203,7 +259,8 @@ impl<'a> Hit<'a> {
                 "screen_width and screen_height must not be negative",
             ));
         }
-        check_pairs("tags", &self.tags)
+        check_pairs("tags", &self.tags)?;
+        Ok(url)
     }
 
     fn string_fields(&self) -> [(&'static str, Option<&str>); 14] {
@@ -348,6 +405,8 @@ pub struct BodyOptions<'t> {
     pub time: Option<&'t str>,
     /// The resolved client address, sent instead of `hit.ip`.
     pub ip: Option<&'t str>,
+    /// The normalised URL, sent instead of `hit.url` (see `check_url`).
+    pub url: Option<&'t str>,
 }
 
 /// Appends the JSON object of one item to `out`. Call `validate` first.
@@ -360,7 +419,7 @@ pub fn write_item(
 ) {
     let mut w = ObjectWriter::new(out);
     if kind != Kind::Session {
-        w.string("url", present(&hit.url));
+        w.string("url", opts.url.or(present(&hit.url)));
     }
     w.string("ip", opts.ip.or(present(&hit.ip)));
     w.string("user_agent", present(&hit.user_agent));
@@ -496,5 +555,57 @@ mod tests {
         let mut h = hit();
         h.title = Some("x".repeat(MAX_FIELD_BYTES + 1).into());
         assert!(h.validate(Kind::Hit).unwrap_err().message.contains("title"));
+    }
+}
+
+#[cfg(test)]
+mod url_tests {
+    use super::check_url;
+
+    #[test]
+    fn urls_are_parsed_not_just_checked() {
+        // Plain URLs pass as they are (the fast path).
+        for ok in [
+            "https://example.com/",
+            "http://example.test/blog/2026/11/x?utm_source=newsletter",
+            "https://example.com:8443/a",
+            "https://sub-1.example.co.uk",
+            "https://192.0.2.1/x",
+        ] {
+            assert_eq!(check_url(ok).unwrap(), None, "{ok}");
+        }
+        // Found by a probe: an invalid port, credentials sent on, a non-ASCII host unencoded.
+        for bad in [
+            "https://example.com:abc/",
+            "https://example.com:99999/",
+            "https://exa mple.com/",
+            "https://[::1/",
+            "https://:80/",
+            "https:///path",
+            "ftp://example.com/",
+            "example.com/x",
+        ] {
+            assert!(check_url(bad).is_err(), "{bad}");
+        }
+        let fixed = [
+            (
+                "https://user:pw@example.com/a?b=1",
+                "https://example.com/a?b=1",
+            ),
+            ("https://user@example.com/", "https://example.com/"),
+            (
+                "https://bücher.example/straße",
+                "https://xn--bcher-kva.example/stra%C3%9Fe",
+            ),
+            ("https://EXAMPLE.com/Path", "https://example.com/Path"),
+            ("HTTPS://example.com:443/", "https://example.com/"),
+            (
+                "https://[2001:DB8::1]:8443/x",
+                "https://[2001:db8::1]:8443/x",
+            ),
+        ];
+        for (given, sent) in fixed {
+            assert_eq!(check_url(given).unwrap().as_deref(), Some(sent), "{given}");
+        }
     }
 }

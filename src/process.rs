@@ -27,7 +27,12 @@ impl ProcessState {
     pub fn new(core: &Core, generation: u64, forks_detected: u64) -> ProcessState {
         ProcessState {
             generation,
-            transport: Transport::new(core.base.clone(), core.config.timeout),
+            transport: Transport::new(
+                core.base.clone(),
+                core.config.timeout,
+                core.proxy.clone(),
+                core.roots.clone(),
+            ),
             tokens: TokenCache::new(core.credentials.clone()),
             shared: Shared::new(),
             sender: Mutex::new(None),

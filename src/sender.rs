@@ -155,6 +155,8 @@ pub struct Queue {
     avg_item: usize,
     /// queue_capacity: no batch holds more items than this.
     capacity: usize,
+    /// Bytes of the queued batches' bodies (the items' JSON), against queue_max_bytes.
+    queued_bytes: usize,
     next_seq: u64,
     /// Lowest sequence number of the batch being sent, if any.
     in_flight_min_seq: Option<u64>,
@@ -184,6 +186,7 @@ impl Queue {
             spare: Vec::new(),
             avg_item: 0,
             capacity: usize::MAX,
+            queued_bytes: 0,
             next_seq: 0,
             in_flight_min_seq: None,
             stats: Stats::default(),
@@ -206,6 +209,18 @@ impl Queue {
 
     fn depth(&self) -> usize {
         self.stats.queue_depth as usize
+    }
+
+    /// Whether an item of `len` bytes finds room (queue_capacity and queue_max_bytes). An
+    /// item larger than queue_max_bytes alone still goes into an empty queue.
+    fn has_room(&self, config: &crate::config::Config, len: usize) -> bool {
+        self.depth() < config.queue_capacity
+            && (self.queued_bytes == 0 || self.queued_bytes + len + 1 <= config.queue_max_bytes)
+    }
+
+    /// Whether the queue is below both bounds (there may be room for a small item).
+    fn below_bounds(&self, config: &crate::config::Config) -> bool {
+        self.depth() < config.queue_capacity && self.queued_bytes < config.queue_max_bytes
     }
 
     /// The lowest sequence number not yet sent or dropped (`next_seq` when none).
@@ -269,7 +284,9 @@ impl Queue {
             self.kinds[idx].push_back(batch);
         }
         let batch = self.kinds[idx].back_mut().expect("a batch was just opened");
+        let before = batch.body.len();
         batch.push(seq, queued_at, json);
+        self.queued_bytes += batch.body.len() - before;
         self.stats.queue_depth += 1;
         ready || batch.len() >= batch_size
     }
@@ -279,6 +296,7 @@ impl Queue {
         let batch = self.kinds[idx].pop_front()?;
         let n = batch.len() as u64;
         self.stats.queue_depth -= n;
+        self.queued_bytes = self.queued_bytes.saturating_sub(batch.body.len());
         self.stats.in_flight += n;
         self.in_flight_min_seq = batch.first().map(|m| m.seq);
         Some(batch)
@@ -290,6 +308,7 @@ impl Queue {
         for k in self.kinds.iter_mut() {
             k.clear();
         }
+        self.queued_bytes = 0;
         self.stats.queue_depth -= left;
         left
     }
@@ -366,11 +385,11 @@ pub fn enqueue(
     }
     q.stats.enqueued += 1;
     let depth = q.depth();
-    if depth >= core.config.queue_capacity {
+    if !q.has_room(&core.config, json.len()) {
         return Err(count_full(shared, q));
     }
     let ready = q.push(kind_index(kind), json, queued_at, core.config.batch_size);
-    if depth + 1 >= core.config.queue_capacity {
+    if !q.below_bounds(&core.config) {
         shared.full.store(true, Ordering::Relaxed);
     }
     drop(q);
@@ -402,16 +421,16 @@ impl Refused {
                 ),
                 Refused::Full(total) => total,
             };
-        let cap = core.config.queue_capacity;
+        let (cap, max_bytes) = (core.config.queue_capacity, core.config.queue_max_bytes);
         shared.rate_log.note(&core.log, "queue_full", Level::Warn, || {
             format!(
-                "the queue is full ({cap} items): page views are being dropped (dropped_queue_full={total}); the API is slow or unreachable, or queue_capacity is too small"
+                "the queue is full ({cap} items or {max_bytes} bytes): page views are being dropped (dropped_queue_full={total}); the API is slow or unreachable, or queue_capacity / queue_max_bytes is too small"
             )
         });
         // Fixed text: this is the hot path of an outage, and it allocates nothing.
         Error::new(
             ErrorKind::QueueFull,
-            "the queue is full (queue_capacity items); the item was dropped and counted in dropped_queue_full",
+            "the queue is full (queue_capacity items or queue_max_bytes bytes); the item was dropped and counted in dropped_queue_full",
         )
     }
 }
@@ -430,7 +449,7 @@ pub fn refuse_if_full(core: &Core, shared: &Shared) -> Result<(), Error> {
         return Ok(());
     }
     let mut q = shared.lock();
-    if q.closing || q.depth() < core.config.queue_capacity {
+    if q.closing || q.below_bounds(&core.config) {
         return Ok(());
     }
     q.stats.enqueued += 1;
@@ -538,7 +557,7 @@ fn run_loop(core: &Arc<Core>, state: &Arc<ProcessState>) {
                         .or(urgent.then_some(oldest_idx));
                     if let Some(idx) = pick {
                         let batch = q.take(idx).expect("a batch was found");
-                        if q.depth() < core.config.queue_capacity {
+                        if q.below_bounds(&core.config) {
                             shared.full.store(false, Ordering::Relaxed);
                         }
                         break (KINDS[idx], batch);

@@ -4,7 +4,7 @@ use crate::error::{Error, ErrorKind, Result};
 use std::collections::HashMap;
 use std::io::Read;
 use std::net::{SocketAddr, ToSocketAddrs};
-use std::sync::Mutex;
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 use ureq::http;
 use ureq::unversioned::resolver::{ResolvedSocketAddrs, Resolver};
@@ -115,15 +115,143 @@ pub fn parse_retry_after(v: &str) -> Option<u64> {
 
 const MAX_RESPONSE_BYTES: u64 = 32 * 1024 * 1024;
 
-/// Resolves host names once a minute instead of on every request. ureq's own resolver looks
-/// the host up for every request, pooled connection or not, and with a timeout set it does
-/// so on a new thread: that cost more than the rest of a request to a loopback API.
-#[derive(Debug, Default)]
+/// Looks a host name up (`host:port`); getaddrinfo in production.
+type Lookup = dyn Fn(&str) -> std::io::Result<Vec<SocketAddr>> + Send + Sync;
+
+/// What is known of one `host:port`.
+#[derive(Clone)]
+enum Known {
+    Found(Instant, ResolvedSocketAddrs),
+    /// The lookup failed (no such host, or DNS down): callers fail at once for a while.
+    Failed(Instant),
+}
+
+#[derive(Default)]
+struct DnsState {
+    known: HashMap<String, Known>,
+    /// Lookups on their thread, with when they started: one per host at a time.
+    inflight: HashMap<String, Instant>,
+}
+
+/// Resolves host names once a minute instead of on every request (ureq's own resolver looks
+/// the host up for every request and, with a timeout set, on a new thread each time). During
+/// a DNS outage it keeps one lookup thread per host at most: other callers wait for that
+/// lookup within their own timeout, and a failure is remembered for NEGATIVE_TTL.
 struct CachingResolver {
-    cache: Mutex<HashMap<String, (Instant, ResolvedSocketAddrs)>>,
+    state: Arc<(Mutex<DnsState>, Condvar)>,
+    lookup: Arc<Lookup>,
+}
+
+impl std::fmt::Debug for CachingResolver {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("CachingResolver")
+    }
+}
+
+impl Default for CachingResolver {
+    fn default() -> Self {
+        CachingResolver::with_lookup(Arc::new(|key: &str| {
+            key.to_socket_addrs().map(|i| i.collect())
+        }))
+    }
 }
 
 const DNS_TTL: Duration = Duration::from_secs(60);
+const NEGATIVE_TTL: Duration = Duration::from_secs(5);
+
+impl CachingResolver {
+    fn with_lookup(lookup: Arc<Lookup>) -> CachingResolver {
+        CachingResolver {
+            state: Arc::new((Mutex::new(DnsState::default()), Condvar::new())),
+            lookup,
+        }
+    }
+
+    /// The addresses of `key` (`host:port`), waiting at most `wait`.
+    fn resolve_key(
+        &self,
+        key: &str,
+        wait: Duration,
+    ) -> std::result::Result<ResolvedSocketAddrs, bool> {
+        let give_up = Instant::now() + wait;
+        let (lock, cond) = &*self.state;
+        let mut st = lock.lock().unwrap_or_else(|p| p.into_inner());
+        loop {
+            match st.known.get(key) {
+                Some(Known::Found(at, addrs)) if at.elapsed() < DNS_TTL => return Ok(addrs.clone()),
+                Some(Known::Failed(at)) if at.elapsed() < NEGATIVE_TTL => return Err(false),
+                _ => {}
+            }
+            if !st.inflight.contains_key(key) {
+                break;
+            }
+            let left = give_up.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(true);
+            }
+            st = cond
+                .wait_timeout(st, left)
+                .unwrap_or_else(|p| p.into_inner())
+                .0;
+        }
+        // This caller starts the lookup, on a thread of its own (getaddrinfo cannot be
+        // interrupted); the thread records the outcome for everyone, however late.
+        st.inflight.insert(key.to_string(), Instant::now());
+        drop(st);
+        let (state, lookup, owned) = (self.state.clone(), self.lookup.clone(), key.to_string());
+        let spawned = std::thread::Builder::new()
+            .name("pirsch-dns".into())
+            .spawn(move || {
+                let found = lookup(&owned);
+                let (lock, cond) = &*state;
+                let mut st = lock.lock().unwrap_or_else(|p| p.into_inner());
+                st.inflight.remove(&owned);
+                let known = match found {
+                    Ok(list) if !list.is_empty() => {
+                        let mut addrs = ResolvedSocketAddrs::from_fn(|_| {
+                            SocketAddr::new(
+                                std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED),
+                                0,
+                            )
+                        });
+                        for addr in list.into_iter().take(16) {
+                            addrs.push(addr);
+                        }
+                        Known::Found(Instant::now(), addrs)
+                    }
+                    _ => Known::Failed(Instant::now()),
+                };
+                st.known.insert(owned, known);
+                drop(st);
+                cond.notify_all();
+            });
+        if spawned.is_err() {
+            let mut st = lock.lock().unwrap_or_else(|p| p.into_inner());
+            st.inflight.remove(key);
+            return Err(false);
+        }
+        let mut st = lock.lock().unwrap_or_else(|p| p.into_inner());
+        loop {
+            match st.known.get(key) {
+                Some(Known::Found(at, addrs))
+                    if at.elapsed() < DNS_TTL && !st.inflight.contains_key(key) =>
+                {
+                    return Ok(addrs.clone())
+                }
+                Some(Known::Failed(_)) if !st.inflight.contains_key(key) => return Err(false),
+                _ => {}
+            }
+            let left = give_up.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(true);
+            }
+            st = cond
+                .wait_timeout(st, left)
+                .unwrap_or_else(|p| p.into_inner())
+                .0;
+        }
+    }
+}
 
 impl Resolver for CachingResolver {
     fn resolve(
@@ -140,55 +268,261 @@ impl Resolver for CachingResolver {
             } else {
                 443
             });
-        let mut out = self.empty();
         if let Ok(ip) = host
             .trim_start_matches('[')
             .trim_end_matches(']')
             .parse::<std::net::IpAddr>()
         {
+            let mut out = self.empty();
             out.push(SocketAddr::new(ip, port));
             return Ok(out);
         }
-        let key = format!("{host}:{port}");
-        if let Some((at, addrs)) = self
-            .cache
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(&key)
-        {
-            if at.elapsed() < DNS_TTL {
-                return Ok(addrs.clone());
-            }
+        match self.resolve_key(&format!("{host}:{port}"), *timeout.after) {
+            Ok(addrs) => Ok(addrs),
+            Err(true) => Err(ureq::Error::Timeout(timeout.reason)),
+            Err(false) => Err(ureq::Error::HostNotFound),
         }
-        // getaddrinfo cannot be interrupted: run it on a thread and stop waiting at the deadline.
-        let (tx, rx) = std::sync::mpsc::sync_channel(1);
-        let lookup = key.clone();
-        std::thread::Builder::new()
-            .name("pirsch-dns".into())
-            .spawn(move || {
-                let _ = tx.send(lookup.to_socket_addrs().map(|i| i.collect::<Vec<_>>()));
-            })
-            .map_err(ureq::Error::Io)?;
-        let found = match rx.recv_timeout(*timeout.after) {
-            Ok(Ok(found)) => found,
-            Ok(Err(e)) if e.kind() == std::io::ErrorKind::TimedOut => {
-                return Err(ureq::Error::Timeout(timeout.reason))
-            }
-            Ok(Err(_)) => return Err(ureq::Error::HostNotFound),
-            Err(_) => return Err(ureq::Error::Timeout(timeout.reason)),
-        };
-        for addr in found.into_iter().take(16) {
-            out.push(addr);
-        }
-        if out.is_empty() {
-            return Err(ureq::Error::HostNotFound);
-        }
-        self.cache
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(key, (Instant::now(), out.clone()));
-        Ok(out)
     }
+}
+
+#[cfg(test)]
+mod resolver_tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    #[test]
+    fn one_lookup_per_host_while_dns_hangs_and_failures_are_remembered() {
+        let started = Arc::new(AtomicUsize::new(0));
+        let release = Arc::new((Mutex::new(false), Condvar::new()));
+        let (s2, r2) = (started.clone(), release.clone());
+        let r = Arc::new(CachingResolver::with_lookup(Arc::new(move |_key: &str| {
+            s2.fetch_add(1, Ordering::SeqCst);
+            let (m, c) = &*r2;
+            let mut go = m.lock().unwrap();
+            while !*go {
+                go = c.wait(go).unwrap();
+            }
+            Err(std::io::Error::other("no such host"))
+        })));
+        // 60 calls while the lookup hangs: each times out on its own bound, one thread looks.
+        let t0 = Instant::now();
+        let calls: Vec<_> = (0..60)
+            .map(|_| {
+                let r = r.clone();
+                std::thread::spawn(move || {
+                    r.resolve_key("api.example:443", Duration::from_millis(200))
+                })
+            })
+            .collect();
+        for c in calls {
+            assert_eq!(c.join().unwrap().unwrap_err(), true, "a timeout");
+        }
+        assert!(t0.elapsed() < Duration::from_secs(3));
+        assert_eq!(
+            started.load(Ordering::SeqCst),
+            1,
+            "one lookup in flight per host"
+        );
+        // The lookup ends in failure: the next calls fail at once, without a new lookup.
+        {
+            let (m, c) = &*release;
+            *m.lock().unwrap() = true;
+            c.notify_all();
+        }
+        std::thread::sleep(Duration::from_millis(50));
+        let t = Instant::now();
+        assert_eq!(
+            r.resolve_key("api.example:443", Duration::from_secs(5))
+                .unwrap_err(),
+            false
+        );
+        assert!(t.elapsed() < Duration::from_millis(50));
+        assert_eq!(started.load(Ordering::SeqCst), 1);
+        // Another host has its own lookup.
+        assert!(r
+            .resolve_key("other.example:443", Duration::from_secs(5))
+            .is_err());
+        assert_eq!(started.load(Ordering::SeqCst), 2);
+    }
+}
+
+/// Checks a proxy URL (`proxy` setting or environment): http or https, a host, nothing
+/// else. Its password is remembered as a secret (never printed). Errors never echo it.
+pub fn check_proxy_url(url: &str) -> Result<ureq::Proxy> {
+    let bad = |why: &str| {
+        Error::invalid(format!(
+            "proxy: {why}; give http://host:port or https://host:port (with user:password@ if the proxy needs it), none, or leave it unset to follow the environment (https_proxy, http_proxy, no_proxy)"
+        ))
+    };
+    let uri: http::Uri = url.parse().map_err(|_| bad("not a URL"))?;
+    if !matches!(uri.scheme_str(), Some("http" | "https")) {
+        return Err(bad("only http:// and https:// proxies are supported"));
+    }
+    let authority = uri.authority().ok_or_else(|| bad("no host"))?;
+    if let Some((userinfo, _)) = authority.as_str().rsplit_once('@') {
+        if let Some((_, password)) = userinfo.split_once(':') {
+            crate::error::register_secret(password);
+        }
+    }
+    if uri.host().is_none_or(str::is_empty) {
+        return Err(bad("no host"));
+    }
+    ureq::Proxy::new(url).map_err(|_| bad("not a proxy URL ureq accepts"))
+}
+
+/// Whether `host` is exempt from the proxy by a `no_proxy` list (curl's rules: `*` for every
+/// host; names match themselves and their subdomains, a leading dot ignored; addresses and
+/// CIDR ranges match addresses).
+pub fn no_proxy_matches(list: &str, host: &str) -> bool {
+    let host = host
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .trim_end_matches('.')
+        .to_ascii_lowercase();
+    let ip = host.parse::<std::net::IpAddr>().ok();
+    for entry in list
+        .split([',', ' '])
+        .map(str::trim)
+        .filter(|e| !e.is_empty())
+    {
+        if entry == "*" {
+            return true;
+        }
+        if let Some(ip) = ip {
+            let e = entry.trim_start_matches('[').trim_end_matches(']');
+            if let Ok(range) = crate::ip::TrustedProxies::parse(e) {
+                if range.contains(ip) {
+                    return true;
+                }
+            }
+            continue;
+        }
+        let name = entry
+            .trim_start_matches('.')
+            .trim_end_matches('.')
+            .to_ascii_lowercase();
+        let name = match name.rsplit_once(':') {
+            Some((n, port)) if port.bytes().all(|b| b.is_ascii_digit()) => n.to_string(),
+            _ => name,
+        };
+        if !name.is_empty() && (host == name || host.ends_with(&format!(".{name}"))) {
+            return true;
+        }
+    }
+    false
+}
+
+/// The proxy for requests to `base`, decided once when a client is made (never in a child
+/// after fork(): reading the environment there is not safe).
+pub fn choose_proxy(
+    setting: &crate::config::ProxySetting,
+    base: &BaseUrl,
+) -> Result<Option<ureq::Proxy>> {
+    use crate::config::ProxySetting;
+    match setting {
+        ProxySetting::Off => Ok(None),
+        ProxySetting::Url(url) => check_proxy_url(url).map(Some),
+        ProxySetting::Environment => {
+            let env = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+            let chosen = if base.is_http {
+                // Never uppercase HTTP_PROXY: CGI sets HTTP_PROXY from a request's Proxy: header.
+                env("http_proxy")
+            } else {
+                env("https_proxy").or_else(|| env("HTTPS_PROXY"))
+            }
+            .or_else(|| env("all_proxy"))
+            .or_else(|| env("ALL_PROXY"));
+            let Some(url) = chosen else { return Ok(None) };
+            let host = base
+                .url
+                .parse::<http::Uri>()
+                .ok()
+                .and_then(|u| u.host().map(str::to_string))
+                .unwrap_or_default();
+            if let Some(list) = env("no_proxy").or_else(|| env("NO_PROXY")) {
+                if no_proxy_matches(&list, &host) {
+                    return Ok(None);
+                }
+            }
+            check_proxy_url(url.trim()).map(Some).map_err(|mut e| {
+                e.message = format!("the proxy in the environment (https_proxy, http_proxy or all_proxy) is unusable: {}", e.message).into();
+                e
+            })
+        }
+    }
+}
+
+/// The certificates of a PEM file of trusted roots (`ca_file`).
+pub fn read_ca_file(path: &str) -> Result<Vec<ureq::tls::Certificate<'static>>> {
+    let pem = std::fs::read(path).map_err(|e| {
+        Error::invalid(format!(
+            "config ca_file: cannot read {path:?}: {e}; give a PEM file of CA certificates"
+        ))
+    })?;
+    let mut certs = Vec::new();
+    for item in ureq::tls::parse_pem(&pem) {
+        if let Ok(ureq::tls::PemItem::Certificate(c)) = item {
+            certs.push(c);
+        }
+    }
+    if certs.is_empty() {
+        return Err(Error::invalid(format!(
+            "config ca_file: {path:?} holds no PEM certificate (-----BEGIN CERTIFICATE-----)"
+        )));
+    }
+    Ok(certs)
+}
+
+/// Where Linux distributions keep the system's trust store, as one PEM bundle.
+const SYSTEM_BUNDLES: &[&str] = &[
+    "/etc/ssl/certs/ca-certificates.crt", // Debian, Ubuntu, Arch, Alpine
+    "/etc/pki/tls/certs/ca-bundle.crt",   // Fedora, RHEL, CentOS
+    "/etc/ssl/ca-bundle.pem",             // openSUSE
+    "/etc/pki/tls/cacert.pem",            // OpenELEC
+    "/etc/ssl/cert.pem",                  // Alpine, macOS, BSDs
+];
+
+/// The roots to check the API's certificate against, decided when a client is made.
+pub fn root_certs(config: &crate::config::Config) -> Result<ureq::tls::RootCerts> {
+    use crate::config::TlsRoots;
+    if config.tls_roots == TlsRoots::Bundled && config.ca_file.is_none() {
+        return Ok(ureq::tls::RootCerts::WebPki);
+    }
+    let mut certs: Vec<ureq::tls::Certificate<'static>> = Vec::new();
+    if matches!(config.tls_roots, TlsRoots::Bundled | TlsRoots::Both) {
+        certs.extend(
+            webpki_root_certs::TLS_SERVER_ROOT_CERTS
+                .iter()
+                .map(|c| ureq::tls::Certificate::from_der(c.as_ref())),
+        );
+    }
+    if matches!(config.tls_roots, TlsRoots::System | TlsRoots::Both) {
+        let from_env = std::env::var("SSL_CERT_FILE")
+            .ok()
+            .filter(|p| !p.is_empty());
+        let path = from_env
+            .clone()
+            .or_else(|| SYSTEM_BUNDLES.iter().find(|p| std::path::Path::new(p).exists()).map(|p| p.to_string()))
+            .ok_or_else(|| {
+                Error::invalid(format!(
+                    "tls_roots=system: no system trust store found (looked in {}); install ca-certificates, set SSL_CERT_FILE, or use tls_roots=bundled",
+                    SYSTEM_BUNDLES.join(", ")
+                ))
+            })?;
+        let system = read_ca_file(&path).map_err(|mut e| {
+            e.message = format!(
+                "tls_roots=system: the trust store {path:?} is unusable: {}",
+                e.message
+            )
+            .into();
+            e
+        })?;
+        certs.extend(system);
+    }
+    if let Some(path) = &config.ca_file {
+        certs.extend(read_ca_file(path)?);
+    }
+    Ok(ureq::tls::RootCerts::Specific(Arc::new(certs)))
 }
 
 pub struct Transport {
@@ -198,8 +532,16 @@ pub struct Transport {
 }
 
 impl Transport {
-    pub fn new(base: BaseUrl, timeout: Duration) -> Transport {
+    pub fn new(
+        base: BaseUrl,
+        timeout: Duration,
+        proxy: Option<ureq::Proxy>,
+        roots: ureq::tls::RootCerts,
+    ) -> Transport {
         let config = ureq::Agent::config_builder()
+            .tls_config(ureq::tls::TlsConfig::builder().root_certs(roots).build())
+            // Never ureq's own reading of the environment (it takes uppercase HTTP_PROXY).
+            .proxy(proxy)
             .http_status_as_error(false)
             .timeout_global(Some(timeout))
             .max_redirects(0)
@@ -338,6 +680,8 @@ impl Transport {
             ureq::Error::Io(io) => {
                 if io.kind() == std::io::ErrorKind::TimedOut {
                     self.timeout_error()
+                } else if io.to_string().contains("certificate") {
+                    Error::new(ErrorKind::Network, format!("TLS error talking to {base}: {io}; the server's certificate is not trusted: for a private CA or TLS inspection add the CA with ca_file, or trust the system's store with tls_roots=system (verification cannot be turned off)"))
                 } else {
                     Error::new(ErrorKind::Network, format!("network error talking to {base}: {io}"))
                 }
@@ -419,6 +763,40 @@ pub fn describe_api_error(status: u16, body: &str) -> String {
         out.push_str(&parts.join("; "));
     }
     out
+}
+
+#[cfg(test)]
+mod proxy_tests {
+    use super::*;
+
+    #[test]
+    fn no_proxy_follows_curl() {
+        assert!(no_proxy_matches("*", "api.pirsch.io"));
+        assert!(no_proxy_matches("example.com, pirsch.io", "api.pirsch.io"));
+        assert!(no_proxy_matches(".pirsch.io", "api.pirsch.io"));
+        assert!(no_proxy_matches("api.pirsch.io:443", "API.pirsch.io"));
+        assert!(!no_proxy_matches("rsch.io", "api.pirsch.io"));
+        assert!(!no_proxy_matches("", "api.pirsch.io"));
+        assert!(no_proxy_matches("10.0.0.0/8 127.0.0.1", "127.0.0.1"));
+        assert!(no_proxy_matches("::1", "[::1]"));
+        assert!(!no_proxy_matches("10.0.0.0/8", "11.0.0.1"));
+    }
+
+    #[test]
+    fn proxy_urls_are_checked_without_echoing_passwords() {
+        assert!(check_proxy_url("http://proxy.example:3128").is_ok());
+        assert!(check_proxy_url("https://u:pw@proxy.example:443").is_ok());
+        for bad in [
+            "ftp://proxy.example",
+            "socks5://proxy.example:1080",
+            "http://",
+            "not a url",
+        ] {
+            assert!(check_proxy_url(bad).is_err(), "{bad}");
+        }
+        let e = check_proxy_url("ftp://user:sup3rs3cret-pw@proxy.example").unwrap_err();
+        assert!(!e.message.contains("sup3rs3cret"), "{}", e.message);
+    }
 }
 
 #[cfg(test)]

@@ -753,3 +753,53 @@ fn an_access_key_on_a_read_endpoint_is_told_that_keys_only_write() {
     );
     assert!(!msg.contains(ACCESS_KEY));
 }
+
+#[test]
+fn page_urls_are_parsed_credentials_never_sent_hosts_encoded() {
+    let s = Standin::start();
+    let c = TestClient::new(&s, "", ACCESS_KEY, &[]);
+    for bad in [
+        "https://example.com:abc/",
+        "https://example.com:70000/",
+        "https://[::1/",
+    ] {
+        assert_eq!(
+            c.hit(&HitData::page(bad, "198.51.100.1")),
+            PIRSCH_ERR_INVALID_ARGUMENT,
+            "{bad}"
+        );
+        assert!(
+            last_error().contains("not a valid URL"),
+            "{bad}: {}",
+            last_error()
+        );
+    }
+    for url in [
+        "https://user:s3cret@example.com/login?x=1",
+        "https://bücher.example/",
+    ] {
+        assert_eq!(
+            c.hit(&HitData::page(url, "198.51.100.1")),
+            PIRSCH_OK,
+            "{}",
+            last_error()
+        );
+        assert_eq!(c.enqueue(&HitData::page(url, "198.51.100.1")), PIRSCH_OK);
+    }
+    assert_eq!(c.flush(5000), PIRSCH_OK);
+    let mut got: Vec<String> = s
+        .bodies("hit")
+        .iter()
+        .map(|b| b["url"].as_str().unwrap().to_string())
+        .collect();
+    got.sort();
+    assert_eq!(
+        got,
+        vec![
+            "https://example.com/login?x=1",
+            "https://example.com/login?x=1",
+            "https://xn--bcher-kva.example/",
+            "https://xn--bcher-kva.example/",
+        ]
+    );
+}

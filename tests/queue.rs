@@ -701,3 +701,66 @@ fn a_logger_may_enqueue_while_the_queue_is_full() {
     let st = c.stats();
     assert!(invariant(&st), "{}", show(&st));
 }
+
+/// A page view whose header fields are 8 KB each (visitors choose those sizes).
+fn fat_page(i: usize) -> HitData {
+    let big = "x".repeat(8000);
+    page(i)
+        .set("user_agent", &format!("Mozilla/5.0 {big}"))
+        .set("accept_language", &format!("de-DE,{}", "a".repeat(7000)))
+        .set("referrer", &format!("https://ref.example/{big}"))
+}
+
+#[test]
+fn the_queue_is_bounded_in_bytes_too() {
+    // The API stalls; 2,000 page views of ~23 KB each would be ~46 MB queued by count alone.
+    let s = Standin::start();
+    s.fault(json!({"path_prefix": "/api/v1/hit/batch", "delay_ms": 3000}));
+    let c = TestClient::new(
+        &s,
+        "",
+        ACCESS_KEY,
+        &[("queue_max_bytes", "1048576"), ("batch_size", "50")],
+    );
+    let mut full = 0u64;
+    for i in 0..2000 {
+        match c.enqueue(&fat_page(i)) {
+            PIRSCH_OK => {}
+            PIRSCH_ERR_QUEUE_FULL => full += 1,
+            rc => panic!("rc {rc}: {}", last_error()),
+        }
+    }
+    assert!(last_error().contains("queue_max_bytes"), "{}", last_error());
+    let st = c.stats();
+    // At most 1 MiB queued (~45 items) plus one batch in flight (50).
+    assert!(st.queue_depth <= 46, "{}", show(&st));
+    assert!(
+        st.queue_depth + st.in_flight <= 96 && full >= 1900,
+        "{full} refused: {}",
+        show(&st)
+    );
+    assert_eq!(st.dropped_queue_full, full);
+    assert!(invariant(&st), "{}", show(&st));
+
+    // The default bound (16 MiB) holds too, where queue_capacity (10,000) alone would not.
+    let d = TestClient::new(&s, "", ACCESS_KEY, &[]);
+    let mut full = 0u64;
+    for i in 0..2000 {
+        if d.enqueue(&fat_page(i)) == PIRSCH_ERR_QUEUE_FULL {
+            full += 1;
+        }
+    }
+    let st = d.stats();
+    assert!(
+        full > 1000 && st.queue_depth < 800,
+        "{full} refused: {}",
+        show(&st)
+    );
+    // A bad value is refused with the range.
+    let cfg = pirsch_config_new();
+    let rc =
+        unsafe { pirsch_config_set(cfg, cstr("queue_max_bytes").as_ptr(), cstr("100").as_ptr()) };
+    unsafe { pirsch_config_free(cfg) };
+    assert_eq!(rc, PIRSCH_ERR_INVALID_ARGUMENT);
+    assert!(last_error().contains("queue_max_bytes"), "{}", last_error());
+}
