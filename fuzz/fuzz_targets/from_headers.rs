@@ -85,21 +85,59 @@ fn model_query_referrer(url: &str) -> Option<String> {
     best.map(|(_, v)| v.replace('\0', ""))
 }
 
-/// An absolute http(s) URL with a host and no space or control character (C0, DEL, C1).
-fn model_url_ok(url: &str) -> bool {
-    let lower = url.get(..8).map(|p| p.to_ascii_lowercase()).unwrap_or_default();
-    let rest = if lower.starts_with("https://") {
+/// The page URL as sent, or None when it must be refused. The contract (issue 12, defect
+/// 15): an absolute http(s) URL without space or control characters (C0, DEL, C1) and with
+/// a host; a plain one (lower-case `http`, a host of lower-case ASCII letters, digits, dots
+/// and dashes not starting with a dot or dash, no xn-- label, a last label that is no number
+/// unless the host is a dotted quad; a port up to 65535) is sent as given;
+/// anything else as the WHATWG parser (the url crate) normalises it, without user name and
+/// password, and refused where that parser refuses it or finds no http(s) host.
+fn model_url(url: &str) -> Option<String> {
+    let rest = if url.get(..8).is_some_and(|p| p.eq_ignore_ascii_case("https://")) {
         &url[8..]
     } else if url.get(..7).is_some_and(|p| p.eq_ignore_ascii_case("http://")) {
         &url[7..]
     } else {
-        return false;
+        return None;
     };
-    let host = rest.split(['/', '?', '#']).next().unwrap_or("");
-    !host.is_empty()
-        && !url
-            .chars()
-            .any(|c| c <= ' ' || c == '\u{7f}' || ('\u{80}'..='\u{9f}').contains(&c))
+    if url.chars().any(|c| c <= ' ' || c == '\u{7f}' || ('\u{80}'..='\u{9f}').contains(&c)) {
+        return None;
+    }
+    let authority = rest.split(['/', '?', '#', '\\']).next().unwrap_or("");
+    if authority.is_empty() {
+        return None;
+    }
+    let (host, port) = match authority.rsplit_once(':') {
+        Some((h, p)) => (h, Some(p)),
+        None => (authority, None),
+    };
+    let plain_host = !host.is_empty()
+        && !host.starts_with(['.', '-'])
+        && host.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'-')
+        // A number as the last label makes an IPv4 address of it (only a dotted quad is
+        // plain), an xn-- label is punycode: both for the full parser.
+        && (!host.rsplit('.').find(|l| !l.is_empty()).unwrap_or(host).starts_with(|c: char| c.is_ascii_digit())
+            || host.parse::<std::net::Ipv4Addr>().is_ok())
+        && !host.split('.').any(|l| l.starts_with("xn--"));
+    let plain_port = port.is_none_or(|p| !p.is_empty() && p.len() <= 5 && p.bytes().all(|b| b.is_ascii_digit()) && p.parse::<u32>().unwrap() <= 65535);
+    if plain_host && plain_port && url.starts_with("http") {
+        // The fast path is a shortcut, not another contract: what it sends as given, the
+        // full parser takes too, with the same host.
+        let full = url::Url::parse(url);
+        assert!(
+            full.as_ref().is_ok_and(|u| u.host_str() == Some(host)),
+            "sent as given, but the WHATWG parser says {:?} for {url:?}",
+            full.map(|u| u.host_str().map(str::to_string))
+        );
+        return Some(url.to_string());
+    }
+    let mut parsed = url::Url::parse(url).ok()?;
+    if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none_or(str::is_empty) {
+        return None;
+    }
+    let _ = parsed.set_username("");
+    let _ = parsed.set_password(None);
+    Some(parsed.into())
 }
 
 struct Input<'a> {
@@ -237,8 +275,8 @@ fn model(inp: &Input<'_>, kind: Kind, trusted: &TrustedProxies, which: ClientIpH
             refusals.push((false, "no url"));
         } else if url.len() > MAX_FIELD_BYTES {
             refusals.push((false, "url too long"));
-        } else if !model_url_ok(url) {
-            refusals.push((false, "url not absolute http(s)"));
+        } else if model_url(url).is_none() {
+            refusals.push((false, "url not an absolute http(s) URL"));
         }
     } else if url.len() > MAX_FIELD_BYTES {
         refusals.push((false, "url too long"));
@@ -325,7 +363,7 @@ fn model(inp: &Input<'_>, kind: Kind, trusted: &TrustedProxies, which: ClientIpH
         put(&mut m, k, &get(k));
     }
     if kind != Kind::Session {
-        m.insert("url".into(), Value::String(url.to_string()));
+        m.insert("url".into(), Value::String(model_url(url).unwrap()));
         for k in ["accept_language", "title", "referrer"] {
             put(&mut m, k, &get(k));
         }
@@ -377,7 +415,10 @@ fuzz_target!(|data: &[u8]| {
     } else {
         Kind::Hit
     };
+    let roots = pirsch::transport::root_certs(&config).expect("the bundled roots");
     let core = Core {
+        proxy: None,
+        roots,
         config,
         log: Log::new(Level::Error, None),
         credentials: Credentials::AccessKey("pa_fuzz_not_a_key".into()),
@@ -444,9 +485,9 @@ fuzz_target!(|data: &[u8]| {
     let written: Result<Vec<u8>, pirsch::Error> = (|| {
         let event = if kind == Kind::Event { Some(unsafe { ffi::event_from_c(&ev)? }) } else { None };
         let hit = unsafe { ffi::hit_from_c(&o)? };
-        let ip = core.check_item(kind, &hit, event.as_ref())?;
+        let checked = core.check_item(kind, &hit, event.as_ref())?;
         let mut out = Vec::new();
-        core.write_checked(&mut out, kind, &hit, event.as_ref(), ip.as_deref(), None);
+        core.write_checked(&mut out, kind, &hit, event.as_ref(), &checked, None);
         Ok(out)
     })();
     let expected = model(&inp, kind, &trusted, which);
