@@ -364,6 +364,14 @@ pub fn check_proxy_url(url: &str) -> Result<ureq::Proxy> {
         return Err(bad("only http:// and https:// proxies are supported"));
     }
     let authority = uri.authority().ok_or_else(|| bad("no host"))?;
+    // An @ that the parser did not see in the authority: a password with / or ? in it, taken
+    // for the path (http://u:pw/x@proxy had host "u" and its password unregistered; found by
+    // fuzzing).
+    if url.split_once("://").is_some_and(|(_, rest)| rest.contains('@'))
+        && !authority.as_str().contains('@')
+    {
+        return Err(bad("the user name or password holds a / or ? (percent-encode them as %2F and %3F)"));
+    }
     if let Some((userinfo, _)) = authority.as_str().rsplit_once('@') {
         if let Some((_, password)) = userinfo.split_once(':') {
             crate::error::register_secret(password);
@@ -805,6 +813,13 @@ mod proxy_tests {
         let e = check_proxy_url("http://user:#hash3d-secret@proxy.example:3128").unwrap_err();
         assert!(e.message.contains("%23") && !e.message.contains("hash3d"), "{}", e.message);
         assert!(check_proxy_url("http://user:%23hash3d-secret@proxy.example:3128").is_ok());
+        for bad in [
+            "http://user:secret/6@proxy.example:6256",
+            "http://user:sec?ret6@proxy.example:6256",
+        ] {
+            let e = check_proxy_url(bad).unwrap_err();
+            assert!(e.message.contains("%2F") && !e.message.contains("ret6"), "{}", e.message);
+        }
         assert!(!crate::error::scrub("x %23hash3d-secret y").contains("hash3d"));
     }
 }
