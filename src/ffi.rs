@@ -371,7 +371,9 @@ unsafe fn pairs<'a>(
     Ok(out)
 }
 
-unsafe fn hit_from_c<'a>(p: *const pirsch_hit_options) -> Result<Hit<'a>> {
+/// Reads a caller's page view as the send functions do (public for the fuzz targets only).
+#[doc(hidden)]
+pub unsafe fn hit_from_c<'a>(p: *const pirsch_hit_options) -> Result<Hit<'a>> {
     let o: pirsch_hit_options = read_versioned(p, "hit", "pirsch_hit_options")?;
     Ok(Hit {
         url: utf8(o.url, "hit->url")?.map(Cow::Borrowed),
@@ -397,7 +399,9 @@ unsafe fn hit_from_c<'a>(p: *const pirsch_hit_options) -> Result<Hit<'a>> {
     })
 }
 
-unsafe fn event_from_c<'a>(p: *const pirsch_event_options) -> Result<Event<'a>> {
+/// Reads a caller's event as the send functions do (public for the fuzz targets only).
+#[doc(hidden)]
+pub unsafe fn event_from_c<'a>(p: *const pirsch_event_options) -> Result<Event<'a>> {
     let o: pirsch_event_options = read_versioned(p, "ev", "pirsch_event_options")?;
     Ok(Event {
         name: lossy(o.name),

@@ -113,6 +113,25 @@ fn plain_authority(authority: &[u8]) -> bool {
     {
         return false;
     }
+    // What the WHATWG parser would refuse or change goes to it (found by fuzzing: the fast
+    // path sent https://1.2.3.999/ and https://xn--a.example/, which it refuses). A host whose
+    // last label starts with a digit may be an IPv4 address to it (0x7f.1, 1.2.3, 1.2.3.999):
+    // only a dotted quad as Rust writes it stays plain; an xn-- label is punycode to check.
+    let last = host
+        .rsplit(|&b| b == b'.')
+        .find(|l| !l.is_empty())
+        .unwrap_or(host);
+    if last.first().is_some_and(u8::is_ascii_digit)
+        && std::str::from_utf8(host)
+            .ok()
+            .and_then(|h| h.parse::<std::net::Ipv4Addr>().ok())
+            .is_none()
+    {
+        return false;
+    }
+    if host.split(|&b| b == b'.').any(|l| l.starts_with(b"xn--")) {
+        return false;
+    }
     match port {
         None => true,
         Some(p) => {
@@ -574,6 +593,25 @@ mod url_tests {
         ] {
             assert_eq!(check_url(ok).unwrap(), None, "{ok}");
         }
+        // Found by fuzz/ (from_headers): the fast path sent hosts the full parser refuses.
+        for bad in [
+            "https://1.2.3.999/",
+            "https://1.2.3.256:8080/x",
+            "https://xn--a.example/",
+            "http://a.xn--a/",
+        ] {
+            assert!(check_url(bad).is_err(), "{bad}");
+        }
+        // ... or changes: numbers that are IPv4 addresses to it are sent as it writes them.
+        assert_eq!(
+            check_url("https://0x7f.1/x").unwrap().as_deref(),
+            Some("https://127.0.0.1/x")
+        );
+        assert_eq!(
+            check_url("http://1.2.3/").unwrap().as_deref(),
+            Some("http://1.2.0.3/")
+        );
+        assert_eq!(check_url("https://a1.example.com2/").unwrap(), None);
         // Found by a probe: an invalid port, credentials sent on, a non-ASCII host unencoded.
         for bad in [
             "https://example.com:abc/",

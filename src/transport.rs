@@ -30,6 +30,19 @@ impl BaseUrl {
     /// Parses `url`; plain http is refused for non-loopback hosts unless `allow_insecure_http`.
     pub fn parse(url: &str, allow_insecure_http: bool) -> Result<BaseUrl> {
         let url = url.trim().trim_end_matches('/');
+        // Checked on the text, before any parsing, so that a password is never echoed, even
+        // one with '#', '/' or a space in it, which a URL parser takes for the end of the
+        // host: `https://user:#pw@api.pirsch.io` parsed as host "user" (found by fuzzing).
+        if url.contains('@') {
+            return Err(Error::invalid(
+                "base_url must not hold a user name or password (user:password@host): libpirsch authenticates with its client id and secret or access key, and would print the password in every network error; remove the part before the @",
+            ));
+        }
+        if url.contains('#') {
+            return Err(Error::invalid(format!(
+                "base_url {url:?} must not have a fragment (#...)"
+            )));
+        }
         let uri: http::Uri = url.parse().map_err(|_| {
             Error::invalid(format!(
                 "base_url {url:?} is not a URL; use e.g. https://api.pirsch.io"
@@ -48,12 +61,6 @@ impl BaseUrl {
             .host()
             .filter(|h| !h.is_empty())
             .ok_or_else(|| Error::invalid(format!("base_url {url:?} has no host")))?;
-        if uri.authority().is_some_and(|a| a.as_str().contains('@')) {
-            // Never echo what stood before the @: it is a password.
-            return Err(Error::invalid(
-                "base_url must not hold a user name or password (user:password@host): libpirsch authenticates with its client id and secret or access key, and would print the password in every network error; remove the part before the @",
-            ));
-        }
         if uri.query().is_some() {
             return Err(Error::invalid(format!(
                 "base_url {url:?} must not have a query"
@@ -347,11 +354,24 @@ pub fn check_proxy_url(url: &str) -> Result<ureq::Proxy> {
             "proxy: {why}; give http://host:port or https://host:port (with user:password@ if the proxy needs it), none, or leave it unset to follow the environment (https_proxy, http_proxy, no_proxy)"
         ))
     };
+    // A raw # ends the host for the URL parser: in `http://u:#pw@proxy:3128` the password went
+    // unseen (never registered as a secret) and the host was "u" (found by fuzzing).
+    if url.contains('#') {
+        return Err(bad("a # is not allowed (in a password, percent-encode it as %23)"));
+    }
     let uri: http::Uri = url.parse().map_err(|_| bad("not a URL"))?;
     if !matches!(uri.scheme_str(), Some("http" | "https")) {
         return Err(bad("only http:// and https:// proxies are supported"));
     }
     let authority = uri.authority().ok_or_else(|| bad("no host"))?;
+    // An @ that the parser did not see in the authority: a password with / or ? in it, taken
+    // for the path (http://u:pw/x@proxy had host "u" and its password unregistered; found by
+    // fuzzing).
+    if url.split_once("://").is_some_and(|(_, rest)| rest.contains('@'))
+        && !authority.as_str().contains('@')
+    {
+        return Err(bad("the user name or password holds a / or ? (percent-encode them as %2F and %3F)"));
+    }
     if let Some((userinfo, _)) = authority.as_str().rsplit_once('@') {
         if let Some((_, password)) = userinfo.split_once(':') {
             crate::error::register_secret(password);
@@ -691,6 +711,9 @@ impl Transport {
 const MAX_SERVER_TEXT: usize = 300;
 
 fn server_text(s: &str) -> String {
+    // Secrets out before the cut: a secret across it would leave its first part, which
+    // scrubbing no longer recognises (found by fuzzing).
+    let s = &*crate::error::scrub(s);
     let cut = crate::payload::truncate(s, MAX_SERVER_TEXT);
     if cut.len() < s.len() {
         format!("{cut}... ({} bytes cut)", s.len() - cut.len())
@@ -786,5 +809,59 @@ mod proxy_tests {
         }
         let e = check_proxy_url("ftp://user:sup3rs3cret-pw@proxy.example").unwrap_err();
         assert!(!e.message.contains("sup3rs3cret"), "{}", e.message);
+        // Found by fuzz/ (config): a # in the password hid it from the parser, unregistered.
+        let e = check_proxy_url("http://user:#hash3d-secret@proxy.example:3128").unwrap_err();
+        assert!(e.message.contains("%23") && !e.message.contains("hash3d"), "{}", e.message);
+        assert!(check_proxy_url("http://user:%23hash3d-secret@proxy.example:3128").is_ok());
+        for bad in [
+            "http://user:secret/6@proxy.example:6256",
+            "http://user:sec?ret6@proxy.example:6256",
+        ] {
+            let e = check_proxy_url(bad).unwrap_err();
+            assert!(e.message.contains("%2F") && !e.message.contains("ret6"), "{}", e.message);
+        }
+        assert!(!crate::error::scrub("x %23hash3d-secret y").contains("hash3d"));
+    }
+}
+
+#[cfg(test)]
+mod base_url_tests {
+    use super::{describe_api_error, BaseUrl};
+
+    /// Found by fuzz/ (target transport): server texts were cut to 300 bytes before the
+    /// secrets were scrubbed, so a secret across the cut left its first part in the message.
+    #[test]
+    fn a_secret_across_the_cut_leaves_nothing() {
+        let secret = "pa_CutAcrossTheEdge0123456789";
+        crate::error::register_secret(secret);
+        for pad in 280..300 {
+            let body = format!(r#"{{"error":"{}{secret}"}}"#, "x".repeat(pad));
+            let d = crate::error::presentable(&describe_api_error(400, &body)).into_owned();
+            assert!(!d.contains(&secret[..8]), "{pad}: {d}");
+            let d = describe_api_error(502, &format!("{}{secret}", "x".repeat(pad)));
+            assert!(!d.contains(&secret[..8]), "{pad}: {d}");
+        }
+    }
+
+    /// Found by fuzz/ (target transport): a '#' in the password hid the userinfo from the URL
+    /// parser, so `https://user:#pw@api.pirsch.io` was accepted with host "user", every
+    /// request went to https://user/ and the password was printed in every network error.
+    #[test]
+    fn userinfo_and_fragments_are_refused_without_echo() {
+        for url in [
+            "https://user:#pw@api.pirsch.io",
+            "https://user:pw@api.pirsch.io",
+            "https://user:p/w@api.pirsch.io",
+            "https://user:p w@api.pirsch.io",
+            "http://user:pw?x@127.0.0.1:8080",
+        ] {
+            let e = BaseUrl::parse(url, true).unwrap_err();
+            assert!(e.message.contains("user name or password"), "{url}: {}", e.message);
+            assert!(!e.message.contains("pw") && !e.message.contains("p w"), "{}", e.message);
+        }
+        let e = BaseUrl::parse("https://api.pirsch.io#x", false).unwrap_err();
+        assert!(e.message.contains("fragment"), "{}", e.message);
+        assert!(BaseUrl::parse("https://api.pirsch.io/", false).is_ok());
+        assert!(BaseUrl::parse("http://[::1]:8080/prefix", false).is_ok());
     }
 }
