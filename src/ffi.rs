@@ -373,6 +373,7 @@ unsafe fn pairs<'a>(
 
 /// Reads a caller's page view as the send functions do (public for the fuzz targets only).
 #[doc(hidden)]
+#[inline]
 pub unsafe fn hit_from_c<'a>(p: *const pirsch_hit_options) -> Result<Hit<'a>> {
     let o: pirsch_hit_options = read_versioned(p, "hit", "pirsch_hit_options")?;
     Ok(Hit {
@@ -401,6 +402,7 @@ pub unsafe fn hit_from_c<'a>(p: *const pirsch_hit_options) -> Result<Hit<'a>> {
 
 /// Reads a caller's event as the send functions do (public for the fuzz targets only).
 #[doc(hidden)]
+#[inline]
 pub unsafe fn event_from_c<'a>(p: *const pirsch_event_options) -> Result<Event<'a>> {
     let o: pirsch_event_options = read_versioned(p, "ev", "pirsch_event_options")?;
     Ok(Event {

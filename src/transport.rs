@@ -357,7 +357,9 @@ pub fn check_proxy_url(url: &str) -> Result<ureq::Proxy> {
     // A raw # ends the host for the URL parser: in `http://u:#pw@proxy:3128` the password went
     // unseen (never registered as a secret) and the host was "u" (found by fuzzing).
     if url.contains('#') {
-        return Err(bad("a # is not allowed (in a password, percent-encode it as %23)"));
+        return Err(bad(
+            "a # is not allowed (in a password, percent-encode it as %23)",
+        ));
     }
     let uri: http::Uri = url.parse().map_err(|_| bad("not a URL"))?;
     if !matches!(uri.scheme_str(), Some("http" | "https")) {
@@ -367,10 +369,14 @@ pub fn check_proxy_url(url: &str) -> Result<ureq::Proxy> {
     // An @ that the parser did not see in the authority: a password with / or ? in it, taken
     // for the path (http://u:pw/x@proxy had host "u" and its password unregistered; found by
     // fuzzing).
-    if url.split_once("://").is_some_and(|(_, rest)| rest.contains('@'))
+    if url
+        .split_once("://")
+        .is_some_and(|(_, rest)| rest.contains('@'))
         && !authority.as_str().contains('@')
     {
-        return Err(bad("the user name or password holds a / or ? (percent-encode them as %2F and %3F)"));
+        return Err(bad(
+            "the user name or password holds a / or ? (percent-encode them as %2F and %3F)",
+        ));
     }
     if let Some((userinfo, _)) = authority.as_str().rsplit_once('@') {
         if let Some((_, password)) = userinfo.split_once(':') {
@@ -632,7 +638,8 @@ impl Transport {
             .headers()
             .get("location")
             .map(|v| String::from_utf8_lossy(v.as_bytes()))
-            .map(|v| crate::payload::truncate(&v, 200).to_string());
+            // Secrets out before the cut: a cut secret would no longer be recognised.
+            .map(|v| crate::payload::truncate(&crate::error::scrub(&v), 200).to_string());
         // Read as bytes: a 2xx whose body is cut short or not UTF-8 was still delivered (sending
         // it again would duplicate it), and an error status keeps its meaning either way.
         let mut bytes = Vec::new();
@@ -811,14 +818,22 @@ mod proxy_tests {
         assert!(!e.message.contains("sup3rs3cret"), "{}", e.message);
         // Found by fuzz/ (config): a # in the password hid it from the parser, unregistered.
         let e = check_proxy_url("http://user:#hash3d-secret@proxy.example:3128").unwrap_err();
-        assert!(e.message.contains("%23") && !e.message.contains("hash3d"), "{}", e.message);
+        assert!(
+            e.message.contains("%23") && !e.message.contains("hash3d"),
+            "{}",
+            e.message
+        );
         assert!(check_proxy_url("http://user:%23hash3d-secret@proxy.example:3128").is_ok());
         for bad in [
             "http://user:secret/6@proxy.example:6256",
             "http://user:sec?ret6@proxy.example:6256",
         ] {
             let e = check_proxy_url(bad).unwrap_err();
-            assert!(e.message.contains("%2F") && !e.message.contains("ret6"), "{}", e.message);
+            assert!(
+                e.message.contains("%2F") && !e.message.contains("ret6"),
+                "{}",
+                e.message
+            );
         }
         assert!(!crate::error::scrub("x %23hash3d-secret y").contains("hash3d"));
     }
@@ -856,8 +871,16 @@ mod base_url_tests {
             "http://user:pw?x@127.0.0.1:8080",
         ] {
             let e = BaseUrl::parse(url, true).unwrap_err();
-            assert!(e.message.contains("user name or password"), "{url}: {}", e.message);
-            assert!(!e.message.contains("pw") && !e.message.contains("p w"), "{}", e.message);
+            assert!(
+                e.message.contains("user name or password"),
+                "{url}: {}",
+                e.message
+            );
+            assert!(
+                !e.message.contains("pw") && !e.message.contains("p w"),
+                "{}",
+                e.message
+            );
         }
         let e = BaseUrl::parse("https://api.pirsch.io#x", false).unwrap_err();
         assert!(e.message.contains("fragment"), "{}", e.message);
