@@ -103,7 +103,10 @@ fn received(state: &State, req: &Request) -> Response {
     };
     // drain=true also forgets what it returns (and, with hits, the page views the statistics
     // are made of), so that a long run keeps the stand-in's memory bounded.
-    let drain = matches!(query_param(&req.query, "drain").as_deref(), Some("true" | "1"));
+    let drain = matches!(
+        query_param(&req.query, "drain").as_deref(),
+        Some("true" | "1")
+    );
     let items: Vec<Arc<Item>> = {
         let mut d = lock(&state.data);
         let picked: Vec<Arc<Item>> = match kind {
