@@ -112,6 +112,9 @@ pub struct TokenCache {
     state: Mutex<TokenState>,
     /// Signalled when a token request ends.
     done: Condvar,
+    /// Raised with a refusal, lowered by `accepted`: lets every answered request skip the
+    /// lock while nothing was refused.
+    backing_off: std::sync::atomic::AtomicBool,
     refreshes: std::sync::atomic::AtomicU64,
 }
 
@@ -121,6 +124,7 @@ impl TokenCache {
             credentials,
             state: Mutex::new(TokenState::default()),
             done: Condvar::new(),
+            backing_off: Default::default(),
             refreshes: Default::default(),
         }
     }
@@ -241,7 +245,7 @@ impl TokenCache {
             }
             Err(e) => {
                 if e.kind == ErrorKind::Auth {
-                    Self::note_refusal(&mut state);
+                    self.note_refusal(&mut state);
                 }
                 state.last_error = Some(e.clone());
                 Err(e)
@@ -252,7 +256,9 @@ impl TokenCache {
         out
     }
 
-    fn note_refusal(state: &mut TokenState) {
+    fn note_refusal(&self, state: &mut TokenState) {
+        self.backing_off
+            .store(true, std::sync::atomic::Ordering::Relaxed);
         state.refusals = state.refusals.saturating_add(1);
         state.not_before = Some(Instant::now() + refusal_backoff(state.refusals));
     }
@@ -366,13 +372,18 @@ impl TokenCache {
         if state.generation == used.generation {
             state.cached = None;
         }
-        Self::note_refusal(&mut state);
+        self.note_refusal(&mut state);
         state.last_error = Some(error.clone());
     }
 
     /// A request with a token was answered (not 401): credentials work, backoff is over.
     pub fn accepted(&self) {
+        if !self.backing_off.load(std::sync::atomic::Ordering::Relaxed) {
+            return;
+        }
         let mut state = self.lock_state();
+        self.backing_off
+            .store(false, std::sync::atomic::Ordering::Relaxed);
         if state.refusals != 0 {
             state.refusals = 0;
             state.not_before = None;

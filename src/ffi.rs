@@ -174,9 +174,14 @@ thread_local! {
 
 /// Stores the message pirsch_last_error returns: without secrets, cut to
 /// MAX_MESSAGE_BYTES, and in a buffer that never keeps more than a few KB of capacity
-/// (a huge message once must not cost every thread that memory for good).
-fn set_last_error(message: &str) {
-    let message = crate::error::presentable(message);
+/// (a huge message once must not cost every thread that memory for good). A fixed text of
+/// the library's own holds no secret and is short: it is stored as it is (the queue-full
+/// refusal is one, on the hot path of an outage).
+fn set_last_error(message: &Cow<'static, str>) {
+    let message = match message {
+        Cow::Borrowed(fixed) => Cow::Borrowed(*fixed),
+        Cow::Owned(built) => crate::error::presentable(built),
+    };
     LAST_ERROR.with(|e| {
         let mut e = e.borrow_mut();
         e.clear();
@@ -249,7 +254,7 @@ fn guard<R: PanicValue>(body: impl FnOnce() -> R) -> R {
     let out = catch_unwind(AssertUnwindSafe(body));
     IN_LIBRARY.with(|f| f.set(was_inside));
     out.unwrap_or_else(|_| {
-        set_last_error("internal error: libpirsch caught a panic (a bug; please report it). The call did nothing.");
+        set_last_error(&Cow::Borrowed("internal error: libpirsch caught a panic (a bug; please report it). The call did nothing."));
         R::panic_value()
     })
 }

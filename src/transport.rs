@@ -176,14 +176,32 @@ impl CachingResolver {
         let give_up = Instant::now() + wait;
         let (lock, cond) = &*self.state;
         let mut st = lock.lock().unwrap_or_else(|p| p.into_inner());
+        let mut started = false;
         loop {
+            let inflight = st.inflight.contains_key(key);
             match st.known.get(key) {
                 Some(Known::Found(at, addrs)) if at.elapsed() < DNS_TTL => return Ok(addrs.clone()),
-                Some(Known::Failed(at)) if at.elapsed() < NEGATIVE_TTL => return Err(false),
+                // A failure is fresh, or it is the outcome of the lookup this caller started.
+                Some(Known::Failed(at))
+                    if at.elapsed() < NEGATIVE_TTL || (started && !inflight) =>
+                {
+                    return Err(false)
+                }
                 _ => {}
             }
-            if !st.inflight.contains_key(key) {
-                break;
+            if !inflight {
+                // This caller starts the lookup, on a thread of its own (getaddrinfo cannot be
+                // interrupted); the thread records the outcome for everyone, however late.
+                st.inflight.insert(key.to_string(), Instant::now());
+                drop(st);
+                let spawned = self.spawn_lookup(key);
+                st = lock.lock().unwrap_or_else(|p| p.into_inner());
+                if !spawned {
+                    st.inflight.remove(key);
+                    return Err(false);
+                }
+                started = true;
+                continue;
             }
             let left = give_up.saturating_duration_since(Instant::now());
             if left.is_zero() {
@@ -194,18 +212,15 @@ impl CachingResolver {
                 .unwrap_or_else(|p| p.into_inner())
                 .0;
         }
-        // This caller starts the lookup, on a thread of its own (getaddrinfo cannot be
-        // interrupted); the thread records the outcome for everyone, however late.
-        st.inflight.insert(key.to_string(), Instant::now());
-        drop(st);
+    }
+
+    /// Looks `key` up on a new thread, which records the outcome and wakes the waiters.
+    fn spawn_lookup(&self, key: &str) -> bool {
         let (state, lookup, owned) = (self.state.clone(), self.lookup.clone(), key.to_string());
-        let spawned = std::thread::Builder::new()
+        std::thread::Builder::new()
             .name("pirsch-dns".into())
             .spawn(move || {
                 let found = lookup(&owned);
-                let (lock, cond) = &*state;
-                let mut st = lock.lock().unwrap_or_else(|p| p.into_inner());
-                st.inflight.remove(&owned);
                 let known = match found {
                     Ok(list) if !list.is_empty() => {
                         let mut addrs = ResolvedSocketAddrs::from_fn(|_| {
@@ -221,35 +236,14 @@ impl CachingResolver {
                     }
                     _ => Known::Failed(Instant::now()),
                 };
+                let (lock, cond) = &*state;
+                let mut st = lock.lock().unwrap_or_else(|p| p.into_inner());
+                st.inflight.remove(&owned);
                 st.known.insert(owned, known);
                 drop(st);
                 cond.notify_all();
-            });
-        if spawned.is_err() {
-            let mut st = lock.lock().unwrap_or_else(|p| p.into_inner());
-            st.inflight.remove(key);
-            return Err(false);
-        }
-        let mut st = lock.lock().unwrap_or_else(|p| p.into_inner());
-        loop {
-            match st.known.get(key) {
-                Some(Known::Found(at, addrs))
-                    if at.elapsed() < DNS_TTL && !st.inflight.contains_key(key) =>
-                {
-                    return Ok(addrs.clone())
-                }
-                Some(Known::Failed(_)) if !st.inflight.contains_key(key) => return Err(false),
-                _ => {}
-            }
-            let left = give_up.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                return Err(true);
-            }
-            st = cond
-                .wait_timeout(st, left)
-                .unwrap_or_else(|p| p.into_inner())
-                .0;
-        }
+            })
+            .is_ok()
     }
 }
 

@@ -74,37 +74,14 @@ fn with_env<T>(vars: &[(&str, &str)], f: impl FnOnce() -> T) -> T {
     out
 }
 
-fn hit_through(s: &Standin, base_url: &str, extra: &[(&str, &str)]) -> pirsch_result {
-    let cfg = pirsch_config_new();
-    unsafe {
-        assert_eq!(
-            pirsch_config_set(cfg, cstr("base_url").as_ptr(), cstr(base_url).as_ptr()),
-            PIRSCH_OK,
-            "{}",
-            last_error()
-        );
-        assert_eq!(
-            pirsch_config_set(cfg, cstr("max_retries").as_ptr(), cstr("0").as_ptr()),
-            PIRSCH_OK
-        );
-        assert_eq!(
-            pirsch_config_set(cfg, cstr("timeout_ms").as_ptr(), cstr("2000").as_ptr()),
-            PIRSCH_OK
-        );
-        for (k, v) in extra {
-            assert_eq!(
-                pirsch_config_set(cfg, cstr(k).as_ptr(), cstr(v).as_ptr()),
-                PIRSCH_OK,
-                "{k}: {}",
-                last_error()
-            );
-        }
-    }
-    let c = unsafe { pirsch_client_new(cstr("").as_ptr(), cstr(ACCESS_KEY).as_ptr(), cfg) };
-    unsafe { pirsch_config_free(cfg) };
-    assert!(!c.is_null(), "{}", last_error());
-    let c = TestClient(c);
-    let _ = s;
+fn hit_through(base_url: &str, extra: &[(&str, &str)]) -> pirsch_result {
+    let mut settings = vec![
+        ("base_url", base_url),
+        ("max_retries", "0"),
+        ("timeout_ms", "2000"),
+    ];
+    settings.extend_from_slice(extra);
+    let c = try_client("", ACCESS_KEY, &settings).unwrap_or_else(|| panic!("{}", last_error()));
     c.hit(&HitData::page(
         "https://example.com/proxied",
         "198.51.100.1",
@@ -118,12 +95,12 @@ fn proxies_follow_curls_rules_and_httpoxy_is_ignored() {
     let direct = s.url.clone();
 
     // httpoxy: uppercase HTTP_PROXY (CGI's HTTP_ header for a request's Proxy:) is never read.
-    let rc = with_env(&[("HTTP_PROXY", &p.url)], || hit_through(&s, &direct, &[]));
+    let rc = with_env(&[("HTTP_PROXY", &p.url)], || hit_through(&direct, &[]));
     assert_eq!(rc, PIRSCH_OK, "{}", last_error());
     assert!(p.take().is_empty(), "uppercase HTTP_PROXY was used");
 
     // Lowercase http_proxy is, for a plain-http API...
-    let rc = with_env(&[("http_proxy", &p.url)], || hit_through(&s, &direct, &[]));
+    let rc = with_env(&[("http_proxy", &p.url)], || hit_through(&direct, &[]));
     assert_ne!(rc, PIRSCH_OK);
     let seen = p.take();
     assert!(
@@ -134,18 +111,18 @@ fn proxies_follow_curls_rules_and_httpoxy_is_ignored() {
     // ... unless no_proxy exempts the host, or proxy=none says no.
     let rc = with_env(
         &[("http_proxy", &p.url), ("NO_PROXY", "localhost,127.0.0.1")],
-        || hit_through(&s, &direct, &[]),
+        || hit_through(&direct, &[]),
     );
     assert_eq!(rc, PIRSCH_OK, "{}", last_error());
     let rc = with_env(&[("http_proxy", &p.url), ("ALL_PROXY", &p.url)], || {
-        hit_through(&s, &direct, &[("proxy", "none")])
+        hit_through(&direct, &[("proxy", "none")])
     });
     assert_eq!(rc, PIRSCH_OK, "{}", last_error());
     assert!(p.take().is_empty());
 
     // An https API goes through HTTPS_PROXY with CONNECT (the proxy never sees the request).
     let rc = with_env(&[("HTTPS_PROXY", &p.url)], || {
-        hit_through(&s, "https://api.pirsch.invalid", &[])
+        hit_through("https://api.pirsch.invalid", &[])
     });
     assert_eq!(rc, PIRSCH_ERR_NETWORK, "{}", last_error());
     let seen = p.take();
@@ -157,24 +134,12 @@ fn proxies_follow_curls_rules_and_httpoxy_is_ignored() {
     // The explicit setting wins over the environment; its password never shows.
     let with_pw = p.url.replace("http://", "http://user:pr0xy-passw0rd@");
     let rc = with_env(&[], || {
-        hit_through(&s, "https://api.pirsch.invalid", &[("proxy", &with_pw)])
+        hit_through("https://api.pirsch.invalid", &[("proxy", &with_pw)])
     });
     assert_eq!(rc, PIRSCH_ERR_NETWORK);
     assert!(!last_error().contains("pr0xy-passw0rd"), "{}", last_error());
     assert_eq!(p.take().len(), 1);
-    let cfg = pirsch_config_new();
-    let rc = unsafe {
-        pirsch_config_set(
-            cfg,
-            cstr("proxy").as_ptr(),
-            cstr("socks5://u:s0cks-pw@h:1080").as_ptr(),
-        )
-    };
-    unsafe { pirsch_config_free(cfg) };
+    let (rc, msg) = try_setting("proxy", "socks5://u:s0cks-pw@h:1080");
     assert_eq!(rc, PIRSCH_ERR_INVALID_ARGUMENT);
-    assert!(
-        last_error().contains("proxy") && !last_error().contains("s0cks-pw"),
-        "{}",
-        last_error()
-    );
+    assert!(msg.contains("proxy") && !msg.contains("s0cks-pw"), "{msg}");
 }

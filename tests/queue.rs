@@ -757,10 +757,7 @@ fn the_queue_is_bounded_in_bytes_too() {
         show(&st)
     );
     // A bad value is refused with the range.
-    let cfg = pirsch_config_new();
-    let rc =
-        unsafe { pirsch_config_set(cfg, cstr("queue_max_bytes").as_ptr(), cstr("100").as_ptr()) };
-    unsafe { pirsch_config_free(cfg) };
+    let (rc, msg) = try_setting("queue_max_bytes", "100");
     assert_eq!(rc, PIRSCH_ERR_INVALID_ARGUMENT);
-    assert!(last_error().contains("queue_max_bytes"), "{}", last_error());
+    assert!(msg.contains("queue_max_bytes"), "{msg}");
 }

@@ -107,30 +107,15 @@ impl Drop for Server {
 }
 
 fn hit(base: &str, extra: &[(&str, &str)]) -> (pirsch_result, String) {
-    let cfg = pirsch_config_new();
-    unsafe {
-        for (k, v) in [
-            ("base_url", base),
-            ("max_retries", "0"),
-            ("timeout_ms", "3000"),
-        ]
-        .iter()
-        .chain(extra)
-        {
-            assert_eq!(
-                pirsch_config_set(cfg, cstr(k).as_ptr(), cstr(v).as_ptr()),
-                PIRSCH_OK,
-                "{k}={v}: {}",
-                last_error()
-            );
-        }
-        let c = pirsch_client_new(cstr("").as_ptr(), cstr(ACCESS_KEY).as_ptr(), cfg);
-        pirsch_config_free(cfg);
-        assert!(!c.is_null(), "{}", last_error());
-        let c = TestClient(c);
-        let rc = c.hit(&HitData::page("https://example.com/tls", "198.51.100.1"));
-        (rc, last_error())
-    }
+    let mut settings = vec![
+        ("base_url", base),
+        ("max_retries", "0"),
+        ("timeout_ms", "3000"),
+    ];
+    settings.extend_from_slice(extra);
+    let c = try_client("", ACCESS_KEY, &settings).unwrap_or_else(|| panic!("{}", last_error()));
+    let rc = c.hit(&HitData::page("https://example.com/tls", "198.51.100.1"));
+    (rc, last_error())
 }
 
 #[test]
@@ -171,12 +156,9 @@ fn a_private_ca_is_trusted_only_when_given_and_verification_stays_on() {
     let (rc, msg) = hit(&base, &[("tls_roots", "system")]);
     assert_eq!(rc, PIRSCH_OK, "{msg}");
     std::env::set_var("SSL_CERT_FILE", dir.join("server.key"));
-    let cfg = pirsch_config_new();
-    unsafe { pirsch_config_set(cfg, cstr("tls_roots").as_ptr(), cstr("system").as_ptr()) };
-    let c = unsafe { pirsch_client_new(cstr("").as_ptr(), cstr(ACCESS_KEY).as_ptr(), cfg) };
-    unsafe { pirsch_config_free(cfg) };
+    let refused = try_client("", ACCESS_KEY, &[("tls_roots", "system")]).is_none();
     assert!(
-        c.is_null() && last_error().contains("trust store"),
+        refused && last_error().contains("trust store"),
         "{}",
         last_error()
     );
@@ -193,11 +175,9 @@ fn a_private_ca_is_trusted_only_when_given_and_verification_stays_on() {
         ("tls_roots", "none", "always verified"),
         ("tls_verify", "false", "unknown config key"),
     ] {
-        let cfg = pirsch_config_new();
-        let rc = unsafe { pirsch_config_set(cfg, cstr(k).as_ptr(), cstr(v).as_ptr()) };
-        unsafe { pirsch_config_free(cfg) };
+        let (rc, msg) = try_setting(k, v);
         assert_eq!(rc, PIRSCH_ERR_INVALID_ARGUMENT, "{k}={v}");
-        assert!(last_error().contains(want), "{k}={v}: {}", last_error());
+        assert!(msg.contains(want), "{k}={v}: {msg}");
     }
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -151,24 +151,42 @@ pub fn last_error() -> String {
         .into_owned()
 }
 
-/// A config pointing at the stand-in, plus extra keys.
-pub fn config(standin: &Standin, extra: &[(&str, &str)]) -> *mut pirsch_config {
+/// A config holding these settings; each must be accepted.
+pub fn config_of(settings: &[(&str, &str)]) -> *mut pirsch_config {
     let cfg = pirsch_config_new();
-    unsafe {
+    for (k, v) in settings {
         assert_eq!(
-            pirsch_config_set(cfg, cstr("base_url").as_ptr(), cstr(&standin.url).as_ptr()),
-            PIRSCH_OK
+            unsafe { pirsch_config_set(cfg, cstr(k).as_ptr(), cstr(v).as_ptr()) },
+            PIRSCH_OK,
+            "{k}={v}: {}",
+            last_error()
         );
-        for (k, v) in extra {
-            assert_eq!(
-                pirsch_config_set(cfg, cstr(k).as_ptr(), cstr(v).as_ptr()),
-                PIRSCH_OK,
-                "{k}={v}: {}",
-                last_error()
-            );
-        }
     }
     cfg
+}
+
+/// A config pointing at the stand-in, plus extra keys.
+pub fn config(standin: &Standin, extra: &[(&str, &str)]) -> *mut pirsch_config {
+    let mut settings = vec![("base_url", standin.url.as_str())];
+    settings.extend_from_slice(extra);
+    config_of(&settings)
+}
+
+/// Sets `key` to `value` on a fresh config: the result code and pirsch_last_error.
+pub fn try_setting(key: &str, value: &str) -> (pirsch_result, String) {
+    let cfg = pirsch_config_new();
+    let rc = unsafe { pirsch_config_set(cfg, cstr(key).as_ptr(), cstr(value).as_ptr()) };
+    unsafe { pirsch_config_free(cfg) };
+    (rc, last_error())
+}
+
+/// A client from a config made of `settings` (each must be accepted); None when
+/// pirsch_client_new refuses it (pirsch_last_error says why).
+pub fn try_client(id: &str, secret: &str, settings: &[(&str, &str)]) -> Option<TestClient> {
+    let cfg = config_of(settings);
+    let c = unsafe { pirsch_client_new(cstr(id).as_ptr(), cstr(secret).as_ptr(), cfg) };
+    unsafe { pirsch_config_free(cfg) };
+    (!c.is_null()).then_some(TestClient(c))
 }
 
 /// A client of the stand-in (OAuth unless `id` is empty).
