@@ -28,8 +28,8 @@ STANDIN_PID=$!
 for _ in $(seq 100); do [ -s "$OUT/port" ] && break; sleep 0.05; done
 export PIRSCH_BASE_URL="http://127.0.0.1:$(cat "$OUT/port")"
 
-LINK="-Iinclude -L$REL -lpirsch -Wl,-rpath,$PWD/$REL"
-gcc -std=c99 $WARN -g -fsanitize=address,undefined -fno-omit-frame-pointer tests/c/test_abi.c -o "$OUT/test_abi_asan" $LINK
+LINK=(-Iinclude "-L$REL" -lpirsch "-Wl,-rpath,$PWD/$REL")   # an array: the checkout's path may hold spaces
+gcc -std=c99 $WARN -g -fsanitize=address,undefined -fno-omit-frame-pointer tests/c/test_abi.c -o "$OUT/test_abi_asan" "${LINK[@]}"
 ASAN_OPTIONS=detect_leaks=1:halt_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 "$OUT/test_abi_asan" 2> "$OUT/stderr" || { cat "$OUT/stderr"; exit 1; }
 echo "c-tests: test_abi passed under AddressSanitizer + UBSan (leak detection on)"
 # The library prints nothing unless asked (no logger, no PIRSCH_LOG), failures included.
