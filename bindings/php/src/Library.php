@@ -217,6 +217,20 @@ final class Library
     /** The text of a header file for FFI::load or ffi.preload: the scope "pirsch" of $library. */
     public static function scopeFile(string $headerText, string $library): string
     {
+        if (preg_match('~\s~', $library)) {
+            // PHP's FFI_LIB cannot hold whitespace ("bad FFI_LIB define"): name the library
+            // through a link without any, in this user's private temporary folder.
+            $dir = sys_get_temp_dir() . '/pirsch-native-' . (function_exists('posix_getuid') ? posix_getuid() : getmyuid());
+            @mkdir($dir, 0700, true);
+            $link = $dir . '/lib-' . substr(hash('sha256', $library), 0, 16) . '.so';
+            if (@readlink($link) !== $library) {
+                @unlink($link);
+                @symlink($library, $link);
+            }
+            if (@readlink($link) === $library) {
+                $library = $link;
+            }
+        }
         return '#define FFI_SCOPE "' . self::SCOPE . "\"\n#define FFI_LIB \"" . addcslashes($library, "\"\\") . "\"\n"
             . "/* Derived from pirsch.h by Pirsch\\Native\\Library::declarations(); regenerate it when libpirsch changes. */\n"
             . self::declarations($headerText);
