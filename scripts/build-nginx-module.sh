@@ -4,6 +4,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
+# nginx's configure and the Makefile it writes cannot take paths with whitespace: build
+# through a link to the checkout that has none.
+if [[ "$ROOT" =~ [[:space:]] ]]; then
+    link="${TMPDIR:-/tmp}/pirsch-checkout-$(printf %s "$ROOT" | sha256sum | cut -c1-12)"
+    ln -sfn "$ROOT" "$link"
+    ROOT=$link
+fi
 SRC=${1:-/usr/share/nginx/src}
 # PIRSCH_NGINX_OUT: the output folder (default target/nginx); PIRSCH_RPATH: see bindings/nginx/config.
 OUT=${PIRSCH_NGINX_OUT:-$ROOT/target/nginx}

@@ -38,7 +38,7 @@ class Nginx:
         if credentials is None:
             credentials = f"pirsch_access_key_file {key_file};"
         user = "user root;" if os.geteuid() == 0 else ""
-        module = f"load_module {MODULE};" if load_module else ""
+        module = f"load_module \"{MODULE}\";" if load_module else ""
         pirsch = f"""
     {credentials}
     pirsch_base_url {api_url};
