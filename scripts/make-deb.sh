@@ -8,6 +8,10 @@
 # and apt's caches. Then lintian; any error fails the build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+if [[ "$PWD" =~ [[:space:]] ]]; then
+    echo "make deb: this checkout's path ($PWD) holds whitespace, which Debian's nginx module build (nginx-dev's configure) cannot take; clone to a path without spaces to build the packages" >&2
+    exit 2
+fi
 TOP=$PWD
 OUT=$TOP/target/deb
 start=$(date +%s)
