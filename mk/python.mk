@@ -13,7 +13,7 @@
 PY_BUILD  := target/python
 PY_WHEELS := target/wheels
 PY_TOOLS  := $(PY_BUILD)/tools
-PY_ENV    := PIP_CACHE_DIR=$(CURDIR)/$(PY_BUILD)/pip-cache PIP_DISABLE_PIP_VERSION_CHECK=1
+PY_ENV    := PIP_CACHE_DIR="$(CURDIR)/$(PY_BUILD)/pip-cache" PIP_DISABLE_PIP_VERSION_CHECK=1
 
 .PHONY: wheel test-python-packaging python-venv
 
@@ -32,7 +32,7 @@ wheel: $(PY_TOOLS)/bin/auditwheel
 	rm -f $(PY_WHEELS)/pirsch-*.whl
 	$(PY_ENV) python3 -m pip wheel --no-deps -w $(PY_BUILD)/wheel-raw ./bindings/python
 	@mkdir -p $(PY_WHEELS)
-	@if PATH=$(CURDIR)/$(PY_TOOLS)/bin:$$PATH auditwheel repair -w $(PY_WHEELS) $(PY_BUILD)/wheel-raw/pirsch-*.whl; then :; else \
+	@if PATH="$(CURDIR)/$(PY_TOOLS)/bin:$$PATH" auditwheel repair -w $(PY_WHEELS) $(PY_BUILD)/wheel-raw/pirsch-*.whl; then :; else \
 		echo "wheel: auditwheel refused a manylinux tag; keeping the linux_* wheel (installs on this system only)"; \
 		cp $(PY_BUILD)/wheel-raw/pirsch-*.whl $(PY_WHEELS)/; fi
 	@ls -l $(PY_WHEELS)/pirsch-*.whl

@@ -175,7 +175,7 @@ def test_py_library_search_order_and_errors(tmp_path):
     r = _run_py("import pirsch; print(pirsch.library_path()); print(pirsch.library_version())", tmp_path,
                 PYTHONPATH=str(pkg))
     assert r.returncode == 0, r.stderr
-    assert r.stdout.split() == [str(pkg / "pirsch" / "_lib" / "libpirsch.so"), _native.HEADER_VERSION]
+    assert r.stdout.splitlines() == [str(pkg / "pirsch" / "_lib" / "libpirsch.so"), _native.HEADER_VERSION]
 
     # PIRSCH_LIBRARY wins over the package copy; a wrong one is an error that says so.
     r = _run_py("import pirsch; print(pirsch.library_path())", tmp_path, PYTHONPATH=str(pkg), PIRSCH_LIBRARY=LIBRARY)

@@ -42,5 +42,5 @@ def test_py_pip_install_builds_the_library_into_the_package(standin, tmp_path):
     r = subprocess.run([sys.executable, "-c", code], cwd=str(tmp_path), env=env, capture_output=True, text=True,
                        timeout=30)
     assert r.returncode == 0, r.stderr
-    assert r.stdout.split() == [str(pkg / "__init__.py"), str(pkg / "_lib" / "libpirsch.so.0")]
+    assert r.stdout.splitlines() == [str(pkg / "__init__.py"), str(pkg / "_lib" / "libpirsch.so.0")]
     assert [i["body"]["url"] for i in standin.items("hit")] == ["https://example.com/installed"]

@@ -87,7 +87,7 @@ def test_installed_package_finds_its_own_library_and_sends(venv, standin, tmp_pa
     assert r.returncode == 0, r.stderr
     assert r.stderr == ""  # the library prints nothing unless asked
     pkg = os.path.join(venv.site, "pirsch")
-    assert r.stdout.split() == [os.path.join(pkg, "__init__.py"), os.path.join(pkg, "_lib", "libpirsch.so.0")]
+    assert r.stdout.splitlines() == [os.path.join(pkg, "__init__.py"), os.path.join(pkg, "_lib", "libpirsch.so.0")]
     assert [i["body"]["url"] for i in standin.items("hit")] == ["https://example.com/installed"]
     # Stripped: a few MB, not the 20 MB of target/release with its debug info.
     assert os.path.getsize(os.path.join(pkg, "_lib", "libpirsch.so.0")) < 8_000_000
