@@ -279,6 +279,7 @@ impl TokenCache {
                 Some(body.as_bytes()),
                 None,
                 deadline,
+                crate::transport::MAX_SMALL_RESPONSE_BYTES,
             )
             .map_err(|mut e| {
                 e.message = format!("requesting an access token failed: {}", e.message).into();

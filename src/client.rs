@@ -129,7 +129,7 @@ impl Client {
         self.core
             .with_retries(kind.noun(), || {
                 self.core
-                    .send_authed(st, "POST", kind.path(), Some(&body), None)
+                    .send_authed(st, "POST", kind.path(), Some(&body), None, crate::transport::MAX_SMALL_RESPONSE_BYTES)
             })
             .map(|_| ())
     }
@@ -243,7 +243,7 @@ impl Client {
         let st = self.state();
         let resp = self.core.with_retries(&what, || {
             self.core
-                .send_authed(st, &method, path_and_query, body.map(str::as_bytes), None)
+                .send_authed(st, &method, path_and_query, body.map(str::as_bytes), None, crate::transport::MAX_RESPONSE_BYTES)
         })?;
         if let Some(mut e) = resp.body_error {
             e.message = format!(
@@ -478,13 +478,14 @@ impl Core {
         path: &str,
         body: Option<&[u8]>,
         deadline: Option<Instant>,
+        max_body: u64,
     ) -> Result<Response> {
         let bearer = st
             .tokens
             .bearer(&st.transport, deadline, self.config.timeout)?;
         let resp = st
             .transport
-            .send(method, path, body, Some(&bearer.token), deadline)?;
+            .send(method, path, body, Some(&bearer.token), deadline, max_body)?;
         if resp.status != 401 {
             st.tokens.accepted();
             return Ok(resp);
@@ -507,7 +508,7 @@ impl Core {
             .bearer(&st.transport, deadline, self.config.timeout)?;
         let resp = st
             .transport
-            .send(method, path, body, Some(&bearer.token), deadline)?;
+            .send(method, path, body, Some(&bearer.token), deadline, max_body)?;
         if resp.status == 401 {
             let err = Error::new(
                 ErrorKind::Auth,

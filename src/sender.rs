@@ -688,6 +688,7 @@ fn deliver(core: &Core, state: &ProcessState, kind: Kind, mut batch: Batch) {
             kind.batch_path(),
             Some(&batch.body),
             deadline,
+            crate::transport::MAX_SMALL_RESPONSE_BYTES,
         );
         batch.body.pop();
         match classify(core, result, is_key) {

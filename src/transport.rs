@@ -113,7 +113,12 @@ pub fn parse_retry_after(v: &str) -> Option<u64> {
     )
 }
 
-const MAX_RESPONSE_BYTES: u64 = 32 * 1024 * 1024;
+/// The most of an answer read for `pirsch_request` (statistics can be large).
+pub(crate) const MAX_RESPONSE_BYTES: u64 = 32 * 1024 * 1024;
+/// The most read of an answer to a page view, event, session or token request: only the
+/// status matters there, and a little text for the error message. Keeps a hostile server's
+/// endless body from costing more than this per calling thread.
+pub(crate) const MAX_SMALL_RESPONSE_BYTES: u64 = 64 * 1024;
 
 /// Looks a host name up (`host:port`); getaddrinfo in production.
 type Lookup = dyn Fn(&str) -> std::io::Result<Vec<SocketAddr>> + Send + Sync;
@@ -587,6 +592,7 @@ impl Transport {
         body: Option<&[u8]>,
         bearer: Option<&str>,
         deadline: Option<Instant>,
+        max_body: u64,
     ) -> Result<Response> {
         let url = format!("{}{}", self.base.url, path_and_query);
         let method = http::Method::from_bytes(method.as_bytes())
@@ -640,7 +646,7 @@ impl Transport {
         let mut reader = resp
             .into_body()
             .into_with_config()
-            .limit(MAX_RESPONSE_BYTES)
+            .limit(max_body)
             .reader();
         let body_error = reader
             .read_to_end(&mut bytes)

@@ -1,7 +1,10 @@
 //! A server written to misbehave (raw sockets, scripted answers) against the real C ABI:
 //! truncated and non-UTF-8 answers, echoes of the request, redirects, odd tokens, a token
-//! endpoint that hangs or refuses for good, huge error bodies, absurd Retry-After dates.
-//! Each test bounds time, and checks what the library says and what it sends.
+//! endpoint that hangs or refuses for good, huge error bodies, absurd Retry-After dates,
+//! answers that drip a byte at a time, promise absurd lengths, break their chunking, never
+//! end, or carry megabytes of headers, and connections reset in the middle of a batch.
+//! Each test bounds time (and, where a server could make it grow, memory), and checks what
+//! the library says and what it sends.
 
 mod common;
 use common::*;
@@ -9,6 +12,7 @@ use pirsch::ffi::*;
 use std::ffi::{c_char, c_int, c_void, CStr};
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -26,6 +30,12 @@ enum Answer {
     Raw(Vec<u8>),
     /// Waits this long, then closes without a word.
     Hang(Duration),
+    /// Writes these bytes one at a time, this long apart (a slow loris in reverse).
+    Drip(Vec<u8>, Duration),
+    /// Writes these bytes, then filler for ever (until the client goes away).
+    Endless(Vec<u8>),
+    /// Resets the connection (RST, not FIN) without answering.
+    Reset,
 }
 
 type Script = dyn Fn(&Req) -> Answer + Send + Sync;
@@ -33,6 +43,27 @@ type Script = dyn Fn(&Req) -> Answer + Send + Sync;
 struct Hostile {
     url: String,
     seen: Arc<Mutex<Vec<Req>>>,
+    /// While above zero, each request is reset after half its body has been read.
+    cut_mid_body: Arc<AtomicU32>,
+}
+
+/// Closes with an RST: SO_LINGER on, zero seconds.
+fn reset(conn: TcpStream) {
+    use std::os::fd::AsRawFd;
+    let linger = libc::linger {
+        l_onoff: 1,
+        l_linger: 0,
+    };
+    unsafe {
+        libc::setsockopt(
+            conn.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_LINGER,
+            &linger as *const libc::linger as *const c_void,
+            std::mem::size_of::<libc::linger>() as libc::socklen_t,
+        );
+    }
+    drop(conn);
 }
 
 impl Hostile {
@@ -42,14 +73,20 @@ impl Hostile {
         let seen = Arc::new(Mutex::new(Vec::new()));
         let script: Arc<Script> = Arc::new(script);
         let seen2 = seen.clone();
+        let cut_mid_body = Arc::new(AtomicU32::new(0));
+        let cut2 = cut_mid_body.clone();
         std::thread::spawn(move || {
             for conn in listener.incoming() {
                 let Ok(conn) = conn else { return };
-                let (seen, script) = (seen2.clone(), script.clone());
-                std::thread::spawn(move || serve(conn, &seen, &*script));
+                let (seen, script, cut) = (seen2.clone(), script.clone(), cut2.clone());
+                std::thread::spawn(move || serve(conn, &seen, &*script, &cut));
             }
         });
-        Hostile { url, seen }
+        Hostile {
+            url,
+            seen,
+            cut_mid_body,
+        }
     }
 
     fn requests(&self, path: &str) -> Vec<Req> {
@@ -61,7 +98,7 @@ impl Hostile {
     }
 }
 
-fn serve(mut conn: TcpStream, seen: &Mutex<Vec<Req>>, script: &Script) {
+fn serve(mut conn: TcpStream, seen: &Mutex<Vec<Req>>, script: &Script, cut: &AtomicU32) {
     conn.set_read_timeout(Some(Duration::from_secs(10))).ok();
     let mut buf = Vec::new();
     let mut chunk = [0u8; 65536];
@@ -83,11 +120,17 @@ fn serve(mut conn: TcpStream, seen: &Mutex<Vec<Req>>, script: &Script) {
                 .then(|| v.trim().parse().ok())?
         })
         .unwrap_or(0);
-    while buf.len() < head_end + len {
+    let cut_now = cut
+        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+        .is_ok();
+    while buf.len() < head_end + if cut_now { len / 2 } else { len } {
         match conn.read(&mut chunk) {
             Ok(0) | Err(_) => return,
             Ok(n) => buf.extend_from_slice(&chunk[..n]),
         }
+    }
+    if cut_now {
+        return reset(conn);
     }
     let mut first = head.lines().next().unwrap_or("").split(' ').skip(1);
     let req = Req {
@@ -102,6 +145,21 @@ fn serve(mut conn: TcpStream, seen: &Mutex<Vec<Req>>, script: &Script) {
             let _ = conn.flush();
         }
         Answer::Hang(d) => std::thread::sleep(d),
+        Answer::Drip(bytes, every) => {
+            for b in bytes {
+                if conn.write_all(&[b]).is_err() {
+                    return;
+                }
+                std::thread::sleep(every);
+            }
+        }
+        Answer::Endless(head) => {
+            let filler = vec![b'x'; 64 * 1024];
+            if conn.write_all(&head).is_ok() {
+                while conn.write_all(&filler).is_ok() {}
+            }
+        }
+        Answer::Reset => reset(conn),
     }
 }
 
@@ -471,4 +529,203 @@ fn a_short_lived_token_is_renewed_before_it_expires() {
         (2..=4).contains(&tokens),
         "{tokens} tokens for 4.2 s of 4 s tokens renewed halfway"
     );
+}
+
+/// The peak resident set of this process, in KiB, since the last `reset_peak`.
+fn peak_kib() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap()
+}
+
+fn reset_peak() {
+    // Linux: writing 5 to clear_refs resets VmHWM to the current RSS.
+    std::fs::write("/proc/self/clear_refs", "5").unwrap();
+}
+
+#[test]
+fn an_answer_that_drips_is_cut_at_the_timeout() {
+    // The status line never completes: one byte every 200 ms.
+    let h = Hostile::start(|_| {
+        Answer::Drip(
+            b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n".to_vec(),
+            Duration::from_millis(200),
+        )
+    });
+    let c = client(
+        &h.url,
+        "",
+        KEY,
+        &[("timeout_ms", "800"), ("max_retries", "1")],
+    );
+    let t = Instant::now();
+    assert_eq!(c.hit(&page(0)), PIRSCH_ERR_TIMEOUT, "{}", last_error());
+    let took = t.elapsed();
+    // Two attempts of 800 ms and the backoff between them; a per-read timeout would never
+    // fire while bytes keep coming.
+    assert!(took < Duration::from_millis(3500), "took {took:?}");
+    assert!(last_error().contains("timeout_ms=800"), "{}", last_error());
+
+    // A 2xx status that arrived whole, then a body that drips: delivered, not sent again.
+    let h = Hostile::start(|_| {
+        let mut a = b"HTTP/1.1 202 Accepted\r\nContent-Length: 4000\r\n\r\n".to_vec();
+        a.extend(std::iter::repeat(b'x').take(4000));
+        Answer::Drip(a, Duration::from_millis(5))
+    });
+    let c = client(
+        &h.url,
+        "",
+        KEY,
+        &[("timeout_ms", "800"), ("max_retries", "3")],
+    );
+    let t = Instant::now();
+    assert_eq!(c.hit(&page(1)), PIRSCH_OK, "{}", last_error());
+    assert!(t.elapsed() < Duration::from_millis(2000), "{:?}", t.elapsed());
+    assert_eq!(h.requests("/api/v1/hit").len(), 1, "delivered once");
+}
+
+#[test]
+fn absurd_lengths_and_endless_bodies_cost_bounded_time_and_memory() {
+    // A 2xx promising 90 TB and closing after two bytes: delivered, once.
+    let h = Hostile::start(|_| {
+        Answer::Raw(b"HTTP/1.1 200 OK\r\nContent-Length: 99999999999999\r\n\r\n{}".to_vec())
+    });
+    let c = client(&h.url, "", KEY, &[("max_retries", "3")]);
+    assert_eq!(c.hit(&page(0)), PIRSCH_OK, "{}", last_error());
+    assert_eq!(h.requests("/api/v1/hit").len(), 1);
+    // A Content-Length that is no number at all: no answer could be read; retried, and said.
+    let h = Hostile::start(|_| {
+        Answer::Raw(b"HTTP/1.1 200 OK\r\nContent-Length: 1e99\r\n\r\n{}".to_vec())
+    });
+    let c = client(&h.url, "", KEY, &[("max_retries", "1")]);
+    let t = Instant::now();
+    assert_eq!(c.hit(&page(0)), PIRSCH_ERR_NETWORK, "{}", last_error());
+    assert!(t.elapsed() < Duration::from_secs(3), "{:?}", t.elapsed());
+    assert!(last_error().contains(&h.url), "{}", last_error());
+
+    // 503s whose bodies never end, to 16 threads at once. Only a little of each body is
+    // read (the status is what counts): before, up to 32 MiB per call were held.
+    let h = Hostile::start(|_| {
+        Answer::Endless(b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\n\r\n".to_vec())
+    });
+    let c = Arc::new(client(
+        &h.url,
+        "",
+        KEY,
+        &[("timeout_ms", "3000"), ("max_retries", "1")],
+    ));
+    reset_peak();
+    let before = peak_kib();
+    let t = Instant::now();
+    let threads: Vec<_> = (0..16)
+        .map(|i| {
+            let c = c.clone();
+            std::thread::spawn(move || c.hit(&page(i)))
+        })
+        .collect();
+    for t in threads {
+        assert_eq!(t.join().unwrap(), PIRSCH_ERR_HTTP, "{}", last_error());
+    }
+    let grew_mib = peak_kib().saturating_sub(before) / 1024;
+    assert!(t.elapsed() < Duration::from_secs(10), "{:?}", t.elapsed());
+    assert!(grew_mib < 64, "the peak grew by {grew_mib} MiB");
+}
+
+#[test]
+fn broken_chunking_keeps_the_status_meaning() {
+    // A chunk size that is no hex number, after a complete 202 status: delivered once.
+    let h = Hostile::start(|_| {
+        Answer::Raw(
+            b"HTTP/1.1 202 Accepted\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n{}\r\n0\r\n\r\n"
+                .to_vec(),
+        )
+    });
+    let c = client(&h.url, "", KEY, &[("max_retries", "3")]);
+    assert_eq!(c.hit(&page(0)), PIRSCH_OK, "{}", last_error());
+    assert_eq!(h.requests("/api/v1/hit").len(), 1);
+    // A chunk that claims more than it holds, on a 400: refused, not retried.
+    let h = Hostile::start(|_| {
+        Answer::Raw(
+            b"HTTP/1.1 400 Bad Request\r\nTransfer-Encoding: chunked\r\n\r\nffffffffff\r\n{\"error\":"
+                .to_vec(),
+        )
+    });
+    let c = client(&h.url, "", KEY, &[("max_retries", "3")]);
+    assert_eq!(c.hit(&page(0)), PIRSCH_ERR_HTTP, "{}", last_error());
+    assert!(last_error().contains("HTTP 400"), "{}", last_error());
+    assert_eq!(h.requests("/api/v1/hit").len(), 1);
+}
+
+#[test]
+fn megabytes_of_headers_are_refused_in_bounded_time_and_memory() {
+    let h = Hostile::start(|_| {
+        let mut a = b"HTTP/1.1 200 OK\r\n".to_vec();
+        for i in 0..40_000 {
+            a.extend_from_slice(format!("X-Filler-{i}: {}\r\n", "y".repeat(100)).as_bytes());
+        }
+        a.extend_from_slice(b"Content-Length: 0\r\n\r\n");
+        Answer::Raw(a)
+    });
+    let c = client(
+        &h.url,
+        "",
+        KEY,
+        &[("timeout_ms", "3000"), ("max_retries", "1")],
+    );
+    let t = Instant::now();
+    let rc = c.hit(&page(0));
+    // 4.5 MB of headers: no answer the library can read, so it cannot know the status.
+    assert_eq!(rc, PIRSCH_ERR_NETWORK, "{}", last_error());
+    assert!(t.elapsed() < Duration::from_secs(8), "{:?}", t.elapsed());
+    let msg = last_error();
+    assert!(msg.len() <= 2048 && msg.contains(&h.url), "{msg}");
+}
+
+#[test]
+fn connections_reset_mid_batch_lose_nothing_and_keep_the_books_exact() {
+    // The first two requests are reset half-way through their body; then every third one
+    // after its whole body, before any answer.
+    let n = Arc::new(Mutex::new(0u32));
+    let accepted = Arc::new(Mutex::new(Vec::<String>::new()));
+    let (n2, acc2) = (n.clone(), accepted.clone());
+    let h = Hostile::start(move |r| {
+        let mut n = n2.lock().unwrap();
+        *n += 1;
+        if *n % 3 == 1 {
+            return Answer::Reset;
+        }
+        let items: Vec<serde_json::Value> = serde_json::from_str(&r.body).unwrap();
+        let mut acc = acc2.lock().unwrap();
+        for it in items {
+            acc.push(it["url"].as_str().unwrap().to_string());
+        }
+        answer("202 Accepted", "", b"")
+    });
+    h.cut_mid_body.store(2, Ordering::SeqCst);
+    let c = client(
+        &h.url,
+        "",
+        KEY,
+        &[
+            ("batch_size", "25"),
+            ("flush_interval_ms", "20"),
+            ("max_retries", "5"),
+        ],
+    );
+    for i in 0..200 {
+        assert_eq!(c.enqueue(&page(i)), PIRSCH_OK, "{}", last_error());
+    }
+    assert_eq!(c.flush(30_000), PIRSCH_OK, "{}", last_error());
+    let s = c.stats();
+    assert!(invariant(&s), "{}", show(&s));
+    assert_eq!(s.sent, 200, "{}", show(&s));
+    assert!(s.retries >= 3, "{}", show(&s));
+    let mut got = accepted.lock().unwrap().clone();
+    got.sort();
+    got.dedup();
+    assert_eq!(got.len(), 200, "every page view accepted, each once");
+    assert_eq!(accepted.lock().unwrap().len(), 200, "no duplicates");
 }
