@@ -3,6 +3,40 @@
 
 use std::path::PathBuf;
 
+// The configuration keys (plain data, shared with the library).
+#[allow(dead_code)]
+mod keys {
+    include!("src/config/keys.rs");
+}
+
+/// The keys as lines of a C comment: name, default, range, meaning (backquotes dropped),
+/// wrapped to 96 columns.
+fn key_list() -> String {
+    let mut out = String::new();
+    for k in keys::KEYS {
+        let shown = k.shown_default.replace('`', "");
+        let shown = shown.trim_start_matches('(').trim_end_matches(')');
+        let mut text = format!("- {} (default {shown}", k.name);
+        if let Some((min, max)) = k.range {
+            text.push_str(&format!("; {min} to {max}"));
+        }
+        text.push_str(&format!("): {}.", k.help.replace('`', "")));
+        let mut line = String::from(" *");
+        for word in text.split(' ') {
+            if line.len() + 1 + word.len() > 96 && line.len() > 4 {
+                out.push_str(&line);
+                out.push('\n');
+                line = String::from(" *  ");
+            }
+            line.push(' ');
+            line.push_str(word);
+        }
+        out.push_str(&line);
+        out.push('\n');
+    }
+    out
+}
+
 fn main() {
     let crate_dir = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap());
     let out_dir = PathBuf::from(std::env::var("OUT_DIR").unwrap());
@@ -47,6 +81,10 @@ fn main() {
         &header[start + "typedef struct pirsch_stats {".len()..end],
         &header[end + "} pirsch_stats;".len()..]
     );
+    // The keys, from src/config/keys.rs, where pirsch_config_set's comment asks for them.
+    let marker = " * CONFIG-KEYS\n";
+    assert!(header.contains(marker), "the CONFIG-KEYS line in pirsch_config_set's comment");
+    let header = header.replace(marker, &key_list());
     std::fs::write(out_dir.join("pirsch.h"), header).unwrap();
 
     println!(

@@ -3,7 +3,7 @@
 use std::borrow::Cow;
 use std::fmt;
 
-/// The kind of a failure; its numeric value is the C result code (append-only, never reused).
+/// The kind of a failure. Its C result code and static text are in `ffi::result`'s table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[repr(i32)]
 pub enum ErrorKind {
@@ -19,26 +19,10 @@ pub enum ErrorKind {
     Panic = 99,
 }
 
-impl ErrorKind {
-    pub fn code(self) -> i32 {
-        self as i32
-    }
-
-    /// A short, static description of the code (what `pirsch_strerror` returns).
-    pub fn describe(self) -> &'static str {
-        match self {
-            ErrorKind::NullArgument => "a required pointer was NULL",
-            ErrorKind::InvalidArgument => "invalid argument",
-            ErrorKind::InvalidUtf8 => "a string was not valid UTF-8",
-            ErrorKind::Auth => "authentication failed",
-            ErrorKind::Http => "the API answered with an error",
-            ErrorKind::Network => "network error",
-            ErrorKind::Timeout => "timed out",
-            ErrorKind::QueueFull => "the queue is full",
-            ErrorKind::Closed => "the client is shutting down",
-            ErrorKind::Panic => "internal error (a bug in libpirsch; please report it)",
-        }
-    }
+/// The HTTP statuses worth trying again later (the one list, for blocking calls and the
+/// queue alike): request timeout, too many requests, and the server errors that pass.
+pub(crate) fn retryable_status(status: u16) -> bool {
+    matches!(status, 408 | 429 | 500 | 502 | 503 | 504)
 }
 
 /// A failure with a message for humans. Messages never contain secrets or tokens. A fixed
@@ -72,11 +56,23 @@ impl Error {
         self
     }
 
+    /// Says what was being done when this went wrong: "{what}: {message}".
+    pub fn context(mut self, what: &str) -> Self {
+        self.message = format!("{what}: {}", self.message).into();
+        self
+    }
+
+    /// Adds what follows from it, or what to do: "{message}; {more}".
+    pub fn hint(mut self, more: &str) -> Self {
+        self.message = format!("{}; {more}", self.message).into();
+        self
+    }
+
     /// Whether trying the same request again later may succeed.
     pub fn is_retryable(&self) -> bool {
         match self.kind {
             ErrorKind::Network | ErrorKind::Timeout => true,
-            ErrorKind::Http => matches!(self.status, Some(408 | 429 | 500 | 502 | 503 | 504)),
+            ErrorKind::Http => self.status.is_some_and(retryable_status),
             _ => false,
         }
     }
@@ -91,6 +87,18 @@ impl fmt::Display for Error {
 impl std::error::Error for Error {}
 
 pub type Result<T> = std::result::Result<T, Error>;
+
+/// Cuts a string for a message, at a character boundary.
+pub(crate) fn truncate(s: &str, max: usize) -> &str {
+    if s.len() <= max {
+        return s;
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
+}
 
 /// The library's own secrets (client secrets, access keys, tokens), kept so that no message
 /// the library hands out can carry one, even when a server echoes a request back.
@@ -152,7 +160,7 @@ pub fn presentable(message: &str) -> Cow<'_, str> {
     if scrubbed.len() <= MAX_MESSAGE_BYTES {
         return scrubbed;
     }
-    let kept = crate::payload::truncate(&scrubbed, MAX_MESSAGE_BYTES - 40);
+    let kept = crate::error::truncate(&scrubbed, MAX_MESSAGE_BYTES - 40);
     Cow::Owned(format!(
         "{kept}... ({} bytes cut)",
         scrubbed.len() - kept.len()

@@ -1,25 +1,34 @@
 //! libpirsch: send page views, events and session keep-alives to the Pirsch Analytics API
-//! from server-side code. The Rust core (`Client`, `payload`, `auth`, `transport`, `ip`)
-//! knows nothing of C; `ffi` is the C boundary that the generated `pirsch.h` describes.
+//! from server-side code.
+//!
+//! The layers, each importing only from those below it:
+//!
+//! - `ffi`: the C boundary (what `include/pirsch.h` declares); the only public module;
+//! - `client`: what a `pirsch_client` is: blocking sends, enqueue, flush, shutdown;
+//! - `process`: a client's state per process (fork-local);
+//! - `queue`: the bounded queue and its sender thread, which sends through a `Sink`;
+//! - `api`: the Pirsch API: HTTP transport, the access token, outcomes of requests;
+//! - `config`, `item`: settings (and where the API is), page views/events and their JSON;
+//! - the bottom: `error`, `log`, `time`, `scan`, `rand`, `fork`, `panic`.
 
-pub mod auth;
-pub mod client;
-pub mod config;
-pub mod error;
 pub mod ffi;
+
+mod api;
+mod client;
+mod config;
+mod error;
 mod fork;
-pub mod headers;
-pub mod ip;
-pub mod log;
-pub mod payload;
+mod item;
+mod log;
+mod panic;
 mod process;
+mod queue;
 mod rand;
 mod scan;
-pub mod sender;
-pub mod time;
-pub mod transport;
+mod time;
 
-pub use client::Client;
-pub use config::Config;
-pub use error::{Error, ErrorKind, Result};
-pub use payload::{Event, Hit, Kind};
+/// What the fuzz targets (fuzz/) reach inside the library; built only with the `fuzzing`
+/// feature, never part of the library's interface.
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;

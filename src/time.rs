@@ -50,6 +50,7 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
 }
 
 /// Formats a time as `2026-11-26T14:15:32.123Z` (years 0-9999).
+#[cfg(any(test, feature = "fuzzing"))]
 pub fn format_rfc3339_millis(t: SystemTime) -> String {
     String::from_utf8_lossy(&rfc3339_millis_bytes(t)).into_owned()
 }
@@ -269,11 +270,11 @@ mod http_date_tests {
         }
         assert!(super::parse_http_date("Fri, 31 Dec 9999 23:59:59 GMT").is_some());
         assert!(
-            crate::transport::parse_retry_after("Wed, 21 Oct 9999999999999999 07:28:00 GMT")
+            crate::api::transport::parse_retry_after("Wed, 21 Oct 9999999999999999 07:28:00 GMT")
                 .is_none()
         );
         assert_eq!(
-            crate::transport::parse_retry_after("18446744073709551615"),
+            crate::api::transport::parse_retry_after("18446744073709551615"),
             Some(u64::MAX)
         );
         assert!(super::parse_rfc3339("9999-12-31T23:59:59+23:59").is_some());

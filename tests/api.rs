@@ -681,7 +681,7 @@ fn reading_statistics_with_the_token_flow() {
             PIRSCH_OK
         );
     }
-    let today = pirsch::time::format_rfc3339_millis(std::time::SystemTime::now())[..10].to_string();
+    let today = rfc3339(std::time::SystemTime::now())[..10].to_string();
     st.post("/_standin/expire_tokens", json!({}));
     let (rc, body) = request(
         &c,

@@ -510,8 +510,7 @@ fn a_short_lived_token_is_renewed_before_it_expires() {
         if r.path.starts_with("/api/v1/token") {
             *i2.lock().unwrap() += 1;
             let exp = std::time::SystemTime::now() + Duration::from_secs(4);
-            let stamp = pirsch::time::rfc3339_millis_bytes(exp);
-            let stamp = std::str::from_utf8(&stamp).unwrap().to_string();
+            let stamp = rfc3339(exp);
             token_answer("short-lived-token", &stamp)
         } else if r.head.contains("Bearer short-lived-token") {
             answer("200 OK", "", b"")

@@ -18,7 +18,7 @@ fn page(i: usize) -> HitData {
 fn items_are_batched_stamped_and_counted() {
     let s = Standin::start();
     let c = TestClient::new(&s, CLIENT_ID, CLIENT_SECRET, &[("batch_size", "100")]);
-    let before = pirsch::time::format_rfc3339_millis(std::time::SystemTime::now());
+    let before = rfc3339(std::time::SystemTime::now());
     for i in 0..250 {
         assert_eq!(c.enqueue(&page(i)), PIRSCH_OK, "{}", last_error());
     }
@@ -55,7 +55,7 @@ fn items_are_batched_stamped_and_counted() {
     let hits = arrivals(&s, "hit");
     assert_eq!(hits.len(), 250);
     assert!(hits.values().all(|n| *n == 1));
-    let after = pirsch::time::format_rfc3339_millis(std::time::SystemTime::now());
+    let after = rfc3339(std::time::SystemTime::now());
     for b in s
         .bodies("hit")
         .iter()

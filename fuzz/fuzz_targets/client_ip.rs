@@ -10,7 +10,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use pirsch::ip::{resolve_client_ip, ClientIpHeader, ProxyHeaders, TrustedProxies};
+use pirsch::fuzzing::{resolve_client_ip, ClientIpHeader, ProxyHeaders, TrustedProxies};
 use pirsch_fuzz::{addresses_in, canonical, lines, model_forwarded_for, model_parse_ip, model_walk};
 
 const FALLBACK_TRUSTED: &str = "10.0.0.0/8, 192.168.0.0/16, ::1, fd00::/8, 127.0.0.1";

@@ -1,4 +1,4 @@
-//! Configuration input: `Config::set` with any key and value (the keys of config::KEYS are
+//! Configuration input: `Config::set` with any key and value (the keys of config::KEYS (pirsch::fuzzing::keys()) are
 //! picked by the first line, or the line itself is the key), `TrustedProxies::parse`,
 //! `ClientIpHeader::parse`. Never a panic; a refused value leaves the config unchanged and
 //! names the key; an accepted one is what the value says; an accepted base_url makes a client
@@ -8,8 +8,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use pirsch::config::{Config, KEYS};
-use pirsch::ip::{ClientIpHeader, TrustedProxies};
+use pirsch::fuzzing::{keys, Config};
+use pirsch::fuzzing::{ClientIpHeader, TrustedProxies};
 
 fn snapshot(c: &Config) -> String {
     format!(
@@ -35,10 +35,11 @@ fn number(v: &str) -> Option<u64> {
 }
 
 fuzz_target!(|data: &[u8]| {
+    let keys = keys();
     let text = String::from_utf8_lossy(data);
     let (key_line, value) = text.split_once('\n').unwrap_or((&text, ""));
     let key = match key_line.trim().parse::<usize>() {
-        Ok(n) => KEYS[n % KEYS.len()],
+        Ok(n) => keys[n % keys.len()],
         Err(_) => key_line,
     };
 
@@ -58,12 +59,12 @@ fuzz_target!(|data: &[u8]| {
         Err(e) => {
             assert_eq!(snapshot(&c), before, "a refused {key}={value:?} changed the config");
             assert!(!e.message.is_empty());
-            if KEYS.contains(&key) {
+            if keys.contains(&key) {
                 assert!(e.message.contains(key), "{key}: {}", e.message);
             }
         }
         Ok(()) => {
-            assert!(KEYS.contains(&key), "unknown key {key:?} accepted");
+            assert!(keys.contains(&key), "unknown key {key:?} accepted");
             let ms = |d: std::time::Duration| d.as_millis() as u64;
             match key {
                 "timeout_ms" => assert_eq!(Some(ms(c.timeout)), number(value)),
@@ -92,7 +93,7 @@ fuzz_target!(|data: &[u8]| {
                                 // A password with [ or ] can be remade by its own
                                 // replacement ("[redacted]"): scrub is one pass (left alone).
                                 if pw.trim().len() >= 6 && !pw.contains(['[', ']']) {
-                                    let shown = pirsch::error::scrub(value);
+                                    let shown = pirsch::fuzzing::scrub(value);
                                     assert!(!shown.contains(pw.trim()), "proxy password kept in {shown:?}");
                                 }
                             }
@@ -101,7 +102,7 @@ fuzz_target!(|data: &[u8]| {
                 }
                 "base_url" => {
                     // What pirsch_client_new does with it: accepted, or refused in words.
-                    let b = pirsch::transport::BaseUrl::parse(&c.base_url, true)
+                    let b = pirsch::fuzzing::BaseUrl::parse(&c.base_url, true)
                         .expect("set accepted a base_url that does not parse");
                     let full = format!("{}/api/v1/hit", b.url);
                     assert!(full.parse::<http::Uri>().is_ok(), "{full:?}");

@@ -1,7 +1,7 @@
 //! A request as a server sees it, through the real C entry point
 //! `pirsch_hit_options_from_headers`, then read, validated and written as JSON exactly as
-//! `pirsch_hit` / `pirsch_hit_enqueue` do (`hit_from_c`, `Core::check_item`,
-//! `Core::write_checked`). The JSON is parsed back with serde_json and compared, field by
+//! `pirsch_hit` / `pirsch_hit_enqueue` do (`hit_from_c`, `Rules::prepare`,
+//! `Prepared::write_json`, through `pirsch::fuzzing::prepared_json`). The JSON is parsed back with serde_json and compared, field by
 //! field, with a reference model of what the contract says must be sent. Refused inputs must
 //! give an error code, never a panic (the entry point turns a panic into PIRSCH_ERR_PANIC,
 //! which fails here).
@@ -16,14 +16,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use pirsch::auth::Credentials;
-use pirsch::client::Core;
-use pirsch::config::Config;
 use pirsch::ffi::{self, pirsch_event_options, pirsch_hit_options, pirsch_kv};
-use pirsch::ip::{ClientIpHeader, TrustedProxies};
-use pirsch::log::{Level, Log};
-use pirsch::transport::BaseUrl;
-use pirsch::Kind;
+use pirsch::fuzzing::{self as inside, ClientIpHeader, Config, Kind, TrustedProxies};
 use pirsch_fuzz::{c_bytes, canonical, lines, model_forwarded_for, model_parse_ip, model_walk};
 use serde_json::{Map, Value};
 use std::ffi::CString;
@@ -415,15 +409,6 @@ fuzz_target!(|data: &[u8]| {
     } else {
         Kind::Hit
     };
-    let roots = pirsch::transport::root_certs(&config).expect("the bundled roots");
-    let core = Core {
-        proxy: None,
-        roots,
-        config,
-        log: Log::new(Level::Error, None),
-        credentials: Credentials::AccessKey("pa_fuzz_not_a_key".into()),
-        base: BaseUrl::parse("https://api.pirsch.io", false).unwrap(),
-    };
 
     // The C call, with C strings as a server module would pass them.
     let cs = |b: &[u8]| CString::new(b).unwrap();
@@ -482,18 +467,15 @@ fuzz_target!(|data: &[u8]| {
     ev.meta = o.tags;
     ev.meta_len = o.tags_len;
     ev.non_interactive = inp.flags.contains('i');
-    let written: Result<Vec<u8>, pirsch::Error> = (|| {
-        let event = if kind == Kind::Event { Some(unsafe { ffi::event_from_c(&ev)? }) } else { None };
-        let hit = unsafe { ffi::hit_from_c(&o)? };
-        let checked = core.check_item(kind, &hit, event.as_ref())?;
-        let mut out = Vec::new();
-        core.write_checked(&mut out, kind, &hit, event.as_ref(), &checked, None);
-        Ok(out)
+    let written: Result<Vec<u8>, inside::Error> = (|| {
+        let event = if kind == Kind::Event { Some(unsafe { inside::event_from_c(&ev)? }) } else { None };
+        let hit = unsafe { inside::hit_from_c(&o)? };
+        inside::prepared_json(&config, kind, &hit, event.as_ref())
     })();
     let expected = model(&inp, kind, &trusted, which);
     match (written, expected) {
         (Err(e), Expected::Refused { utf8, why }) => {
-            let code = e.kind.code();
+            let code = inside::code_of(e.kind);
             assert!(
                 code == ffi::PIRSCH_ERR_INVALID_ARGUMENT
                     || (utf8 && code == ffi::PIRSCH_ERR_INVALID_UTF8),

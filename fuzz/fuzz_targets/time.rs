@@ -5,7 +5,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use pirsch::time::{format_rfc3339_millis, parse_http_date, parse_rfc3339};
+use pirsch::fuzzing::{format_rfc3339_millis, parse_http_date, parse_rfc3339};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 fn days_in_month(y: u32, m: u32) -> u32 {

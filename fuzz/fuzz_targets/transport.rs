@@ -10,8 +10,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use pirsch::error::{presentable, register_secret};
-use pirsch::transport::{describe_api_error, parse_retry_after, BaseUrl};
+use pirsch::fuzzing::{presentable, register_secret};
+use pirsch::fuzzing::{describe_api_error, parse_retry_after, BaseUrl};
 
 const SECRET: &str = "pa_FuzzSecretKey0123456789";
 /// 20 validation fields of two server texts (300 bytes, a cut note) and 20 error texts,
@@ -65,7 +65,7 @@ fuzz_target!(|data: &[u8]| {
             if let Ok(secs) = t.parse::<u64>() {
                 assert_eq!(got, Some(secs.saturating_mul(1000)));
             } else if got.is_some() {
-                assert!(pirsch::time::parse_http_date(t).is_some(), "{text:?}");
+                assert!(pirsch::fuzzing::parse_http_date(t).is_some(), "{text:?}");
             }
         }
         _ => {

@@ -79,7 +79,7 @@ pub fn model_parse_ip(s: &str) -> Option<IpAddr> {
 
 /// Walks a chain from the right: the first untrusted address; an unreadable entry stops the
 /// walk with nothing; all trusted gives the leftmost.
-pub fn model_walk(entries: &[&str], trusted: &pirsch::ip::TrustedProxies) -> Option<IpAddr> {
+pub fn model_walk(entries: &[&str], trusted: &pirsch::fuzzing::TrustedProxies) -> Option<IpAddr> {
     let mut leftmost = None;
     for e in entries.iter().rev() {
         let ip = model_parse_ip(e)?;

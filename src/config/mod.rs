@@ -1,7 +1,12 @@
 //! Client configuration: string keys and values, so that new options never change the ABI.
 
 use crate::error::{Error, Result};
-use crate::ip::{ClientIpHeader, TrustedProxies};
+pub(crate) mod endpoint;
+mod keys;
+
+pub(crate) use keys::KEYS;
+
+use crate::item::client_ip::{ClientIpHeader, TrustedProxies};
 use crate::log::{Level, Logger};
 use std::time::Duration;
 
@@ -25,7 +30,7 @@ impl TlsRoots {
             "both" => Ok(TlsRoots::Both),
             _ => Err(Error::invalid(format!(
                 "config tls_roots: {:?} is not bundled, system or both (certificates are always verified; to trust a private CA add it with ca_file)",
-                crate::payload::truncate(value, 40)
+                crate::error::truncate(value, 40)
             ))),
         }
     }
@@ -53,14 +58,10 @@ impl ProxySetting {
             "" | "env" | "environment" => return Ok(ProxySetting::Environment),
             _ => {}
         }
-        crate::transport::check_proxy_url(v)?;
+        endpoint::check_proxy_url(v)?;
         Ok(ProxySetting::Url(v.to_string()))
     }
 }
-
-/// 16 MiB of queued JSON: about 40,000 typical page views, and a worker's queue stays within
-/// a few tens of MB however large the headers visitors send.
-pub(crate) const DEFAULT_QUEUE_MAX_BYTES: usize = 16 << 20;
 
 /// Everything a client can be configured with. Defaults are those of the design contract.
 #[derive(Clone)]
@@ -88,17 +89,18 @@ pub struct Config {
 }
 
 impl Default for Config {
+    /// The defaults of the keys table (those of the design contract).
     fn default() -> Self {
-        Config {
-            base_url: "https://api.pirsch.io".into(),
-            timeout: Duration::from_millis(5000),
-            max_retries: 2,
-            queue_capacity: 10_000,
-            queue_max_bytes: DEFAULT_QUEUE_MAX_BYTES,
-            batch_size: 100,
-            flush_interval: Duration::from_millis(1000),
-            shutdown_timeout: Duration::from_millis(2000),
-            max_item_age: Duration::from_millis(3_600_000),
+        let mut c = Config {
+            base_url: String::new(),
+            timeout: Duration::ZERO,
+            max_retries: 0,
+            queue_capacity: 0,
+            queue_max_bytes: 0,
+            batch_size: 0,
+            flush_interval: Duration::ZERO,
+            shutdown_timeout: Duration::ZERO,
+            max_item_age: Duration::ZERO,
             proxy: ProxySetting::Environment,
             tls_roots: TlsRoots::Bundled,
             ca_file: None,
@@ -108,32 +110,22 @@ impl Default for Config {
             allow_insecure_http: false,
             log_level: Level::Warn,
             logger: None,
+        };
+        for key in KEYS {
+            // Valid by construction: config::tests checks every default.
+            let _ = c.set(key.name, key.default);
         }
+        c
     }
 }
 
-/// The keys `set` knows, for error messages.
-pub const KEYS: &[&str] = &[
-    "base_url",
-    "timeout_ms",
-    "max_retries",
-    "queue_capacity",
-    "queue_max_bytes",
-    "batch_size",
-    "flush_interval_ms",
-    "shutdown_timeout_ms",
-    "max_item_age_ms",
-    "proxy",
-    "tls_roots",
-    "ca_file",
-    "trusted_proxies",
-    "client_ip_header",
-    "forward_proxy_headers",
-    "allow_insecure_http",
-    "log_level",
-];
-
-fn parse_u64(key: &str, value: &str, min: u64, max: u64) -> Result<u64> {
+/// A whole number within the key's range (from the keys table).
+fn parse_u64(key: &str, value: &str) -> Result<u64> {
+    let (min, max) = KEYS
+        .iter()
+        .find(|k| k.name == key)
+        .and_then(|k| k.range)
+        .unwrap_or((0, u64::MAX));
     let v: u64 = value.trim().parse().map_err(|_| {
         Error::invalid(format!(
             "config {key}: {value:?} is not a whole number; give a value from {min} to {max}"
@@ -161,32 +153,31 @@ impl Config {
     /// Sets one option from its string form. Unknown keys and bad values are errors that
     /// name the key and say what is accepted; the config is unchanged on error.
     pub fn set(&mut self, key: &str, value: &str) -> Result<()> {
-        const DAY_MS: u64 = 86_400_000;
         match key {
             "base_url" => {
                 let v = value.trim().trim_end_matches('/');
-                crate::transport::BaseUrl::parse(v, true)?;
+                endpoint::BaseUrl::parse(v, true)?;
                 self.base_url = v.to_string();
             }
             "timeout_ms" => {
-                self.timeout = Duration::from_millis(parse_u64(key, value, 1, 600_000)?)
+                self.timeout = Duration::from_millis(parse_u64(key, value)?)
             }
-            "max_retries" => self.max_retries = parse_u64(key, value, 0, 10)? as u32,
+            "max_retries" => self.max_retries = parse_u64(key, value)? as u32,
             "queue_capacity" => {
-                self.queue_capacity = parse_u64(key, value, 1, 10_000_000)? as usize
+                self.queue_capacity = parse_u64(key, value)? as usize
             }
             "queue_max_bytes" => {
-                self.queue_max_bytes = parse_u64(key, value, 65_536, 1 << 32)? as usize
+                self.queue_max_bytes = parse_u64(key, value)? as usize
             }
-            "batch_size" => self.batch_size = parse_u64(key, value, 1, 1000)? as usize,
+            "batch_size" => self.batch_size = parse_u64(key, value)? as usize,
             "flush_interval_ms" => {
-                self.flush_interval = Duration::from_millis(parse_u64(key, value, 1, DAY_MS)?)
+                self.flush_interval = Duration::from_millis(parse_u64(key, value)?)
             }
             "shutdown_timeout_ms" => {
-                self.shutdown_timeout = Duration::from_millis(parse_u64(key, value, 0, DAY_MS)?)
+                self.shutdown_timeout = Duration::from_millis(parse_u64(key, value)?)
             }
             "max_item_age_ms" => {
-                self.max_item_age = Duration::from_millis(parse_u64(key, value, 1, 30 * DAY_MS)?)
+                self.max_item_age = Duration::from_millis(parse_u64(key, value)?)
             }
             "proxy" => self.proxy = ProxySetting::parse(value)?,
             "tls_roots" => self.tls_roots = TlsRoots::parse(value)?,
@@ -195,7 +186,7 @@ impl Config {
                 self.ca_file = if path.is_empty() {
                     None
                 } else {
-                    crate::transport::read_ca_file(path)?;
+                    endpoint::read_ca_file(path)?;
                     Some(path.to_string())
                 };
             }
@@ -213,10 +204,68 @@ impl Config {
             _ => {
                 return Err(Error::invalid(format!(
                     "unknown config key {key:?}; known keys: {}",
-                    KEYS.join(", ")
+                    KEYS.iter().map(|k| k.name).collect::<Vec<_>>().join(", ")
                 )))
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_default_in_the_table_is_accepted_and_is_the_default() {
+        let defaults = Config::default();
+        for key in KEYS {
+            let mut c = Config::default();
+            assert!(c.set(key.name, key.default).is_ok(), "{}", key.name);
+            if let Some((min, max)) = key.range {
+                let d: u64 = key.default.parse().unwrap();
+                assert!(min <= d && d <= max, "{}", key.name);
+                assert!(c.set(key.name, &(max + 1).to_string()).is_err());
+                let e = c.set(key.name, "x").unwrap_err();
+                assert!(e.message.contains(&format!("from {min} to {max}")), "{}", e.message);
+            }
+        }
+        assert_eq!(defaults.base_url, "https://api.pirsch.io");
+        assert_eq!(defaults.timeout, Duration::from_millis(5000));
+        assert_eq!(defaults.max_retries, 2);
+        assert_eq!((defaults.queue_capacity, defaults.batch_size), (10_000, 100));
+        assert_eq!(defaults.queue_max_bytes, 16 << 20);
+        assert_eq!(defaults.flush_interval, Duration::from_millis(1000));
+        assert_eq!(defaults.shutdown_timeout, Duration::from_millis(2000));
+        assert_eq!(defaults.max_item_age, Duration::from_millis(3_600_000));
+        assert_eq!(defaults.proxy, ProxySetting::Environment);
+        assert_eq!(defaults.tls_roots, TlsRoots::Bundled);
+        assert!(defaults.ca_file.is_none() && defaults.trusted_proxies.is_empty());
+        assert_eq!(defaults.client_ip_header, ClientIpHeader::XForwardedFor);
+        assert!(!defaults.forward_proxy_headers && !defaults.allow_insecure_http);
+        assert_eq!(defaults.log_level, Level::Warn);
+        let e = Config::default().set("nope", "1").unwrap_err();
+        assert!(e.message.contains("timeout_ms, max_retries"), "{}", e.message);
+    }
+
+    /// The README's table of keys is the keys table. `PIRSCH_BLESS=1 cargo test` rewrites it.
+    #[test]
+    fn the_readme_table_is_the_keys_table() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/README.md");
+        let readme = std::fs::read_to_string(path).unwrap();
+        let head = "| key | default | meaning |\n|---|---|---|\n";
+        let start = readme.find(head).expect("the README has the table of keys") + head.len();
+        let end = start + readme[start..].find("\n\n").expect("a blank line after the table") + 1;
+        let table: String = KEYS
+            .iter()
+            .map(|k| format!("| `{}` | {} | {} |\n", k.name, k.shown_default, k.help))
+            .collect();
+        if readme[start..end] != table {
+            if std::env::var_os("PIRSCH_BLESS").is_some() {
+                std::fs::write(path, format!("{}{table}{}", &readme[..start], &readme[end..])).unwrap();
+            } else {
+                panic!("README.md's table of keys differs from src/config/keys.rs; run PIRSCH_BLESS=1 cargo test --lib config");
+            }
+        }
     }
 }

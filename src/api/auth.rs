@@ -2,7 +2,7 @@
 //! renewed shortly before it expires and when the API answers 401.
 
 use crate::error::{Error, ErrorKind, Result};
-use crate::transport::{describe_api_error, Transport};
+use super::transport::{describe_api_error, Transport, MAX_SMALL_RESPONSE_BYTES};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
@@ -208,16 +208,11 @@ impl TokenCache {
             if let Some(at) = state.not_before {
                 let now = Instant::now();
                 if now < at {
-                    let mut e = state.last_error.clone().unwrap_or_else(|| {
+                    let e = state.last_error.clone().unwrap_or_else(|| {
                         Error::new(ErrorKind::Auth, "the API refused the credentials")
                     });
-                    e.message = format!(
-                        "{} (not asked again for {} ms)",
-                        e.message,
-                        (at - now).as_millis()
-                    )
-                    .into();
-                    return Err(e);
+                    let ms = (at - now).as_millis();
+                    return Err(e.hint(&format!("not asked again for {ms} ms")));
                 }
             }
             break;
@@ -279,12 +274,9 @@ impl TokenCache {
                 Some(body.as_bytes()),
                 None,
                 deadline,
-                crate::transport::MAX_SMALL_RESPONSE_BYTES,
+                MAX_SMALL_RESPONSE_BYTES,
             )
-            .map_err(|mut e| {
-                e.message = format!("requesting an access token failed: {}", e.message).into();
-                e
-            })?;
+            .map_err(|e| e.context("requesting an access token failed"))?;
         if !resp.is_success() {
             let what = describe_api_error(resp.status, &resp.body);
             let mut err = if matches!(resp.status, 400 | 401 | 403 | 404) {
@@ -307,13 +299,8 @@ impl TokenCache {
             err.retry_after_ms = resp.retry_after_ms;
             return Err(err);
         }
-        if let Some(mut e) = resp.body_error {
-            e.message = format!(
-                "the token answer of the API could not be read whole: {}",
-                e.message
-            )
-            .into();
-            return Err(e);
+        if let Some(e) = resp.body_error {
+            return Err(e.context("the token answer of the API could not be read whole"));
         }
         #[derive(serde::Deserialize)]
         struct TokenAnswer {

@@ -190,13 +190,14 @@ impl ClientIpHeader {
             _ => {
                 return Err(Error::invalid(format!(
                     "config client_ip_header: {:?} is not a header libpirsch reads the visitor's address from; name the one your trusted proxies write: {}",
-                    crate::payload::truncate(value, 60),
+                    crate::error::truncate(value, 60),
                     Self::NAMES
                 )))
             }
         })
     }
 
+    #[cfg(test)]
     pub fn name(self) -> &'static str {
         match self {
             ClientIpHeader::XForwardedFor => "x-forwarded-for",

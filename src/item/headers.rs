@@ -66,10 +66,6 @@ impl HeaderField {
         }
     }
 
-    /// Headers that may legitimately arrive several times and are joined with ", ".
-    pub fn is_list(self) -> bool {
-        matches!(self, HeaderField::XForwardedFor | HeaderField::Forwarded)
-    }
 }
 
 fn trim_ascii(b: &[u8]) -> &[u8] {

@@ -1,0 +1,109 @@
+//! The rules every entry point follows, written once: panics are caught and never unwind
+//! into C, the thread's last error is recorded (without secrets, bounded), and a code is
+//! returned.
+
+use super::result::{code_of, pirsch_result, PIRSCH_ERR_PANIC, PIRSCH_OK};
+use crate::error::Result;
+use std::borrow::Cow;
+use std::cell::RefCell;
+use std::ffi::c_char;
+
+thread_local! {
+    /// The thread's last error message, NUL-terminated (empty: no error). Reused, so that
+    /// an error on a hot path (a full queue) does not allocate.
+    static LAST_ERROR: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Stores the message pirsch_last_error returns: without secrets, cut to
+/// MAX_MESSAGE_BYTES, and in a buffer that never keeps more than a few KB of capacity
+/// (a huge message once must not cost every thread that memory for good). A fixed text of
+/// the library's own holds no secret and is short: it is stored as it is (the queue-full
+/// refusal is one, on the hot path of an outage).
+pub(super) fn set_last_error(message: &Cow<'static, str>) {
+    let message = match message {
+        Cow::Borrowed(fixed) => Cow::Borrowed(*fixed),
+        Cow::Owned(built) => crate::error::presentable(built),
+    };
+    LAST_ERROR.with(|e| {
+        let mut e = e.borrow_mut();
+        e.clear();
+        if e.capacity() > 2 * crate::error::MAX_MESSAGE_BYTES {
+            e.shrink_to(crate::error::MAX_MESSAGE_BYTES + 1);
+        }
+        e.extend(message.bytes().map(|b| if b == 0 { b' ' } else { b }));
+        e.push(0);
+    });
+}
+
+pub(super) fn clear_last_error() {
+    LAST_ERROR.with(|e| {
+        let mut e = e.borrow_mut();
+        if e.len() > 1 {
+            e.clear();
+            e.push(0);
+        }
+    });
+}
+
+/// The value an entry point returns when it caught a panic.
+pub(super) trait PanicValue {
+    fn panic_value() -> Self;
+}
+impl PanicValue for pirsch_result {
+    fn panic_value() -> Self {
+        PIRSCH_ERR_PANIC
+    }
+}
+impl<T> PanicValue for *mut T {
+    fn panic_value() -> Self {
+        std::ptr::null_mut()
+    }
+}
+impl<T> PanicValue for *const T {
+    fn panic_value() -> Self {
+        std::ptr::null()
+    }
+}
+impl PanicValue for () {
+    fn panic_value() -> Self {}
+}
+
+/// Runs an entry point's body: panics become the return type's panic value and a message.
+pub(super) fn guard<R: PanicValue>(body: impl FnOnce() -> R) -> R {
+    crate::panic::quietly(body).unwrap_or_else(|_| {
+        set_last_error(&Cow::Borrowed("internal error: libpirsch caught a panic (a bug; please report it). The call did nothing."));
+        R::panic_value()
+    })
+}
+
+/// Runs a fallible entry point: clears the last error, records the new one, returns its code.
+pub(super) fn run(body: impl FnOnce() -> Result<()>) -> pirsch_result {
+    guard(|| {
+        clear_last_error();
+        match body() {
+            Ok(()) => PIRSCH_OK,
+            Err(e) => {
+                set_last_error(&e.message);
+                code_of(e.kind)
+            }
+        }
+    })
+}
+
+/// What went wrong in this thread's last failed call, in words: the cause and what to do,
+/// with the HTTP status and the API's own message where there was one. Never contains a
+/// secret or a token. "" when the last call succeeded. Never NULL. The string belongs to the
+/// library and stays valid until this thread's next pirsch_ call.
+#[no_mangle]
+pub extern "C" fn pirsch_last_error() -> *const c_char {
+    guard(|| {
+        LAST_ERROR.with(|e| {
+            let e = e.borrow();
+            if e.is_empty() {
+                c"".as_ptr()
+            } else {
+                e.as_ptr() as *const c_char
+            }
+        })
+    })
+}
