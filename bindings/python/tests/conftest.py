@@ -1,13 +1,20 @@
-"""The package as users install it: fresh venvs (python3 -m venv) under target/python/,
-one per install path, shared by the tests of one run:
+"""The Python package's tests, two kinds:
 
-- "source": `pip install ./bindings/python` with cargo on PATH (setuptools-rust builds
-  libpirsch into the package);
-- "wheel": the wheel of `make wheel` (target/wheels/), installed with a PATH that has no
-  cargo and no rustc.
+- test_py_*.py: the package from the source tree. `import pirsch` comes from
+  bindings/python/src and loads target/release's library (PIRSCH_LIBRARY, set here), so
+  these need `make build` and no pip install (`make test-python`).
+- test_packaging.py: the package as users install it, into fresh venvs (python3 -m venv)
+  under target/python/, one per install path, shared by the tests of one run
+  (`make test-python-packaging`):
+  - "source": `pip install ./bindings/python` with cargo on PATH (setuptools-rust builds
+    libpirsch into the package);
+  - "wheel": the wheel of `make wheel` (target/wheels/), installed with a PATH that has no
+    cargo and no rustc.
+  The servers there run the venv's own python with the installed package and find the
+  library inside it: clean_env() drops the PIRSCH_LIBRARY and PYTHONPATH set for the others.
 
-Nothing here sets PIRSCH_LIBRARY or puts bindings/python/src on sys.path: the servers run
-the venv's own python with the installed package, and find the library inside it.
+The stand-in (standin.py) is shared with the examples' and the nginx module's tests, in
+tests/python.
 """
 import glob
 import os
@@ -23,7 +30,13 @@ import pytest
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
 sys.path.insert(0, os.path.join(ROOT, "tests", "python"))
-from standin import Standin  # noqa: E402
+from standin import LIBRARY, Standin  # noqa: E402
+
+# The package from the source tree, for test_py_*.py (test_packaging.py's venvs never see it).
+PIRSCH_PY_SRC = os.path.join(ROOT, "bindings", "python", "src")
+os.environ["PIRSCH_LIBRARY"] = LIBRARY
+if PIRSCH_PY_SRC not in sys.path:
+    sys.path.insert(0, PIRSCH_PY_SRC)
 
 BUILD = os.path.join(ROOT, "target", "python")
 WHEELS = os.path.join(ROOT, "target", "wheels")
@@ -106,6 +119,27 @@ def standin():
     s = Standin()
     yield s
     s.stop()
+
+
+@pytest.fixture
+def make_client(standin):
+    """make_client(**options): a pirsch.Client for the stand-in (its OAuth client unless
+    access_key/client_secret are given), closed after the test."""
+    import pirsch
+
+    made = []
+
+    def make(**options):
+        if "access_key" not in options and "client_secret" not in options:
+            options.update(client_id="standin-client", client_secret="standin-secret")
+        options.setdefault("base_url", standin.url)
+        c = pirsch.Client(**options)
+        made.append(c)
+        return c
+
+    yield make
+    for c in made:
+        c.close()
 
 
 def bound_socket():
