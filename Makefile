@@ -43,6 +43,8 @@ test-standin: build
 test-c: build
 	scripts/c-tests.sh
 
+# The examples (C, Python, PHP) against the stand-in, and the repository check (tests/python).
+# The Python package's own tests are in bindings/python/tests (mk/python.mk: make test-python).
 test-examples: build
 	python3 -m pytest -q tests/python
 

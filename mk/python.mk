@@ -1,9 +1,13 @@
-# The Python package (bindings/python): `make wheel`, and its install suite.
+# The Python package (bindings/python): `make wheel`, and its two suites, both in
+# bindings/python/tests (one conftest.py).
 #
+# test-python: the test_py_*.py files: the package from bindings/python/src with
+#   target/release's library (ctypes declarations against pirsch.h, the client, the WSGI and
+#   ASGI middleware under wsgiref, uvicorn and gunicorn, `pip install --target` from source).
 # wheel: a platform wheel in target/wheels/ (py3-none-manylinux_*_x86_64): setuptools-rust
 #   builds libpirsch into the package (bindings/python/setup.py), auditwheel retags it for the
 #   oldest glibc it works with. Needs cargo; the wheel does not.
-# test-python-packaging: bindings/python/tests: `pip install ./bindings/python` (with cargo)
+# test-python-packaging: test_packaging.py: `pip install ./bindings/python` (with cargo)
 #   and the wheel (without) each into a fresh venv, Flask/gunicorn, FastAPI/uvicorn and Django
 #   served for real against the stand-in.
 #
@@ -15,7 +19,7 @@ PY_WHEELS := target/wheels
 PY_TOOLS  := $(PY_BUILD)/tools
 PY_ENV    := PIP_CACHE_DIR="$(CURDIR)/$(PY_BUILD)/pip-cache" PIP_DISABLE_PIP_VERSION_CHECK=1
 
-.PHONY: wheel test-python-packaging python-venv
+.PHONY: wheel test-python test-python-packaging python-venv
 
 # Debian's own python3 makes venvs only with python3-venv (ensurepip) installed.
 python-venv:
@@ -37,7 +41,12 @@ wheel: $(PY_TOOLS)/bin/auditwheel
 		cp $(PY_BUILD)/wheel-raw/pirsch-*.whl $(PY_WHEELS)/; fi
 	@ls -l $(PY_WHEELS)/pirsch-*.whl
 
+test-python: build
+	python3 -m pytest -q bindings/python/tests --ignore=bindings/python/tests/test_packaging.py
+
+TEST_TARGETS += test-python
+
 test-python-packaging: build wheel python-venv
-	python3 -m pytest -q bindings/python/tests
+	python3 -m pytest -q bindings/python/tests/test_packaging.py
 
 TEST_TARGETS += test-python-packaging

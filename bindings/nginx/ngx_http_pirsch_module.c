@@ -282,6 +282,7 @@ static char *ngx_http_pirsch_content_types(ngx_conf_t *cf, ngx_command_t *cmd, v
     return NGX_CONF_OK;
 }
 
+/* A NUL-terminated copy of s, allocated from pool; NULL when the pool is out of memory. */
 static char *ngx_http_pirsch_cstr(ngx_pool_t *pool, ngx_str_t *s) {
     char *p = ngx_pnalloc(pool, s->len + 1);
     if (p == NULL) return NULL;
@@ -354,6 +355,9 @@ static char *ngx_http_pirsch_init_main_conf(ngx_conf_t *cf, void *conf) {
 
 /* ---- runtime ------------------------------------------------------------------------- */
 
+/* Whether the response counts as a page view under the location's pirsch_methods,
+   pirsch_status and pirsch_content_types (by default: a GET answered 2xx with text/html).
+   Allocates nothing. */
 static ngx_uint_t ngx_http_pirsch_matches(ngx_http_request_t *r, ngx_http_pirsch_loc_conf_t *lcf) {
     /* Method: GET unless configured. */
     if (lcf->methods == NULL) {
@@ -392,82 +396,142 @@ static ngx_uint_t ngx_http_pirsch_matches(ngx_http_request_t *r, ngx_http_pirsch
     return 0;
 }
 
-static ngx_int_t ngx_http_pirsch_log_handler(ngx_http_request_t *r) {
-    ngx_http_pirsch_loc_conf_t *lcf = ngx_http_get_module_loc_conf(r, ngx_http_pirsch_module);
-    if (!lcf->enable || ngx_http_pirsch_client == NULL || r != r->main) return NGX_OK;
-    if (!ngx_http_pirsch_matches(r, lcf)) return NGX_OK;
+/* The request's URL as the visitor asked for it, scheme://host/uri?args, NUL-terminated,
+   into *url. Allocates the string from pool. NGX_ERROR when the pool is out of memory. */
+static ngx_int_t ngx_http_pirsch_build_url(ngx_http_request_t *r, ngx_pool_t *pool, char **url) {
+    ngx_str_t   host;
+    ngx_uint_t  https;
+    size_t      len;
+    u_char     *p;
 
-    /* scheme://host/uri?args, as the visitor asked for it. */
-    ngx_str_t host = r->headers_in.server;
+    host = r->headers_in.server;
     if (host.len == 0 && r->headers_in.host) host = r->headers_in.host->value;
-    ngx_uint_t https = 0;
+    https = 0;
 #if (NGX_HTTP_SSL)
     https = r->connection->ssl != NULL;
 #endif
-    size_t url_len = (https ? 8 : 7) + host.len + r->unparsed_uri.len;
-    char *url = ngx_pnalloc(r->pool, url_len + 1);
-    if (url == NULL) return NGX_OK;
-    u_char *p = ngx_cpymem(url, https ? "https://" : "http://", https ? 8 : 7);
+    len = (https ? 8 : 7) + host.len + r->unparsed_uri.len;
+    *url = ngx_pnalloc(pool, len + 1);
+    if (*url == NULL) return NGX_ERROR;
+    p = ngx_cpymem(*url, https ? "https://" : "http://", https ? 8 : 7);
     p = ngx_cpymem(p, host.data, host.len);
     p = ngx_cpymem(p, r->unparsed_uri.data, r->unparsed_uri.len);
     *p = '\0';
+    return NGX_OK;
+}
 
-    char *peer = ngx_http_pirsch_cstr(r->pool, &r->connection->addr_text);
-    if (peer == NULL) return NGX_OK;
+/* Every request header as pirsch_kv pairs, into *headers and *n; the library picks what it
+   needs. Allocates the array from pool; nginx NUL-terminates the names and values it
+   parsed, so those point into the request as they are, and only a header that is not
+   NUL-terminated is copied (from pool too). NGX_ERROR when the pool is out of memory. */
+static ngx_int_t ngx_http_pirsch_collect_headers(ngx_http_request_t *r, ngx_pool_t *pool, pirsch_kv **headers,
+                                                 ngx_uint_t *n) {
+    ngx_list_part_t  *part;
+    ngx_table_elt_t  *h;
+    pirsch_kv        *kv;
+    ngx_uint_t        i, k, total;
 
-    /* Every request header; the library picks what it needs. nginx NUL-terminates the
-       names and values it parsed, so they are passed without copying. */
-    ngx_uint_t n = 0;
-    ngx_list_part_t *part;
-    for (part = &r->headers_in.headers.part; part; part = part->next) n += part->nelts;
-    pirsch_kv *headers = ngx_palloc(r->pool, (n ? n : 1) * sizeof(pirsch_kv));
-    if (headers == NULL) return NGX_OK;
-    ngx_uint_t k = 0;
+    total = 0;
+    for (part = &r->headers_in.headers.part; part; part = part->next) total += part->nelts;
+    kv = ngx_palloc(pool, (total ? total : 1) * sizeof(pirsch_kv));
+    if (kv == NULL) return NGX_ERROR;
+    k = 0;
     for (part = &r->headers_in.headers.part; part; part = part->next) {
-        ngx_table_elt_t *h = part->elts;
-        for (ngx_uint_t i = 0; i < part->nelts; i++) {
+        h = part->elts;
+        for (i = 0; i < part->nelts; i++) {
             if (h[i].hash == 0) continue;
             if (h[i].key.data[h[i].key.len] != '\0' || h[i].value.data[h[i].value.len] != '\0') {
-                headers[k].key = ngx_http_pirsch_cstr(r->pool, &h[i].key);
-                headers[k].value = ngx_http_pirsch_cstr(r->pool, &h[i].value);
-                if (headers[k].key == NULL || headers[k].value == NULL) return NGX_OK;
+                kv[k].key = ngx_http_pirsch_cstr(pool, &h[i].key);
+                kv[k].value = ngx_http_pirsch_cstr(pool, &h[i].value);
+                if (kv[k].key == NULL || kv[k].value == NULL) return NGX_ERROR;
             } else {
-                headers[k].key = (const char *) h[i].key.data;
-                headers[k].value = (const char *) h[i].value.data;
+                kv[k].key = (const char *) h[i].key.data;
+                kv[k].value = (const char *) h[i].value.data;
             }
             k++;
         }
     }
+    *headers = kv;
+    *n = k;
+    return NGX_OK;
+}
 
-    pirsch_hit_options hit;
-    ngx_memzero(&hit, sizeof(hit));
-    hit.struct_size = sizeof(hit);
-    if (pirsch_hit_options_from_headers(&hit, url, peer, headers, k) != PIRSCH_OK) {
-        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0, "pirsch: page view not counted: %s", pirsch_last_error());
-        return NGX_OK;
+/* The location's pirsch_tag values for this request, into *tags and *n; a tag whose value
+   is empty is left out. *tags stays NULL when the location has no pirsch_tag. Allocates the
+   array and NUL-terminated copies of every name and value from pool. NGX_ERROR when a value
+   cannot be evaluated or the pool is out of memory. */
+static ngx_int_t ngx_http_pirsch_eval_tags(ngx_http_request_t *r, ngx_http_pirsch_loc_conf_t *lcf,
+                                           ngx_pool_t *pool, pirsch_kv **tags, ngx_uint_t *n) {
+    ngx_http_pirsch_tag_t  *t;
+    pirsch_kv              *kv;
+    ngx_str_t               v;
+    ngx_uint_t              i, m;
+
+    *tags = NULL;
+    *n = 0;
+    if (lcf->tags == NULL || lcf->tags->nelts == 0) return NGX_OK;
+    t = lcf->tags->elts;
+    kv = ngx_palloc(pool, lcf->tags->nelts * sizeof(pirsch_kv));
+    if (kv == NULL) return NGX_ERROR;
+    m = 0;
+    for (i = 0; i < lcf->tags->nelts; i++) {
+        if (ngx_http_complex_value(r, &t[i].value, &v) != NGX_OK) return NGX_ERROR;
+        if (v.len == 0) continue; /* an empty variable: leave the tag out */
+        kv[m].key = ngx_http_pirsch_cstr(pool, &t[i].name);
+        kv[m].value = ngx_http_pirsch_cstr(pool, &v);
+        if (kv[m].key == NULL || kv[m].value == NULL) return NGX_ERROR;
+        m++;
     }
-    if (lcf->tags && lcf->tags->nelts) {
-        ngx_http_pirsch_tag_t *t = lcf->tags->elts;
-        pirsch_kv *tags = ngx_palloc(r->pool, lcf->tags->nelts * sizeof(pirsch_kv));
-        if (tags == NULL) return NGX_OK;
-        ngx_uint_t m = 0;
-        for (ngx_uint_t i = 0; i < lcf->tags->nelts; i++) {
-            ngx_str_t v;
-            if (ngx_http_complex_value(r, &t[i].value, &v) != NGX_OK) return NGX_OK;
-            if (v.len == 0) continue; /* an empty variable: leave the tag out */
-            tags[m].key = ngx_http_pirsch_cstr(r->pool, &t[i].name);
-            tags[m].value = ngx_http_pirsch_cstr(r->pool, &v);
-            if (tags[m].key == NULL || tags[m].value == NULL) return NGX_OK;
-            m++;
-        }
-        hit.tags = tags;
-        hit.tags_len = m;
-    }
-    pirsch_result rc = pirsch_hit_enqueue(ngx_http_pirsch_client, &hit);
+    *tags = kv;
+    *n = m;
+    return NGX_OK;
+}
+
+/* Queues the page view on this worker's client; never waits on the network. Allocates
+   nothing from nginx's pools: the library copies what it keeps. */
+static void ngx_http_pirsch_enqueue(ngx_http_request_t *r, const pirsch_hit_options *hit) {
+    pirsch_result rc;
+
+    rc = pirsch_hit_enqueue(ngx_http_pirsch_client, hit);
     if (rc != PIRSCH_OK && rc != PIRSCH_ERR_QUEUE_FULL) {
         /* Queue-full drops are logged by the library, at most once a second with counts. */
         ngx_log_error(NGX_LOG_INFO, r->connection->log, 0, "pirsch: page view not counted: %s", pirsch_last_error());
     }
+}
+
+/* The log phase, after the response has gone out: a main request that counts becomes one
+   queued page view. Everything it needs (URL, peer address, headers, tags) is allocated
+   from r->pool, freed with the request. Always NGX_OK: a page view that cannot be counted
+   never fails the request; allocation failures drop it silently, the library's refusals
+   are logged at info. */
+static ngx_int_t ngx_http_pirsch_log_handler(ngx_http_request_t *r) {
+    ngx_http_pirsch_loc_conf_t  *lcf;
+    pirsch_hit_options           hit;
+    pirsch_kv                   *headers, *tags;
+    ngx_uint_t                   nheaders, ntags;
+    char                        *url, *peer;
+
+    lcf = ngx_http_get_module_loc_conf(r, ngx_http_pirsch_module);
+    if (!lcf->enable || ngx_http_pirsch_client == NULL || r != r->main) return NGX_OK;
+    if (!ngx_http_pirsch_matches(r, lcf)) return NGX_OK;
+
+    if (ngx_http_pirsch_build_url(r, r->pool, &url) != NGX_OK) return NGX_OK;
+    peer = ngx_http_pirsch_cstr(r->pool, &r->connection->addr_text);
+    if (peer == NULL) return NGX_OK;
+    if (ngx_http_pirsch_collect_headers(r, r->pool, &headers, &nheaders) != NGX_OK) return NGX_OK;
+
+    ngx_memzero(&hit, sizeof(hit));
+    hit.struct_size = sizeof(hit);
+    if (pirsch_hit_options_from_headers(&hit, url, peer, headers, nheaders) != PIRSCH_OK) {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0, "pirsch: page view not counted: %s", pirsch_last_error());
+        return NGX_OK;
+    }
+    if (ngx_http_pirsch_eval_tags(r, lcf, r->pool, &tags, &ntags) != NGX_OK) return NGX_OK;
+    if (tags != NULL) {
+        hit.tags = tags;
+        hit.tags_len = ntags;
+    }
+    ngx_http_pirsch_enqueue(r, &hit);
     return NGX_OK;
 }
 

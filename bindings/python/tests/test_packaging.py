@@ -11,7 +11,7 @@ import zipfile
 
 import pytest
 
-from conftest import ROOT, UA, bound_socket, clean_env, fetch, path_without_rust, the_wheel, wait_for, wait_until_up
+from python_env import ROOT, UA, bound_socket, clean_env, fetch, path_without_rust, the_wheel, wait_for, wait_until_up
 
 ACCESS_KEY = "pa_standin_key"
 

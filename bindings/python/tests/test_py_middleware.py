@@ -19,7 +19,7 @@ import pytest
 import pirsch
 import pirsch.asgi
 import pirsch.wsgi
-from conftest import PIRSCH_PY_SRC
+from python_env import PIRSCH_PY_SRC
 from standin import LIBRARY
 
 UA = "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0"

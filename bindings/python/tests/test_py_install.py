@@ -1,7 +1,7 @@
 """`pip install ./bindings/python` builds libpirsch from source (setuptools-rust runs cargo)
 into the package: a working, typed package outside the source tree that finds its library
-inside itself, with no PIRSCH_LIBRARY. (bindings/python/tests installs into fresh venvs,
-the wheel too, and serves real apps.)"""
+inside itself, with no PIRSCH_LIBRARY. (test_packaging.py installs into fresh venvs, the
+wheel too, and serves real apps.)"""
 import os
 import subprocess
 import sys
@@ -13,7 +13,7 @@ BUILD = os.path.join(ROOT, "target", "python")
 
 def test_py_pip_install_builds_the_library_into_the_package(standin, tmp_path):
     target = tmp_path / "site"
-    # The pip cache that `make wheel` and bindings/python/tests use; cargo builds in setup.py's
+    # The pip cache that `make wheel` and test_packaging.py use; cargo builds in setup.py's
     # default folder, target/python/cargo, shared with them.
     env = {k: v for k, v in os.environ.items()
            if k not in ("PYTHONPATH", "CARGO_TARGET_DIR") and not k.startswith("PIRSCH_")}
