@@ -7,7 +7,7 @@ MAJOR   := $(firstword $(subst ., ,$(VERSION)))
 REL     := target/release
 NATIVE_LIBS := -lgcc_s -lutil -lrt -lpthread -lm -ldl -lc
 
-.PHONY: all build header deps test test-rust test-overflow test-standin test-php nginx-module test-nginx bench-nginx test-c test-examples test-install demo install uninstall bench bench-instructions clean
+.PHONY: all build header deps test test-layers test-rust test-overflow test-standin test-php nginx-module test-nginx bench-nginx test-c test-examples test-install demo install uninstall bench bench-instructions clean
 
 all: build
 
@@ -16,9 +16,11 @@ build:
 	@# Programs linked against the build tree look for the soname, as they would when installed.
 	@ln -sf libpirsch.so $(REL)/libpirsch.so.$(MAJOR)
 
-# Regenerate include/pirsch.h from src/ffi.rs (a test fails while it is stale).
+# Regenerate include/pirsch.h from src/ffi/ and src/config/keys.rs (a test fails while it is
+# stale), and the README's table of config keys (a unit test fails while it is stale).
 header:
 	PIRSCH_BLESS=1 $(CARGO) test --release --test header
+	PIRSCH_BLESS=1 $(CARGO) test --release --lib config::tests
 
 deps:
 	@scripts/install-deps.sh
@@ -27,8 +29,12 @@ deps:
 TEST_TARGETS :=
 include $(sort $(wildcard mk/*.mk))
 
-test: deps build test-rust test-overflow test-standin test-c test-examples test-install test-php test-nginx $(TEST_TARGETS)
+test: deps build test-layers test-rust test-overflow test-standin test-c test-examples test-install test-php test-nginx $(TEST_TARGETS)
 	@echo "make test: all suites passed"
+
+# The layers of src/ import only downwards (scripts/check-layers.py prints the graph).
+test-layers:
+	python3 scripts/check-layers.py --graph
 
 test-rust: build
 	$(CARGO) test --release --workspace

@@ -269,14 +269,6 @@ mod http_date_tests {
             assert!(super::parse_http_date(bad).is_none(), "{bad}");
         }
         assert!(super::parse_http_date("Fri, 31 Dec 9999 23:59:59 GMT").is_some());
-        assert!(
-            crate::api::transport::parse_retry_after("Wed, 21 Oct 9999999999999999 07:28:00 GMT")
-                .is_none()
-        );
-        assert_eq!(
-            crate::api::transport::parse_retry_after("18446744073709551615"),
-            Some(u64::MAX)
-        );
         assert!(super::parse_rfc3339("9999-12-31T23:59:59+23:59").is_some());
         assert!(super::parse_rfc3339("0000-01-01T00:00:00Z").is_none());
     }

@@ -520,7 +520,15 @@ pub fn describe_api_error(status: u16, body: &str) -> String {
 
 #[cfg(test)]
 mod server_text_tests {
-    use super::describe_api_error;
+    use super::{describe_api_error, parse_retry_after};
+
+    /// Found by a probe: a huge year in a Retry-After date overflowed (a panic with overflow
+    /// checks on); a huge number of seconds saturates.
+    #[test]
+    fn absurd_retry_after_values_neither_panic_nor_wrap() {
+        assert!(parse_retry_after("Wed, 21 Oct 9999999999999999 07:28:00 GMT").is_none());
+        assert_eq!(parse_retry_after("18446744073709551615"), Some(u64::MAX));
+    }
 
     /// Found by fuzz/ (target transport): server texts were cut to 300 bytes before the
     /// secrets were scrubbed, so a secret across the cut left its first part in the message.
