@@ -32,6 +32,6 @@ base, run, n = per_function(sys.argv[1]), per_function(sys.argv[2]), int(sys.arg
 diff = {f: (run[f] - base.get(f, 0)) / n for f in run}
 print(f"instructions per page view, from_headers + enqueue (cachegrind, {n} page views, 11 request headers):"
       f" {sum(diff.values()):.0f}")
-for f, v in sorted(diff.items(), key=lambda kv: -kv[1])[:12]:
+for f, v in sorted(diff.items(), key=lambda kv: -kv[1])[:int(__import__("os").environ.get("TOP", "12"))]:
     print(f"  {v:7.0f}  {f[:100]}")
 PY

@@ -49,6 +49,7 @@ impl<'o> ObjectWriter<'o> {
         ObjectWriter { out, first: true }
     }
 
+    #[inline]
     fn key(&mut self, k: &str) {
         if !self.first {
             self.out.push(b',');
@@ -59,6 +60,7 @@ impl<'o> ObjectWriter<'o> {
         self.out.extend_from_slice(b"\":");
     }
 
+    #[inline]
     fn string(&mut self, k: &str, v: Option<&str>) {
         if let Some(v) = v {
             self.key(k);
@@ -73,6 +75,7 @@ impl<'o> ObjectWriter<'o> {
         }
     }
 
+    #[inline]
     fn flag(&mut self, k: &str, v: bool) {
         if v {
             self.key(k);
