@@ -18,7 +18,7 @@ thread_local! {
 }
 
 /// What never changes after creation; each process's state is made from it.
-struct Core {
+struct Setup {
     rules: Rules,
     settings: Settings,
     endpoint: Endpoint,
@@ -27,7 +27,7 @@ struct Core {
     shutdown_timeout: Duration,
 }
 
-impl Core {
+impl Setup {
     fn process_state(&self, generation: u64, forks_detected: u64) -> ProcessState {
         ProcessState {
             generation,
@@ -41,7 +41,7 @@ impl Core {
 }
 
 pub(crate) struct Client {
-    core: Arc<Core>,
+    setup: Arc<Setup>,
     state: ForkLocal,
 }
 
@@ -65,7 +65,7 @@ impl Client {
             }
         );
         crate::fork::watch();
-        let core = Arc::new(Core {
+        let setup = Arc::new(Setup {
             rules: Rules {
                 trusted_proxies: config.trusted_proxies.clone(),
                 client_ip_header: config.client_ip_header,
@@ -89,24 +89,28 @@ impl Client {
             log,
             shutdown_timeout: config.shutdown_timeout,
         });
-        let state = ForkLocal::new(core.process_state(crate::fork::generation(), 0));
-        Ok(Client { core, state })
+        let state = ForkLocal::new(setup.process_state(crate::fork::generation(), 0));
+        Ok(Client { setup, state })
     }
 
     /// This process's state; in a child after fork(), a fresh one.
     fn state(&self) -> &ProcessState {
         self.state.get(
-            |generation, forks| self.core.process_state(generation, forks),
+            |generation, forks| self.setup.process_state(generation, forks),
             || {
-                self.core.log.forget_callbacks_in_progress();
-                log_at!(self.core.log, Level::Debug, "fork detected: this process starts with an empty queue and new connections");
+                self.setup.log.forget_callbacks_in_progress();
+                log_at!(
+                    self.setup.log,
+                    Level::Debug,
+                    "fork detected: this process starts with an empty queue and new connections"
+                );
             },
         )
     }
 
     /// Sends a page view, event or session keep-alive and waits for the API to accept it.
     pub fn send(&self, kind: Kind, hit: &Hit<'_>, event: Option<&Event<'_>>) -> Result<()> {
-        let item = self.core.rules.prepare(kind, hit, event)?;
+        let item = self.setup.rules.prepare(kind, hit, event)?;
         let mut body = Vec::with_capacity(512);
         item.write_json(&mut body, None);
         self.state().api.send_item(kind, &body)
@@ -115,9 +119,9 @@ impl Client {
     /// Validates and copies an item, stamps it with the current time and queues it for the
     /// background sender. Never waits on the network.
     pub fn enqueue(&self, kind: Kind, hit: &Hit<'_>, event: Option<&Event<'_>>) -> Result<()> {
-        let item = self.core.rules.prepare(kind, hit, event)?;
+        let item = self.setup.rules.prepare(kind, hit, event)?;
         let st = self.state();
-        let (settings, log) = (&self.core.settings, &self.core.log);
+        let (settings, log) = (&self.setup.settings, &self.setup.log);
         // While the queue is full, a valid item is dropped before its JSON is built (or the
         // clock read). This may call the user's logger, so no per-thread buffer is borrowed yet.
         st.queue
@@ -149,14 +153,20 @@ impl Client {
             return Ok(());
         }
         let state = self.state.share(st);
-        let core = self.core.clone();
-        st.queue.sender_starting(&core.settings);
+        let setup = self.setup.clone();
+        st.queue.sender_starting(&setup.settings);
         let spawned = std::thread::Builder::new()
             .name("pirsch-sender".into())
             .spawn(move || {
                 let clock = queue::sender::RealClock;
                 let st = &*state;
-                if !queue::sender::run(&st.queue, &st.api, &core.settings, &core.log, &clock) {
+                if !queue::sender::run_sender(
+                    &st.queue,
+                    &st.api,
+                    &setup.settings,
+                    &setup.log,
+                    &clock,
+                ) {
                     // It panicked (a bug, counted and logged): the next enqueue starts a new one.
                     *st.sender.lock().unwrap_or_else(|p| p.into_inner()) = None;
                     st.sender_started.store(false, Ordering::Release);
@@ -192,7 +202,12 @@ impl Client {
     }
 
     /// Any API call; returns the response body.
-    pub fn request(&self, method: &str, path_and_query: &str, body: Option<&str>) -> Result<String> {
+    pub fn request(
+        &self,
+        method: &str,
+        path_and_query: &str,
+        body: Option<&str>,
+    ) -> Result<String> {
         self.state().api.request(method, path_and_query, body)
     }
 }
@@ -204,7 +219,7 @@ impl Drop for Client {
         let Some(st) = self.state.get_if_current() else {
             return;
         };
-        let deadline = Instant::now() + self.core.shutdown_timeout;
+        let deadline = Instant::now() + self.setup.shutdown_timeout;
         // Requests started after this point are cut to the deadline; one already in progress
         // may run up to timeout_ms. Wait a little grace, then detach the thread (it keeps its
         // own references; the logger is closed below; the code stays mapped, see -z nodelete
@@ -216,6 +231,6 @@ impl Drop for Client {
             let _ = handle.join();
         }
         // Whatever still runs must never call the user's logger after pirsch_free returns.
-        self.core.log.close();
+        self.setup.log.close();
     }
 }

@@ -14,6 +14,8 @@ extern "C" fn in_child() {
 /// Registers the handler once per process (children inherit it).
 pub fn watch() {
     static ONCE: Once = Once::new();
+    // SAFETY: pthread_atfork with a handler that only does an atomic add (async-signal-safe,
+    // as a child handler must be); registered once.
     ONCE.call_once(|| unsafe {
         libc::pthread_atfork(None, None, Some(in_child));
     });

@@ -1,8 +1,8 @@
 //! Credentials and the access token they buy: one token per client, shared by all threads,
 //! renewed shortly before it expires and when the API answers 401.
 
-use crate::error::{Error, ErrorKind, Result};
 use super::transport::{describe_api_error, Transport, MAX_SMALL_RESPONSE_BYTES};
+use crate::error::{Error, ErrorKind, Result};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 

@@ -15,7 +15,9 @@ use crate::log::{Level, Log};
 use crate::log_at;
 use auth::{Credentials, TokenCache};
 use std::time::{Duration, Instant};
-use transport::{describe_api_error, Response, Transport, MAX_RESPONSE_BYTES, MAX_SMALL_RESPONSE_BYTES};
+use transport::{
+    describe_api_error, Response, Transport, MAX_RESPONSE_BYTES, MAX_SMALL_RESPONSE_BYTES,
+};
 
 /// What became of a batch request, and so of its items.
 #[derive(Debug)]
@@ -24,7 +26,10 @@ pub(crate) enum Outcome {
     Sent,
     /// It may pass later: try again, not before `after` when the API said so (Retry-After)
     /// or the credentials failed.
-    Retry { after: Option<Duration>, error: Error },
+    Retry {
+        after: Option<Duration>,
+        error: Error,
+    },
     /// The API refused its content (400, 413, 422): split it, or drop a single item.
     Split(Error),
     /// Refused for a reason splitting cannot fix: drop it.
@@ -86,13 +91,24 @@ impl Api {
     /// Sends one item and waits until the API has accepted it (BLOCKS, with retries).
     pub fn send_item(&self, kind: Kind, body: &[u8]) -> Result<()> {
         self.with_retries(kind.noun(), || {
-            self.send_authed("POST", kind.path(), Some(body), None, MAX_SMALL_RESPONSE_BYTES)
+            self.send_authed(
+                "POST",
+                kind.path(),
+                Some(body),
+                None,
+                MAX_SMALL_RESPONSE_BYTES,
+            )
         })
         .map(|_| ())
     }
 
     /// Any API call; returns the response body (BLOCKS, with retries).
-    pub fn request(&self, method: &str, path_and_query: &str, body: Option<&str>) -> Result<String> {
+    pub fn request(
+        &self,
+        method: &str,
+        path_and_query: &str,
+        body: Option<&str>,
+    ) -> Result<String> {
         let method = method.trim().to_ascii_uppercase();
         if !matches!(method.as_str(), "GET" | "POST" | "PUT" | "DELETE" | "PATCH") {
             return Err(Error::invalid(format!(
@@ -114,7 +130,13 @@ impl Api {
             path_and_query.split('?').next().unwrap_or("")
         );
         let resp = self.with_retries(&what, || {
-            self.send_authed(&method, path_and_query, body.map(str::as_bytes), None, MAX_RESPONSE_BYTES)
+            self.send_authed(
+                &method,
+                path_and_query,
+                body.map(str::as_bytes),
+                None,
+                MAX_RESPONSE_BYTES,
+            )
         })?;
         if let Some(e) = resp.body_error {
             return Err(e
@@ -130,7 +152,13 @@ impl Api {
 
     /// One batch request, and what to do with its items.
     pub fn post_batch(&self, kind: Kind, body: &[u8], deadline: Option<Instant>) -> Outcome {
-        let result = self.send_authed("POST", kind.batch_path(), Some(body), deadline, MAX_SMALL_RESPONSE_BYTES);
+        let result = self.send_authed(
+            "POST",
+            kind.batch_path(),
+            Some(body),
+            deadline,
+            MAX_SMALL_RESPONSE_BYTES,
+        );
         match result {
             Ok(resp) if resp.is_success() => Outcome::Sent,
             Ok(resp) => {
@@ -170,10 +198,12 @@ impl Api {
         deadline: Option<Instant>,
         max_body: u64,
     ) -> Result<Response> {
-        let bearer = self.tokens.bearer(&self.transport, deadline, self.timeout)?;
-        let resp = self
-            .transport
-            .send(method, path, body, Some(&bearer.token), deadline, max_body)?;
+        let bearer = self
+            .tokens
+            .bearer(&self.transport, deadline, self.timeout)?;
+        let resp =
+            self.transport
+                .send(method, path, body, Some(&bearer.token), deadline, max_body)?;
         if resp.status != 401 {
             self.tokens.accepted();
             return Ok(resp);
@@ -191,10 +221,12 @@ impl Api {
             "the API answered 401 to {method} {path}; renewing the access token"
         );
         self.tokens.invalidate(&bearer);
-        let bearer = self.tokens.bearer(&self.transport, deadline, self.timeout)?;
-        let resp = self
-            .transport
-            .send(method, path, body, Some(&bearer.token), deadline, max_body)?;
+        let bearer = self
+            .tokens
+            .bearer(&self.transport, deadline, self.timeout)?;
+        let resp =
+            self.transport
+                .send(method, path, body, Some(&bearer.token), deadline, max_body)?;
         if resp.status == 401 {
             let err = Error::new(
                 ErrorKind::Auth,
@@ -236,7 +268,9 @@ impl Api {
             if let Some(ra) = err.retry_after_ms {
                 if ra > self.timeout.as_millis() as u64 {
                     let secs = ra / 1000;
-                    return Err(err.hint(&format!("the API asks to wait {secs} s before trying again")));
+                    return Err(err.hint(&format!(
+                        "the API asks to wait {secs} s before trying again"
+                    )));
                 }
                 wait = wait.max(Duration::from_millis(ra));
             }

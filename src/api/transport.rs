@@ -376,11 +376,7 @@ impl Transport {
         // Read as bytes: a 2xx whose body is cut short or not UTF-8 was still delivered (sending
         // it again would duplicate it), and an error status keeps its meaning either way.
         let mut bytes = Vec::new();
-        let mut reader = resp
-            .into_body()
-            .into_with_config()
-            .limit(max_body)
-            .reader();
+        let mut reader = resp.into_body().into_with_config().limit(max_body).reader();
         let body_error = reader
             .read_to_end(&mut bytes)
             .err()

@@ -161,10 +161,7 @@ pub fn no_proxy_matches(list: &str, host: &str) -> bool {
 
 /// The proxy for requests to `base`, decided once when a client is made (never in a child
 /// after fork(): reading the environment there is not safe).
-pub fn choose_proxy(
-    setting: &super::ProxySetting,
-    base: &BaseUrl,
-) -> Result<Option<ureq::Proxy>> {
+pub fn choose_proxy(setting: &super::ProxySetting, base: &BaseUrl) -> Result<Option<ureq::Proxy>> {
     use super::ProxySetting;
     match setting {
         ProxySetting::Off => Ok(None),
@@ -256,7 +253,9 @@ pub fn root_certs(config: &super::Config) -> Result<ureq::tls::RootCerts> {
                 ))
             })?;
         let system = read_ca_file(&path).map_err(|e| {
-            e.context(&format!("tls_roots=system: the trust store {path:?} is unusable"))
+            e.context(&format!(
+                "tls_roots=system: the trust store {path:?} is unusable"
+            ))
         })?;
         certs.extend(system);
     }

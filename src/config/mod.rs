@@ -159,16 +159,10 @@ impl Config {
                 endpoint::BaseUrl::parse(v, true)?;
                 self.base_url = v.to_string();
             }
-            "timeout_ms" => {
-                self.timeout = Duration::from_millis(parse_u64(key, value)?)
-            }
+            "timeout_ms" => self.timeout = Duration::from_millis(parse_u64(key, value)?),
             "max_retries" => self.max_retries = parse_u64(key, value)? as u32,
-            "queue_capacity" => {
-                self.queue_capacity = parse_u64(key, value)? as usize
-            }
-            "queue_max_bytes" => {
-                self.queue_max_bytes = parse_u64(key, value)? as usize
-            }
+            "queue_capacity" => self.queue_capacity = parse_u64(key, value)? as usize,
+            "queue_max_bytes" => self.queue_max_bytes = parse_u64(key, value)? as usize,
             "batch_size" => self.batch_size = parse_u64(key, value)? as usize,
             "flush_interval_ms" => {
                 self.flush_interval = Duration::from_millis(parse_u64(key, value)?)
@@ -176,9 +170,7 @@ impl Config {
             "shutdown_timeout_ms" => {
                 self.shutdown_timeout = Duration::from_millis(parse_u64(key, value)?)
             }
-            "max_item_age_ms" => {
-                self.max_item_age = Duration::from_millis(parse_u64(key, value)?)
-            }
+            "max_item_age_ms" => self.max_item_age = Duration::from_millis(parse_u64(key, value)?),
             "proxy" => self.proxy = ProxySetting::parse(value)?,
             "tls_roots" => self.tls_roots = TlsRoots::parse(value)?,
             "ca_file" => {
@@ -227,13 +219,20 @@ mod tests {
                 assert!(min <= d && d <= max, "{}", key.name);
                 assert!(c.set(key.name, &(max + 1).to_string()).is_err());
                 let e = c.set(key.name, "x").unwrap_err();
-                assert!(e.message.contains(&format!("from {min} to {max}")), "{}", e.message);
+                assert!(
+                    e.message.contains(&format!("from {min} to {max}")),
+                    "{}",
+                    e.message
+                );
             }
         }
         assert_eq!(defaults.base_url, "https://api.pirsch.io");
         assert_eq!(defaults.timeout, Duration::from_millis(5000));
         assert_eq!(defaults.max_retries, 2);
-        assert_eq!((defaults.queue_capacity, defaults.batch_size), (10_000, 100));
+        assert_eq!(
+            (defaults.queue_capacity, defaults.batch_size),
+            (10_000, 100)
+        );
         assert_eq!(defaults.queue_max_bytes, 16 << 20);
         assert_eq!(defaults.flush_interval, Duration::from_millis(1000));
         assert_eq!(defaults.shutdown_timeout, Duration::from_millis(2000));
@@ -245,7 +244,11 @@ mod tests {
         assert!(!defaults.forward_proxy_headers && !defaults.allow_insecure_http);
         assert_eq!(defaults.log_level, Level::Warn);
         let e = Config::default().set("nope", "1").unwrap_err();
-        assert!(e.message.contains("timeout_ms, max_retries"), "{}", e.message);
+        assert!(
+            e.message.contains("timeout_ms, max_retries"),
+            "{}",
+            e.message
+        );
     }
 
     /// The README's table of keys is the keys table. `PIRSCH_BLESS=1 cargo test` rewrites it.
@@ -255,14 +258,22 @@ mod tests {
         let readme = std::fs::read_to_string(path).unwrap();
         let head = "| key | default | meaning |\n|---|---|---|\n";
         let start = readme.find(head).expect("the README has the table of keys") + head.len();
-        let end = start + readme[start..].find("\n\n").expect("a blank line after the table") + 1;
+        let end = start
+            + readme[start..]
+                .find("\n\n")
+                .expect("a blank line after the table")
+            + 1;
         let table: String = KEYS
             .iter()
             .map(|k| format!("| `{}` | {} | {} |\n", k.name, k.shown_default, k.help))
             .collect();
         if readme[start..end] != table {
             if std::env::var_os("PIRSCH_BLESS").is_some() {
-                std::fs::write(path, format!("{}{table}{}", &readme[..start], &readme[end..])).unwrap();
+                std::fs::write(
+                    path,
+                    format!("{}{table}{}", &readme[..start], &readme[end..]),
+                )
+                .unwrap();
             } else {
                 panic!("README.md's table of keys differs from src/config/keys.rs; run PIRSCH_BLESS=1 cargo test --lib config");
             }

@@ -77,7 +77,7 @@ pub(super) fn guard<R: PanicValue>(body: impl FnOnce() -> R) -> R {
 }
 
 /// Runs a fallible entry point: clears the last error, records the new one, returns its code.
-pub(super) fn run(body: impl FnOnce() -> Result<()>) -> pirsch_result {
+pub(super) fn fallible(body: impl FnOnce() -> Result<()>) -> pirsch_result {
     guard(|| {
         clear_last_error();
         match body() {

@@ -1,10 +1,14 @@
 //! Entry points for clients: creating and freeing one, the six send functions (blocking and
 //! queued), pirsch_request, flush and the counters.
 
-use super::boundary::{clear_last_error, guard, run, set_last_error};
-use super::convert::{client_ref, event_from_c, hit_from_c, null, read_versioned, utf8, write_versioned};
+use super::boundary::{clear_last_error, fallible, guard, set_last_error};
+use super::convert::{
+    client_ref, event_from_c, hit_from_c, null, read_versioned, utf8, write_versioned,
+};
 use super::result::pirsch_result;
-use super::types::{pirsch_client, pirsch_config, pirsch_event_options, pirsch_hit_options, pirsch_stats};
+use super::types::{
+    pirsch_client, pirsch_config, pirsch_event_options, pirsch_hit_options, pirsch_stats,
+};
 use crate::client::Client;
 use crate::item::Kind;
 use std::ffi::{c_char, CString};
@@ -41,7 +45,8 @@ pub unsafe extern "C" fn pirsch_client_new(
 
 /// Frees a client: stops accepting, delivers what is queued for up to
 /// `shutdown_timeout_ms` (blocking that long, plus at most half a second for a request in
-/// progress), counts the rest as dropped_shutdown, then releases everything. Once it
+/// progress, plus at most 2 s more while a call of the logger callback has not returned),
+/// counts the rest as dropped_shutdown, then releases everything. Once it
 /// returns, the logger callback is never called again for this client, so its userdata may
 /// be freed. The client must not be used after, nor concurrently with, this call. NULL is a
 /// no-op.
@@ -62,7 +67,7 @@ unsafe fn submit(
     hit: *const pirsch_hit_options,
     queued: bool,
 ) -> pirsch_result {
-    run(|| {
+    fallible(|| {
         let client = client_ref(client)?;
         let event = if kind == Kind::Event {
             Some(event_from_c(event)?)
@@ -131,7 +136,7 @@ pub unsafe extern "C" fn pirsch_request(
     if !response_out.is_null() {
         *response_out = std::ptr::null_mut();
     }
-    run(|| {
+    fallible(|| {
         let client = client_ref(client)?;
         let method = utf8(method, "method")?.ok_or_else(|| null("method"))?;
         let path = utf8(path_and_query, "path_and_query")?.ok_or_else(|| null("path_and_query"))?;
@@ -196,8 +201,11 @@ pub unsafe extern "C" fn pirsch_session_enqueue(
 /// batches meanwhile. Returns PIRSCH_OK, PIRSCH_ERR_TIMEOUT (items stay queued and are
 /// still delivered later) or PIRSCH_ERR_NULL_ARGUMENT.
 #[no_mangle]
-pub unsafe extern "C" fn pirsch_flush(client: *mut pirsch_client, timeout_ms: u32) -> pirsch_result {
-    run(|| client_ref(client)?.flush(std::time::Duration::from_millis(timeout_ms as u64)))
+pub unsafe extern "C" fn pirsch_flush(
+    client: *mut pirsch_client,
+    timeout_ms: u32,
+) -> pirsch_result {
+    fallible(|| client_ref(client)?.flush(std::time::Duration::from_millis(timeout_ms as u64)))
 }
 
 /// Copies the client's queue counters into `*out`. Set `out->struct_size =
@@ -209,7 +217,7 @@ pub unsafe extern "C" fn pirsch_stats(
     client: *const pirsch_client,
     out: *mut pirsch_stats,
 ) -> pirsch_result {
-    run(|| {
+    fallible(|| {
         let client = client_ref(client)?;
         let mut o: pirsch_stats = read_versioned(out, "out", "pirsch_stats")?;
         let s = client.stats();

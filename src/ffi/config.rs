@@ -1,6 +1,6 @@
 //! Entry points for configurations: pirsch_config_new, _set, _set_logger, _free.
 
-use super::boundary::{guard, run};
+use super::boundary::{fallible, guard};
 use super::convert::{null, utf8};
 use super::result::pirsch_result;
 use super::types::pirsch_config;
@@ -31,7 +31,7 @@ pub unsafe extern "C" fn pirsch_config_set(
     key: *const c_char,
     value: *const c_char,
 ) -> pirsch_result {
-    run(|| {
+    fallible(|| {
         let cfg = cfg.as_mut().ok_or_else(|| null("cfg"))?;
         let key = utf8(key, "key")?.ok_or_else(|| null("key"))?;
         let value = utf8(value, &format!("value of {key}"))?
@@ -54,16 +54,20 @@ pub unsafe extern "C" fn pirsch_config_set_logger(
     userdata: *mut c_void,
 ) -> pirsch_result {
     struct UserData(*mut c_void);
-    // The caller promises the callback and its userdata are thread-safe (documented above).
+    // SAFETY: the caller promises the callback and its userdata are thread-safe (the
+    // contract above); the library only passes the pointer back to the callback.
     unsafe impl Send for UserData {}
     unsafe impl Sync for UserData {}
-    run(|| {
+    fallible(|| {
         let cfg = cfg.as_mut().ok_or_else(|| null("cfg"))?;
         cfg.inner.logger = log.map(|f| {
             let ud = UserData(userdata);
             Arc::new(move |level: crate::log::Level, msg: &str| {
                 let c = CString::new(msg.replace('\0', " ")).unwrap_or_default();
                 let ud = &ud;
+                // SAFETY: the caller's callback with its own userdata and a NUL-terminated
+                // message that lives for the call; the log gate keeps it from being called
+                // after pirsch_free returned.
                 unsafe { f(ud.0, level as c_int, c.as_ptr()) };
             }) as crate::log::Logger
         });

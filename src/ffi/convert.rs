@@ -1,6 +1,12 @@
 //! Reading what C callers pass: versioned structs (only `struct_size` bytes), strings that
 //! must be UTF-8 and header values that may not be, key/value pairs; and writing versioned
 //! structs back.
+//!
+//! SAFETY, for every function here: the C contract (pirsch.h) is that each pointer is NULL
+//! or valid for what it points to (a NUL-terminated string; a struct whose first field,
+//! `struct_size`, says how many of its bytes the caller has; `len` array elements) for the
+//! duration of the call. NULL is always checked before use; nothing is kept past the call
+//! except by copying; lifetimes `'a` returned are those of the caller's memory.
 
 use super::types::{pirsch_client, pirsch_event_options, pirsch_hit_options, pirsch_kv};
 use crate::client::Client;
@@ -13,13 +19,18 @@ pub(super) fn null(what: &str) -> Error {
     Error::new(ErrorKind::NullArgument, format!("{what} is NULL"))
 }
 
+/// The object behind a non-NULL pointer.
 pub(super) unsafe fn as_ref<'a, T>(p: *const T, what: &str) -> Result<&'a T> {
     p.as_ref().ok_or_else(|| null(what))
 }
 
 /// Copies a caller's versioned struct: only the first `struct_size` bytes are read (an older
 /// caller's smaller struct leaves the newer fields zero); 0 is refused.
-pub(super) unsafe fn read_versioned<T: Copy>(p: *const T, what: &str, type_name: &str) -> Result<T> {
+pub(super) unsafe fn read_versioned<T: Copy>(
+    p: *const T,
+    what: &str,
+    type_name: &str,
+) -> Result<T> {
     if p.is_null() {
         return Err(null(what));
     }
@@ -86,6 +97,7 @@ pub(super) unsafe fn lossy<'a>(p: *const c_char) -> Option<Cow<'a, str>> {
     }
 }
 
+/// `len` key/value pairs (tags, metadata): keys must be UTF-8, values may not be.
 unsafe fn pairs<'a>(
     p: *const pirsch_kv,
     len: usize,

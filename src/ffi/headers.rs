@@ -1,7 +1,7 @@
 //! pirsch_hit_options_from_headers: a thin wrapper that points a pirsch_hit_options at the
 //! caller's own strings (the header matching itself is `item::headers`).
 
-use super::boundary::run;
+use super::boundary::fallible;
 use super::convert::{null, read_versioned, utf8, write_versioned};
 use super::result::pirsch_result;
 use super::types::{pirsch_hit_options, pirsch_kv};
@@ -40,7 +40,7 @@ pub unsafe extern "C" fn pirsch_hit_options_from_headers(
     headers_len: usize,
 ) -> pirsch_result {
     use crate::item::headers::{referrer_from_url, HeaderField as H};
-    run(|| {
+    fallible(|| {
         let mut o: pirsch_hit_options = read_versioned(out, "out", "pirsch_hit_options")?;
         let url_str = utf8(url, "url")?.ok_or_else(|| null("url"))?;
         if headers_len > 0 && headers.is_null() {

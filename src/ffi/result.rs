@@ -40,16 +40,52 @@ pub const PIRSCH_LOG_DEBUG: c_int = 4;
 /// Every code with its `ErrorKind` (none for `PIRSCH_OK`) and its `pirsch_strerror` text.
 const CODES: [(pirsch_result, Option<ErrorKind>, &CStr); 11] = [
     (PIRSCH_OK, None, c"success"),
-    (PIRSCH_ERR_NULL_ARGUMENT, Some(ErrorKind::NullArgument), c"a required pointer was NULL"),
-    (PIRSCH_ERR_INVALID_ARGUMENT, Some(ErrorKind::InvalidArgument), c"invalid argument"),
-    (PIRSCH_ERR_INVALID_UTF8, Some(ErrorKind::InvalidUtf8), c"a string was not valid UTF-8"),
-    (PIRSCH_ERR_AUTH, Some(ErrorKind::Auth), c"authentication failed"),
-    (PIRSCH_ERR_HTTP, Some(ErrorKind::Http), c"the API answered with an error"),
-    (PIRSCH_ERR_NETWORK, Some(ErrorKind::Network), c"network error"),
+    (
+        PIRSCH_ERR_NULL_ARGUMENT,
+        Some(ErrorKind::NullArgument),
+        c"a required pointer was NULL",
+    ),
+    (
+        PIRSCH_ERR_INVALID_ARGUMENT,
+        Some(ErrorKind::InvalidArgument),
+        c"invalid argument",
+    ),
+    (
+        PIRSCH_ERR_INVALID_UTF8,
+        Some(ErrorKind::InvalidUtf8),
+        c"a string was not valid UTF-8",
+    ),
+    (
+        PIRSCH_ERR_AUTH,
+        Some(ErrorKind::Auth),
+        c"authentication failed",
+    ),
+    (
+        PIRSCH_ERR_HTTP,
+        Some(ErrorKind::Http),
+        c"the API answered with an error",
+    ),
+    (
+        PIRSCH_ERR_NETWORK,
+        Some(ErrorKind::Network),
+        c"network error",
+    ),
     (PIRSCH_ERR_TIMEOUT, Some(ErrorKind::Timeout), c"timed out"),
-    (PIRSCH_ERR_QUEUE_FULL, Some(ErrorKind::QueueFull), c"the queue is full"),
-    (PIRSCH_ERR_CLOSED, Some(ErrorKind::Closed), c"the client is shutting down"),
-    (PIRSCH_ERR_PANIC, Some(ErrorKind::Panic), c"internal error in libpirsch (a bug; please report it)"),
+    (
+        PIRSCH_ERR_QUEUE_FULL,
+        Some(ErrorKind::QueueFull),
+        c"the queue is full",
+    ),
+    (
+        PIRSCH_ERR_CLOSED,
+        Some(ErrorKind::Closed),
+        c"the client is shutting down",
+    ),
+    (
+        PIRSCH_ERR_PANIC,
+        Some(ErrorKind::Panic),
+        c"internal error in libpirsch (a bug; please report it)",
+    ),
 ];
 
 /// The C code of an error kind.
@@ -80,16 +116,27 @@ mod tests {
     #[test]
     fn every_kind_has_its_own_code_and_text() {
         let kinds = [
-            ErrorKind::NullArgument, ErrorKind::InvalidArgument, ErrorKind::InvalidUtf8,
-            ErrorKind::Auth, ErrorKind::Http, ErrorKind::Network, ErrorKind::Timeout,
-            ErrorKind::QueueFull, ErrorKind::Closed, ErrorKind::Panic,
+            ErrorKind::NullArgument,
+            ErrorKind::InvalidArgument,
+            ErrorKind::InvalidUtf8,
+            ErrorKind::Auth,
+            ErrorKind::Http,
+            ErrorKind::Network,
+            ErrorKind::Timeout,
+            ErrorKind::QueueFull,
+            ErrorKind::Closed,
+            ErrorKind::Panic,
         ];
         let mut codes: Vec<_> = kinds.iter().map(|k| code_of(*k)).collect();
         codes.sort();
         codes.dedup();
         assert_eq!(codes.len(), kinds.len());
         assert_eq!(code_of(ErrorKind::Panic), 99);
-        let text = |c| unsafe { CStr::from_ptr(pirsch_strerror(c)) }.to_str().unwrap();
+        let text = |c| {
+            unsafe { CStr::from_ptr(pirsch_strerror(c)) }
+                .to_str()
+                .unwrap()
+        };
         assert_eq!(text(PIRSCH_ERR_QUEUE_FULL), "the queue is full");
         assert_eq!(text(12345), "unknown result code");
     }

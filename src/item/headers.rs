@@ -65,7 +65,6 @@ impl HeaderField {
             None
         }
     }
-
 }
 
 fn trim_ascii(b: &[u8]) -> &[u8] {

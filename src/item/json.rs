@@ -167,4 +167,3 @@ pub(crate) fn write_item(
     w.string("time", opts.time);
     w.finish();
 }
-

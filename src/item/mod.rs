@@ -211,7 +211,6 @@ pub fn check_url(url: &str) -> Result<Option<String>> {
     Ok((out != url).then_some(out))
 }
 
-
 fn check_pairs(field: &str, pairs: &[(Cow<'_, str>, Cow<'_, str>)]) -> Result<()> {
     if pairs.len() > MAX_TAGS {
         return Err(Error::invalid(format!(

@@ -92,7 +92,6 @@ impl Batch {
     }
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -132,15 +132,14 @@ impl QueueHandle {
     /// second). May call the user's logger, so call it holding no lock and no per-thread
     /// buffer.
     pub fn refusal_error(&self, refusal: Refusal, settings: &Settings, log: &Log) -> Error {
-        let total = match refusal {
-            Refusal::Closed => {
-                return Error::new(
+        let total =
+            match refusal {
+                Refusal::Closed => return Error::new(
                     ErrorKind::Closed,
                     "the client is shutting down (pirsch_free was called); the item was not queued",
-                )
-            }
-            Refusal::Full(total) => total,
-        };
+                ),
+                Refusal::Full(total) => total,
+            };
         let (cap, max_bytes) = (settings.queue_capacity, settings.queue_max_bytes);
         self.rate_log.note(log, "queue_full", Level::Warn, || {
             format!(
@@ -228,5 +227,4 @@ impl QueueHandle {
         }
         !q.sender_running
     }
-
 }

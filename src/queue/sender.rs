@@ -122,7 +122,7 @@ struct Sender<'a, S: Sink, C: Clock> {
 /// Runs the sender until shutdown. A panic (a bug) is caught: everything queued and pending
 /// is counted as dropped_shutdown, so that nothing stays counted as in flight for ever.
 /// Returns false after a panic (the client may start a new sender).
-pub(crate) fn run<S: Sink, C: Clock>(
+pub(crate) fn run_sender<S: Sink, C: Clock>(
     queue: &QueueHandle,
     sink: &S,
     settings: &Settings,
@@ -213,11 +213,7 @@ impl<S: Sink, C: Clock> Sender<'_, S, C> {
 
     /// The pending batch due first, if its time has come.
     fn due_pending(&self, now: Instant) -> Option<usize> {
-        let (i, p) = self
-            .pending
-            .iter()
-            .enumerate()
-            .min_by_key(|(_, p)| p.due)?;
+        let (i, p) = self.pending.iter().enumerate().min_by_key(|(_, p)| p.due)?;
         (p.due <= now).then_some(i)
     }
 
@@ -541,7 +537,10 @@ mod tests {
             calls: RefCell::new(Vec::new()),
         };
         let log = Log::new(Level::Error, None);
-        assert!(run(&queue, &sink, &settings, &log, &clock), "no panic");
+        assert!(
+            run_sender(&queue, &sink, &settings, &log, &clock),
+            "no panic"
+        );
         let stats = queue.stats();
         assert!(stats.invariant_holds(), "{stats:?}");
         assert_eq!((stats.queue_depth, stats.in_flight), (0, 0), "{stats:?}");
@@ -600,21 +599,28 @@ mod tests {
         assert_eq!(calls[1].at, Duration::ZERO);
         assert!(calls[2].at >= MIN_PAUSE, "{calls:?}");
         for w in calls[1..7].windows(2) {
-            assert!(w[1].at > w[0].at, "one request per pause while down: {calls:?}");
+            assert!(
+                w[1].at > w[0].at,
+                "one request per pause while down: {calls:?}"
+            );
         }
     }
 
     #[test]
     fn refused_batches_split_down_to_the_refused_items() {
         let bad = [3u64, 4, 17];
-        let (calls, stats, _) = deliver(20, settings(), Duration::from_secs(60), move |_, items| {
-            if items.iter().any(|i| bad.contains(i)) {
-                Outcome::Split(Error::invalid("HTTP 400: validation"))
-            } else {
-                Outcome::Sent
-            }
-        });
-        assert_eq!((stats.sent, stats.dropped_rejected, stats.retries), (17, 3, 0));
+        let (calls, stats, _) =
+            deliver(20, settings(), Duration::from_secs(60), move |_, items| {
+                if items.iter().any(|i| bad.contains(i)) {
+                    Outcome::Split(Error::invalid("HTTP 400: validation"))
+                } else {
+                    Outcome::Sent
+                }
+            });
+        assert_eq!(
+            (stats.sent, stats.dropped_rejected, stats.retries),
+            (17, 3, 0)
+        );
         let sent: Vec<u64> = calls
             .iter()
             .filter(|c| !c.items.iter().any(|i| bad.contains(i)))
@@ -627,7 +633,9 @@ mod tests {
         assert_eq!(got, expected, "each good item sent once");
         // Halves go before anything else: the first batch is settled before the second.
         let first_of_second = calls.iter().position(|c| c.items.contains(&10)).unwrap();
-        assert!(calls[..first_of_second].iter().all(|c| c.items.iter().all(|i| *i < 10)));
+        assert!(calls[..first_of_second]
+            .iter()
+            .all(|c| c.items.iter().all(|i| *i < 10)));
     }
 
     #[test]
@@ -636,7 +644,10 @@ mod tests {
         s.max_item_age = Duration::from_secs(10);
         let (calls, stats, _) = deliver(25, s, Duration::from_secs(120), |_, _| fail(503));
         assert_eq!((stats.sent, stats.dropped_expired), (0, 25), "{stats:?}");
-        assert!(calls.iter().all(|c| c.at < Duration::from_secs(10)), "{calls:?}");
+        assert!(
+            calls.iter().all(|c| c.at < Duration::from_secs(10)),
+            "{calls:?}"
+        );
     }
 
     #[test]
@@ -657,15 +668,20 @@ mod tests {
     fn at_most_max_retrying_batches_wait_while_fresh_ones_go() {
         // Every request for items below 50 fails twice; the others pass.
         let mut failed = std::collections::HashMap::new();
-        let (calls, stats, _) = deliver(100, settings(), Duration::from_secs(600), move |_, items| {
-            let tries = failed.entry(items[0]).or_insert(0);
-            *tries += 1;
-            if items[0] < 50 && *tries <= 2 {
-                fail(500)
-            } else {
-                Outcome::Sent
-            }
-        });
+        let (calls, stats, _) = deliver(
+            100,
+            settings(),
+            Duration::from_secs(600),
+            move |_, items| {
+                let tries = failed.entry(items[0]).or_insert(0);
+                *tries += 1;
+                if items[0] < 50 && *tries <= 2 {
+                    fail(500)
+                } else {
+                    Outcome::Sent
+                }
+            },
+        );
         assert_eq!(stats.sent, 100);
         // Never more than MAX_RETRYING distinct batches failed and not yet through.
         let mut open = std::collections::HashSet::new();
@@ -691,7 +707,9 @@ mod tests {
         let s = settings();
         for i in 0..15 {
             let json = format!("{{\"n\":{i}}}");
-            assert!(queue.enqueue(&s, Kind::Hit, json.as_bytes(), clock.now()).is_ok());
+            assert!(queue
+                .enqueue(&s, Kind::Hit, json.as_bytes(), clock.now())
+                .is_ok());
         }
         queue.lock().closing = true;
         let sink = MemorySink {
@@ -700,7 +718,10 @@ mod tests {
             calls: RefCell::new(Vec::new()),
         };
         let log = Log::new(Level::Error, None);
-        assert!(!run(&queue, &sink, &s, &log, &clock), "the panic is reported");
+        assert!(
+            !run_sender(&queue, &sink, &s, &log, &clock),
+            "the panic is reported"
+        );
         let stats = queue.stats();
         assert!(stats.invariant_holds(), "{stats:?}");
         assert_eq!(stats.dropped_shutdown, 15);

@@ -131,7 +131,12 @@ impl Queue {
 
     /// The lowest sequence number not yet sent or dropped (`next_seq` when none).
     pub(super) fn lowest_pending(&self) -> u64 {
-        let mut low = self.in_flight_firsts.iter().copied().min().unwrap_or(u64::MAX);
+        let mut low = self
+            .in_flight_firsts
+            .iter()
+            .copied()
+            .min()
+            .unwrap_or(u64::MAX);
         for q in &self.kinds {
             if let Some(first) = q.front().and_then(Batch::first) {
                 low = low.min(first.seq);
@@ -165,7 +170,13 @@ impl Queue {
 
     /// Appends an item to the open batch of its kind, opening a new one when that is full.
     /// Returns whether a batch became ready to send (full, or closed by a newer one).
-    pub(super) fn push(&mut self, idx: usize, json: &[u8], queued_at: Instant, batch_size: usize) -> bool {
+    pub(super) fn push(
+        &mut self,
+        idx: usize,
+        json: &[u8],
+        queued_at: Instant,
+        batch_size: usize,
+    ) -> bool {
         let seq = self.next_seq;
         self.next_seq += 1;
         let open = self.kinds[idx]
@@ -265,7 +276,6 @@ impl Queue {
         *counter
     }
 }
-
 
 #[cfg(test)]
 mod tests {
