@@ -83,7 +83,10 @@ fn main() {
     );
     // The keys, from src/config/keys.rs, where pirsch_config_set's comment asks for them.
     let marker = " * CONFIG-KEYS\n";
-    assert!(header.contains(marker), "the CONFIG-KEYS line in pirsch_config_set's comment");
+    assert!(
+        header.contains(marker),
+        "the CONFIG-KEYS line in pirsch_config_set's comment"
+    );
     let header = header.replace(marker, &key_list());
     std::fs::write(out_dir.join("pirsch.h"), header).unwrap();
 

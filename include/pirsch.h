@@ -269,12 +269,89 @@ extern "C" {
 const char *pirsch_version(void);
 
 /**
+ * A short static description of a result code ("unknown result code" for values this
+ * version does not know). Never NULL; do not free.
+ */
+const char *pirsch_strerror(pirsch_result code);
+
+/**
  * What went wrong in this thread's last failed call, in words: the cause and what to do,
  * with the HTTP status and the API's own message where there was one. Never contains a
  * secret or a token. "" when the last call succeeded. Never NULL. The string belongs to the
  * library and stays valid until this thread's next pirsch_ call.
  */
 const char *pirsch_last_error(void);
+
+/**
+ * Creates a configuration holding the defaults. Free it with pirsch_config_free (a client
+ * made from it does not keep it). Returns NULL only if memory is exhausted.
+ */
+struct pirsch_config *pirsch_config_new(void);
+
+/**
+ * Sets one option by name; values are strings ("5000", "true", "https://..."). Returns
+ * PIRSCH_OK, PIRSCH_ERR_NULL_ARGUMENT, PIRSCH_ERR_INVALID_UTF8, or
+ * PIRSCH_ERR_INVALID_ARGUMENT for an unknown key or a bad value, with a message naming the
+ * key and what it accepts (the config is then unchanged). Copies what it keeps; does not
+ * block. The keys:
+ * - base_url (default https://api.pirsch.io): http:// only for loopback hosts unless
+ *   allow_insecure_http=true.
+ * - timeout_ms (default 5000; 1 to 600000): one HTTP request, connect included.
+ * - max_retries (default 2; 0 to 10): blocking calls: extra tries on network errors, 408, 429,
+ *   5xx (short backoff).
+ * - queue_capacity (default 10000; 1 to 10000000): items the background queue holds.
+ * - queue_max_bytes (default 16777216; 65536 to 4294967296): bytes of queued JSON (16 MiB, from
+ *   64 KiB); beyond it an item is refused like on a full queue (dropped_queue_full): visitors
+ *   choose header sizes, so a count alone does not bound memory.
+ * - batch_size (default 100; 1 to 1000): items per batch request.
+ * - flush_interval_ms (default 1000; 1 to 86400000): a partial batch waits at most this long.
+ * - shutdown_timeout_ms (default 2000; 0 to 86400000): what pirsch_free may spend delivering
+ *   queued items.
+ * - max_item_age_ms (default 3600000; 1 to 2592000000): queued items older than this are
+ *   dropped.
+ * - trusted_proxies (default none): comma-separated CIDRs whose proxy header is believed.
+ * - client_ip_header (default x-forwarded-for): the one header the trusted proxies write:
+ *   x-forwarded-for, forwarded, x-real-ip or cf-connecting-ip; the others are never read for
+ *   the address.
+ * - forward_proxy_headers (default false): also send the legacy proxy fields to the API.
+ * - allow_insecure_http (default false): allow http:// to a host that is not loopback.
+ * - tls_roots (default bundled): which roots the API's certificate is checked against: bundled
+ *   (Mozilla's, built in: the same on every machine), system (SSL_CERT_FILE, or the
+ *   distribution's bundle such as /etc/ssl/certs/ca-certificates.crt) or both. Certificates are
+ *   always verified: there is no setting to turn that off.
+ * - ca_file (default none): a PEM file of extra trusted CA certificates (a private endpoint,
+ *   corporate TLS inspection), added to tls_roots; checked when set.
+ * - proxy (default environment): none, or http://[user:password@]host:port (or https://).
+ *   Unset: the environment by curl's rules: https_proxy/HTTPS_PROXY for an https API, only
+ *   lowercase http_proxy for a plain-http one (uppercase HTTP_PROXY is what CGI fills from a
+ *   visitor's Proxy: header, "httpoxy"), then all_proxy/ALL_PROXY; no_proxy/NO_PROXY (names and
+ *   their subdomains, addresses, CIDR ranges, *) exempts hosts. Read once, when the client is
+ *   made.
+ * - log_level (default warn): error, warn, info, debug.
+ */
+pirsch_result pirsch_config_set(struct pirsch_config *cfg,
+                                const char *key,
+                                const char *value);
+
+/**
+ * Sends the library's log messages to `log(userdata, level, message)` instead of nowhere.
+ * `level` is one of PIRSCH_LOG_*; messages above the `log_level` option are not sent.
+ * `message` is valid only during the call. The callback may be called from any thread,
+ * including the client's background thread, so it must be thread-safe, must not block
+ * for long and must not call pirsch_free. `userdata` is passed through untouched and must
+ * stay valid until pirsch_free of every client made from this config has returned (after
+ * that, the callback is never called). `log` NULL removes the logger.
+ */
+pirsch_result pirsch_config_set_logger(struct pirsch_config *cfg,
+                                       void (*log)(void *userdata,
+                                                   int level,
+                                                   const char *message),
+                                       void *userdata);
+
+/**
+ * Frees a configuration. NULL is a no-op.
+ */
+void pirsch_config_free(struct pirsch_config *cfg);
 
 /**
  * Creates a client. Credentials: an access key (client_id NULL or "", client_secret
@@ -390,77 +467,6 @@ pirsch_result pirsch_stats(const struct pirsch_client *client,
                            struct pirsch_stats *out);
 
 /**
- * Creates a configuration holding the defaults. Free it with pirsch_config_free (a client
- * made from it does not keep it). Returns NULL only if memory is exhausted.
- */
-struct pirsch_config *pirsch_config_new(void);
-
-/**
- * Sets one option by name; values are strings ("5000", "true", "https://..."). Returns
- * PIRSCH_OK, PIRSCH_ERR_NULL_ARGUMENT, PIRSCH_ERR_INVALID_UTF8, or
- * PIRSCH_ERR_INVALID_ARGUMENT for an unknown key or a bad value, with a message naming the
- * key and what it accepts (the config is then unchanged). Copies what it keeps; does not
- * block. The keys:
- * - base_url (default https://api.pirsch.io): http:// only for loopback hosts unless
- *   allow_insecure_http=true.
- * - timeout_ms (default 5000; 1 to 600000): one HTTP request, connect included.
- * - max_retries (default 2; 0 to 10): blocking calls: extra tries on network errors, 408, 429,
- *   5xx (short backoff).
- * - queue_capacity (default 10000; 1 to 10000000): items the background queue holds.
- * - queue_max_bytes (default 16777216; 65536 to 4294967296): bytes of queued JSON (16 MiB, from
- *   64 KiB); beyond it an item is refused like on a full queue (dropped_queue_full): visitors
- *   choose header sizes, so a count alone does not bound memory.
- * - batch_size (default 100; 1 to 1000): items per batch request.
- * - flush_interval_ms (default 1000; 1 to 86400000): a partial batch waits at most this long.
- * - shutdown_timeout_ms (default 2000; 0 to 86400000): what pirsch_free may spend delivering
- *   queued items.
- * - max_item_age_ms (default 3600000; 1 to 2592000000): queued items older than this are
- *   dropped.
- * - trusted_proxies (default none): comma-separated CIDRs whose proxy header is believed.
- * - client_ip_header (default x-forwarded-for): the one header the trusted proxies write:
- *   x-forwarded-for, forwarded, x-real-ip or cf-connecting-ip; the others are never read for
- *   the address.
- * - forward_proxy_headers (default false): also send the legacy proxy fields to the API.
- * - allow_insecure_http (default false): allow http:// to a host that is not loopback.
- * - tls_roots (default bundled): which roots the API's certificate is checked against: bundled
- *   (Mozilla's, built in: the same on every machine), system (SSL_CERT_FILE, or the
- *   distribution's bundle such as /etc/ssl/certs/ca-certificates.crt) or both. Certificates are
- *   always verified: there is no setting to turn that off.
- * - ca_file (default none): a PEM file of extra trusted CA certificates (a private endpoint,
- *   corporate TLS inspection), added to tls_roots; checked when set.
- * - proxy (default environment): none, or http://[user:password@]host:port (or https://).
- *   Unset: the environment by curl's rules: https_proxy/HTTPS_PROXY for an https API, only
- *   lowercase http_proxy for a plain-http one (uppercase HTTP_PROXY is what CGI fills from a
- *   visitor's Proxy: header, "httpoxy"), then all_proxy/ALL_PROXY; no_proxy/NO_PROXY (names and
- *   their subdomains, addresses, CIDR ranges, *) exempts hosts. Read once, when the client is
- *   made.
- * - log_level (default warn): error, warn, info, debug.
- */
-pirsch_result pirsch_config_set(struct pirsch_config *cfg,
-                                const char *key,
-                                const char *value);
-
-/**
- * Sends the library's log messages to `log(userdata, level, message)` instead of nowhere.
- * `level` is one of PIRSCH_LOG_*; messages above the `log_level` option are not sent.
- * `message` is valid only during the call. The callback may be called from any thread,
- * including the client's background thread, so it must be thread-safe, must not block
- * for long and must not call pirsch_free. `userdata` is passed through untouched and must
- * stay valid until pirsch_free of every client made from this config has returned (after
- * that, the callback is never called). `log` NULL removes the logger.
- */
-pirsch_result pirsch_config_set_logger(struct pirsch_config *cfg,
-                                       void (*log)(void *userdata,
-                                                   int level,
-                                                   const char *message),
-                                       void *userdata);
-
-/**
- * Frees a configuration. NULL is a no-op.
- */
-void pirsch_config_free(struct pirsch_config *cfg);
-
-/**
  * Fills `*out` from a request as a server sees it, without copying: the URL, the address of
  * the peer that connected (`peer_ip`), and the raw request headers (`headers[0..headers_len]`,
  * names matched case-insensitively). Sets `url`, `ip`, `user_agent`, `accept_language`,
@@ -483,12 +489,6 @@ pirsch_result pirsch_hit_options_from_headers(struct pirsch_hit_options *out,
                                               const char *peer_ip,
                                               const struct pirsch_kv *headers,
                                               size_t headers_len);
-
-/**
- * A short static description of a result code ("unknown result code" for values this
- * version does not know). Never NULL; do not free.
- */
-const char *pirsch_strerror(pirsch_result code);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -582,7 +582,11 @@ fn an_answer_that_drips_is_cut_at_the_timeout() {
     );
     let t = Instant::now();
     assert_eq!(c.hit(&page(1)), PIRSCH_OK, "{}", last_error());
-    assert!(t.elapsed() < Duration::from_millis(2000), "{:?}", t.elapsed());
+    assert!(
+        t.elapsed() < Duration::from_millis(2000),
+        "{:?}",
+        t.elapsed()
+    );
     assert_eq!(h.requests("/api/v1/hit").len(), 1, "delivered once");
 }
 
@@ -608,7 +612,9 @@ fn absurd_lengths_and_endless_bodies_cost_bounded_time_and_memory() {
     // 503s whose bodies never end, to 16 threads at once. Only a little of each body is
     // read (the status is what counts): before, up to 32 MiB per call were held.
     let h = Hostile::start(|_| {
-        Answer::Endless(b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\n\r\n".to_vec())
+        Answer::Endless(
+            b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\n\r\n".to_vec(),
+        )
     });
     let c = Arc::new(client(
         &h.url,

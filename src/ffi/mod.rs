@@ -5,13 +5,13 @@
 #![allow(clippy::missing_safety_doc)]
 
 // In the order the header shows them (cbindgen follows the declarations).
-mod boundary;
-mod client;
-mod config;
-mod convert;
-mod headers;
 mod result;
+mod boundary;
+mod config;
+mod client;
+mod headers;
 mod types;
+mod convert;
 
 pub use boundary::pirsch_last_error;
 pub use client::*;
