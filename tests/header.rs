@@ -1,4 +1,4 @@
-//! include/pirsch.h must be exactly what cbindgen generates from src/ffi.rs.
+//! include/pirsch.h must be exactly what cbindgen generates from src/ffi/ (with the keys of src/config/keys.rs).
 //! Refresh it with `make header` (PIRSCH_BLESS=1 cargo test --test header).
 
 const GENERATED: &str = include_str!(concat!(env!("OUT_DIR"), "/pirsch.h"));

@@ -394,7 +394,7 @@ fn model(inp: &Input<'_>, kind: Kind, trusted: &TrustedProxies, which: ClientIpH
 
 fuzz_target!(|data: &[u8]| {
     let inp = read_input(data);
-    // The client's settings: a list that does not parse is simply not set (config.rs has
+    // The client's settings: a list that does not parse is simply not set (config/mod.rs has
     // its own target).
     let mut config = Config::default();
     let _ = config.set("trusted_proxies", &inp.trusted_text);

@@ -1,4 +1,4 @@
-//! What transport.rs reads from configuration and from servers: `BaseUrl::parse`,
+//! What the transport and config/endpoint.rs read from configuration and from servers: `BaseUrl::parse`,
 //! `parse_retry_after` (a server header) and `describe_api_error` (a server body, whose text
 //! ends up in pirsch_last_error and the log). Never a panic; an accepted base URL is safe
 //! (https, or http to loopback or with allow_insecure_http; no user:password@; no query) and

@@ -1,5 +1,5 @@
 //! Helpers shared by the fuzz targets: reading an input as text fields, and the reference
-//! models' view of IP addresses (written from the contract, not from src/ip.rs).
+//! models' view of IP addresses (written from the contract, not from src/item/client_ip.rs).
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
