@@ -5,6 +5,7 @@ use super::boundary::fallible;
 use super::convert::{null, read_versioned, utf8, write_versioned};
 use super::result::pirsch_result;
 use super::types::{pirsch_hit_options, pirsch_kv};
+use crate::item::headers::{referrer_from_url, HeaderField as H};
 use std::cell::RefCell;
 use std::ffi::{c_char, CStr};
 use std::ptr;
@@ -39,7 +40,6 @@ pub unsafe extern "C" fn pirsch_hit_options_from_headers(
     headers: *const pirsch_kv,
     headers_len: usize,
 ) -> pirsch_result {
-    use crate::item::headers::{referrer_from_url, HeaderField as H};
     fallible(|| {
         let mut o: pirsch_hit_options = read_versioned(out, "out", "pirsch_hit_options")?;
         let url_str = utf8(url, "url")?.ok_or_else(|| null("url"))?;
@@ -51,10 +51,55 @@ pub unsafe extern "C" fn pirsch_hit_options_from_headers(
         } else {
             std::slice::from_raw_parts(headers, headers_len)
         };
-        // The first value of each single-valued header, by HeaderField.
-        let mut single: [*const c_char; H::COUNT] = [ptr::null(); H::COUNT];
-        let (mut xff, mut fwd): (Vec<&[u8]>, Vec<&[u8]>) = (Vec::new(), Vec::new());
-        let (mut xff_first, mut fwd_first) = (ptr::null(), ptr::null());
+        let found = Found::collect(list)?;
+        let built = found.build(url_str);
+        o.url = url;
+        o.ip = peer_ip;
+        o.user_agent = found.get(H::UserAgent);
+        o.accept_language = found.get(H::AcceptLanguage);
+        o.sec_ch_ua = found.get(H::SecChUa);
+        o.sec_ch_ua_mobile = found.get(H::SecChUaMobile);
+        o.sec_ch_ua_platform = found.get(H::SecChUaPlatform);
+        o.sec_ch_ua_platform_version = found.get(H::SecChUaPlatformVersion);
+        o.sec_ch_width = found.get(H::SecChWidth);
+        o.sec_ch_viewport_width = found.get(H::SecChViewportWidth);
+        o.referrer = built.referrer;
+        o.cf_connecting_ip = found.get(H::CfConnectingIp);
+        o.x_forwarded_for = built.x_forwarded_for;
+        o.forwarded = built.forwarded;
+        o.x_real_ip = found.get(H::XRealIp);
+        write_versioned(out, &o);
+        Ok(())
+    })
+}
+
+/// The headers of a request that a page view uses, pointing into the caller's memory.
+struct Found<'a> {
+    /// The first value of each single-valued header, by HeaderField.
+    single: [*const c_char; H::COUNT],
+    /// Every X-Forwarded-For and Forwarded line, in order.
+    xff: Vec<&'a [u8]>,
+    fwd: Vec<&'a [u8]>,
+}
+
+/// What had to be built (or NULL / the caller's own string when nothing had to be).
+struct Built {
+    x_forwarded_for: *const c_char,
+    forwarded: *const c_char,
+    referrer: *const c_char,
+}
+
+impl<'a> Found<'a> {
+    /// Picks the headers that matter from `list` (names matched case-insensitively).
+    ///
+    /// SAFETY: each key and value is NULL (refused) or a NUL-terminated string that lives
+    /// for `'a` (the C contract of pirsch_hit_options_from_headers).
+    unsafe fn collect(list: &'a [pirsch_kv]) -> crate::error::Result<Found<'a>> {
+        let mut found = Found {
+            single: [ptr::null(); H::COUNT],
+            xff: Vec::new(),
+            fwd: Vec::new(),
+        };
         for (i, kv) in list.iter().enumerate() {
             if kv.key.is_null() {
                 return Err(null(&format!("headers[{i}].key")));
@@ -67,84 +112,76 @@ pub unsafe extern "C" fn pirsch_hit_options_from_headers(
                 continue;
             };
             match field {
-                H::XForwardedFor => {
-                    if xff.is_empty() {
-                        xff_first = kv.value;
-                    }
-                    xff.push(CStr::from_ptr(kv.value).to_bytes());
-                }
-                H::Forwarded => {
-                    if fwd.is_empty() {
-                        fwd_first = kv.value;
-                    }
-                    fwd.push(CStr::from_ptr(kv.value).to_bytes());
-                }
+                H::XForwardedFor => found.xff.push(CStr::from_ptr(kv.value).to_bytes()),
+                H::Forwarded => found.fwd.push(CStr::from_ptr(kv.value).to_bytes()),
                 _ => {
-                    let slot = &mut single[field as usize];
+                    let slot = &mut found.single[field as usize];
                     if slot.is_null() {
                         *slot = kv.value;
                     }
                 }
             }
         }
-        let get = |f: H| single[f as usize];
-        let referer = get(H::Referer);
-        let has_referer = !referer.is_null() && *referer != 0;
-        // Build what has to be built, then take pointers (the buffer does not move after).
-        let (xff_ptr, fwd_ptr, ref_ptr) = HEADER_SCRATCH.with(|scratch| {
+        Ok(found)
+    }
+
+    fn get(&self, field: H) -> *const c_char {
+        self.single[field as usize]
+    }
+
+    /// Joins repeated list headers and finds a referrer in the URL when there is no
+    /// Referer, in this thread's scratch buffer (which does not move until the next call).
+    fn build(&self, url: &str) -> Built {
+        let referer = self.get(H::Referer);
+        // SAFETY: a non-NULL value is a NUL-terminated string (collect's contract).
+        let has_referer = !referer.is_null() && unsafe { *referer } != 0;
+        // A single line is the caller's own string (its pointer as given).
+        let first = |lines: &[&[u8]]| {
+            lines
+                .first()
+                .map_or(ptr::null(), |l| l.as_ptr() as *const c_char)
+        };
+        HEADER_SCRATCH.with(|scratch| {
             let mut buf = scratch.borrow_mut();
             buf.clear();
-            let push_joined = |parts: &[&[u8]], buf: &mut Vec<u8>| -> usize {
-                let at = buf.len();
-                for (i, p) in parts.iter().enumerate() {
-                    if i > 0 {
-                        buf.extend_from_slice(b", ");
-                    }
-                    buf.extend_from_slice(p);
-                }
-                buf.push(0);
-                at
-            };
-            let xff_at = (xff.len() > 1).then(|| push_joined(&xff, &mut buf));
-            let fwd_at = (fwd.len() > 1).then(|| push_joined(&fwd, &mut buf));
+            let xff_at = (self.xff.len() > 1).then(|| push_joined(&self.xff, &mut buf));
+            let fwd_at = (self.fwd.len() > 1).then(|| push_joined(&self.fwd, &mut buf));
             let ref_at = if has_referer {
                 None
             } else {
-                referrer_from_url(url_str).map(|r| {
+                referrer_from_url(url).map(|r| {
                     let at = buf.len();
                     buf.extend(r.bytes().filter(|b| *b != 0));
                     buf.push(0);
                     at
                 })
             };
+            // Pointers are taken only now: the buffer does not move after the last push.
             let base = buf.as_ptr() as *const c_char;
-            let at = |o: Option<usize>| o.map(|o| base.add(o));
-            (
-                at(xff_at).unwrap_or(xff_first),
-                at(fwd_at).unwrap_or(fwd_first),
-                at(ref_at),
-            )
-        });
-        o.url = url;
-        o.ip = peer_ip;
-        o.user_agent = get(H::UserAgent);
-        o.accept_language = get(H::AcceptLanguage);
-        o.sec_ch_ua = get(H::SecChUa);
-        o.sec_ch_ua_mobile = get(H::SecChUaMobile);
-        o.sec_ch_ua_platform = get(H::SecChUaPlatform);
-        o.sec_ch_ua_platform_version = get(H::SecChUaPlatformVersion);
-        o.sec_ch_width = get(H::SecChWidth);
-        o.sec_ch_viewport_width = get(H::SecChViewportWidth);
-        o.referrer = if has_referer {
-            referer
-        } else {
-            ref_ptr.unwrap_or(ptr::null())
-        };
-        o.cf_connecting_ip = get(H::CfConnectingIp);
-        o.x_forwarded_for = xff_ptr;
-        o.forwarded = fwd_ptr;
-        o.x_real_ip = get(H::XRealIp);
-        write_versioned(out, &o);
-        Ok(())
-    })
+            // SAFETY: each offset is inside `buf`, at the start of a NUL-terminated string.
+            let at = |o: Option<usize>| o.map(|o| unsafe { base.add(o) });
+            Built {
+                x_forwarded_for: at(xff_at).unwrap_or_else(|| first(&self.xff)),
+                forwarded: at(fwd_at).unwrap_or_else(|| first(&self.fwd)),
+                referrer: if has_referer {
+                    referer
+                } else {
+                    at(ref_at).unwrap_or(ptr::null())
+                },
+            }
+        })
+    }
+}
+
+/// Appends `parts` joined by ", " and a NUL; returns where the string starts.
+fn push_joined(parts: &[&[u8]], buf: &mut Vec<u8>) -> usize {
+    let at = buf.len();
+    for (i, p) in parts.iter().enumerate() {
+        if i > 0 {
+            buf.extend_from_slice(b", ");
+        }
+        buf.extend_from_slice(p);
+    }
+    buf.push(0);
+    at
 }
