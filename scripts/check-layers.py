@@ -20,9 +20,9 @@ LAYERS = [
     ["api"],
     ["config"],
     ["item"],
-    ["error", "log", "time", "scan", "rand", "fork", "panic"],
+    ["error", "log", "time", "scan", "rand", "fork", "panic", "backoff"],
 ]
-SAME_LAYER = {("log", "error"), ("time", "error")}
+SAME_LAYER = {("log", "error"), ("time", "error"), ("backoff", "rand")}
 # Re-exports for fuzz/ only (feature "fuzzing"): above everything, imported by nothing.
 OUTSIDE = {"lib", "fuzzing"}
 

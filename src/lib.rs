@@ -14,6 +14,7 @@
 pub mod ffi;
 
 mod api;
+mod backoff;
 mod client;
 mod config;
 mod error;

@@ -96,12 +96,6 @@ struct TokenState {
 /// A token that is merely short-lived is renewed halfway through its life as usual.
 const MIN_TOKEN_LIFETIME: Duration = Duration::from_secs(300);
 const CLOCK_SKEW_SLACK: Duration = Duration::from_secs(2);
-const MAX_REFUSAL_BACKOFF: Duration = Duration::from_secs(60);
-
-fn refusal_backoff(refusals: u32) -> Duration {
-    Duration::from_secs(1u64 << refusals.saturating_sub(1).min(6)).min(MAX_REFUSAL_BACKOFF)
-}
-
 /// Whether `token` can be sent as `Authorization: Bearer <token>`: visible ASCII only.
 pub fn is_sendable_token(token: &str) -> bool {
     !token.is_empty() && token.bytes().all(|b| (0x21..=0x7e).contains(&b))
@@ -255,7 +249,10 @@ impl TokenCache {
         self.backing_off
             .store(true, std::sync::atomic::Ordering::Relaxed);
         state.refusals = state.refusals.saturating_add(1);
-        state.not_before = Some(Instant::now() + refusal_backoff(state.refusals));
+        state.not_before = Some(
+            Instant::now()
+                + crate::backoff::CREDENTIALS_REFUSED.wait(state.refusals.saturating_sub(1)),
+        );
     }
 
     /// One token request: the token and when to renew it.

@@ -48,12 +48,6 @@ pub(crate) struct Api {
     max_retries: u32,
 }
 
-/// Waits before blocking retry `attempt` (0-based): 100 ms doubling, with jitter.
-fn blocking_backoff(attempt: u32) -> Duration {
-    let base = 100u64 << attempt.min(6);
-    Duration::from_millis(base / 2 + crate::rand::below(base / 2 + 1))
-}
-
 /// Where and how to reach the API, decided once per client.
 pub(crate) struct Endpoint {
     pub base: BaseUrl,
@@ -264,7 +258,7 @@ impl Api {
                 }
                 return Err(err);
             }
-            let mut wait = blocking_backoff(tries);
+            let mut wait = crate::backoff::BLOCKING.wait(tries);
             if let Some(ra) = err.retry_after_ms {
                 if ra > self.timeout.as_millis() as u64 {
                     let secs = ra / 1000;

@@ -20,6 +20,7 @@ use super::batch::Batch;
 use super::state::{DropReason, Queue, KINDS};
 use super::{QueueHandle, Settings};
 use crate::api::Outcome;
+use crate::backoff::QUEUE;
 use crate::error::Error;
 use crate::item::Kind;
 use crate::log::{Level, Log};
@@ -155,12 +156,6 @@ pub(crate) fn run_sender<S: Sink, C: Clock>(
     queue.done.notify_all();
     log_at!(log, Level::Error, "internal error: the sender thread panicked (a bug; please report it); {lost} items were dropped and counted as dropped_shutdown");
     false
-}
-
-/// Full-jitter exponential backoff: random in [0, min(30 s, 500 ms * 2^n)].
-pub(crate) fn backoff(attempt: u32) -> Duration {
-    let ceiling = 500u64.saturating_mul(1u64 << attempt.min(16)).min(30_000);
-    Duration::from_millis(crate::rand::below(ceiling + 1))
 }
 
 impl<S: Sink, C: Clock> Sender<'_, S, C> {
@@ -319,10 +314,11 @@ impl<S: Sink, C: Clock> Sender<'_, S, C> {
     fn retry_later(&mut self, mut p: Pending, after: Option<Duration>, error: Error) {
         self.failures_in_a_row = self.failures_in_a_row.saturating_add(1);
         let after = after.map(|a| a.min(MAX_RETRY_AFTER));
-        let wait = backoff(p.attempt).max(after.unwrap_or_default());
+        let wait = QUEUE.wait(p.attempt).max(after.unwrap_or_default());
         let now = self.clock.now();
         if after.is_some() || self.failures_in_a_row >= 2 {
-            let pause = backoff(self.failures_in_a_row - 1)
+            let pause = QUEUE
+                .wait(self.failures_in_a_row - 1)
                 .max(MIN_PAUSE)
                 .max(after.unwrap_or_default());
             self.paused_until = Some(now + pause);

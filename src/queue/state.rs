@@ -121,7 +121,7 @@ impl Queue {
     /// item larger than queue_max_bytes alone still goes into an empty queue.
     pub(super) fn has_room(&self, settings: &Settings, len: usize) -> bool {
         self.depth() < settings.queue_capacity
-            && (self.queued_bytes == 0 || self.queued_bytes + len + 1 <= settings.queue_max_bytes)
+            && (self.queued_bytes == 0 || self.queued_bytes + len < settings.queue_max_bytes)
     }
 
     /// Whether the queue is below both bounds (there may be room for a small item).
