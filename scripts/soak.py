@@ -45,8 +45,8 @@ late (2600 ms) 0.5%.
 
 Environment: SOAK_SECONDS (600), SOAK_RATE (2000 items/s), SOAK_THREADS (4), SOAK_INTERVAL
 (print every N s; 10), SOAK_FAULT_PERCENT (10), SOAK_BATCH_SIZE (100, the library's
-default; at 2,000/s and 10% failures one sender cannot keep up with 100, and 250 can: see
-the throughput line), SOAK_RSS_GROWTH_MB (16), SOAK_WARMUP
+default; at 2,000/s and 10% failures one sender cannot keep up with 100 (14% refused), and
+250 can: see the throughput line), SOAK_RSS_GROWTH_MB (16), SOAK_WARMUP
 (seconds; default min(60, SOAK_SECONDS/4)), SOAK_LIBRARY and SOAK_STANDIN (default
 target/release/...). Both binaries are copied to a temporary folder first, so that a
 rebuild during the run does not change what is measured.
@@ -489,10 +489,11 @@ def summarize(final, freed, load_rc, counts, tally, counters, samples, warmup, b
     ps = max(final["produced_s"], 1e-9)
     print(f"throughput: offered {total_generated / ps:.0f}/s, sent {s['sent'] / final['t']:.0f}/s "
           f"(flush included), refused as queue full {100.0 * s['dropped_queue_full'] / max(1, s['enqueued']):.1f}%"
-          + ("; the queue was full at times: one sender thread sends batches one after the "
-             "other and waits out each retry (Retry-After, backoff) with every item behind it, "
-             "so these failures cut what it can deliver (a larger SOAK_BATCH_SIZE means fewer "
-             "requests, so fewer failures to wait out)" if s["dropped_queue_full"] else ""))
+          + ("; the queue was full at times: the one sender thread makes one request at a "
+             "time, so the time it waits on slow and late answers, and the pauses the API asks "
+             "for (Retry-After pauses all sending), cut what it can deliver (a larger "
+             "SOAK_BATCH_SIZE means fewer requests, so fewer failures to wait out)"
+             if s["dropped_queue_full"] else ""))
     print(f"stats after flush: " + ", ".join(f"{k}={v}" for k, v in s.items()))
     print(f"invariant: enqueued {s['enqueued']} == sent {s['sent']} + dropped {dropped_all} "
           f"(queue_full {s['dropped_queue_full']}, rejected {s['dropped_rejected']}, expired "
