@@ -197,7 +197,7 @@ impl ClientIpHeader {
         })
     }
 
-    #[cfg(test)]
+    #[cfg(any(test, feature = "fuzzing"))]
     pub fn name(self) -> &'static str {
         match self {
             ClientIpHeader::XForwardedFor => "x-forwarded-for",
