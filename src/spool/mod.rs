@@ -98,6 +98,8 @@ pub(crate) struct Spool {
     /// Messages for the log, emitted by the sender thread (`emit_log`): a write on the
     /// enqueue path must never call the user's logger.
     unlogged: Mutex<Vec<String>>,
+    /// Files found unreadable (foreign, newer, unreadable): counted once, then passed over.
+    skipped: Mutex<std::collections::HashSet<PathBuf>>,
     log: Log,
 }
 
@@ -156,6 +158,7 @@ impl Spool {
             errors: AtomicU64::new(0),
             logged: Default::default(),
             unlogged: Mutex::new(Vec::new()),
+            skipped: Mutex::new(std::collections::HashSet::new()),
             log,
         };
         spool.rescan_size();
@@ -400,7 +403,7 @@ impl Spool {
                 .collect()
         };
         for (path, _) in self.files() {
-            if own.contains(&path) {
+            if own.contains(&path) || self.is_skipped(&path) {
                 continue;
             }
             let Ok(mut file) = OpenOptions::new()
@@ -429,6 +432,7 @@ impl Spool {
             let parsed = match format::parse(&bytes) {
                 Ok(p) => p,
                 Err(format::Unreadable::Foreign) => {
+                    self.skip(&path);
                     let p = path.display().to_string();
                     self.problem(Problem::Foreign, || {
                         format!(
@@ -438,6 +442,7 @@ impl Spool {
                     continue;
                 }
                 Err(format::Unreadable::NewerVersion(v)) => {
+                    self.skip(&path);
                     let p = path.display().to_string();
                     self.problem(Problem::Newer, || format!("{p:?} was written by a newer libpirsch (format {v}); it is left for that version"));
                     continue;
@@ -466,6 +471,20 @@ impl Spool {
             });
         }
         None
+    }
+
+    fn is_skipped(&self, path: &Path) -> bool {
+        self.skipped
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .contains(path)
+    }
+
+    fn skip(&self, path: &Path) {
+        self.skipped
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(path.to_path_buf());
     }
 
     /// Ends a claim: a file with nothing left is removed; otherwise it is released.
