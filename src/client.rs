@@ -8,7 +8,8 @@ use crate::item::{Event, Hit, Kind, Rules};
 use crate::log::{Level, Log};
 use crate::log_at;
 use crate::process::{ForkLocal, ProcessState};
-use crate::queue::{self, Settings, Stats};
+use crate::queue::{self, Refusal, Settings, Spooled, Stats};
+use crate::spool::{Spool, SpoolSync, ToWrite};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -25,6 +26,9 @@ struct Setup {
     credentials: Credentials,
     log: Log,
     shutdown_timeout: Duration,
+    /// The spool (`spool_dir`), when there is one: its directory, mode, bound and the file
+    /// name prefix of this API target and credentials.
+    spool: Option<(std::path::PathBuf, SpoolSync, u64, String)>,
 }
 
 impl Setup {
@@ -36,6 +40,9 @@ impl Setup {
             sender: std::sync::Mutex::new(None),
             sender_started: Default::default(),
             forks_detected,
+            spool: self.spool.as_ref().map(|(dir, sync, max, target)| {
+                Spool::new(dir, target.clone(), *sync, *max, self.log.clone())
+            }),
         }
     }
 }
@@ -85,6 +92,18 @@ impl Client {
                 timeout: config.timeout,
                 max_retries: config.max_retries,
             },
+            spool: config.spool_dir.as_ref().map(|dir| {
+                let (id, secret) = match &credentials {
+                    Credentials::Client { id, secret } => (id.as_str(), secret.as_str()),
+                    Credentials::AccessKey(key) => ("", key.as_str()),
+                };
+                (
+                    std::path::PathBuf::from(dir),
+                    config.spool_sync,
+                    config.spool_max_bytes,
+                    crate::spool::target_name(&config.base_url, id, secret),
+                )
+            }),
             credentials,
             log,
             shutdown_timeout: config.shutdown_timeout,
@@ -123,21 +142,65 @@ impl Client {
         let st = self.state();
         let (settings, log) = (&self.setup.settings, &self.setup.log);
         // While the queue is full, a valid item is dropped before its JSON is built (or the
-        // clock read). This may call the user's logger, so no per-thread buffer is borrowed yet.
-        st.queue
-            .refuse_if_full(settings)
-            .map_err(|r| st.queue.refusal_error(r, settings, log))?;
+        // clock read); with a spool it is written there instead, which needs its JSON. This
+        // may call the user's logger, so no per-thread buffer is borrowed yet.
+        if st.spool.is_none() {
+            st.queue
+                .refuse_if_full(settings)
+                .map_err(|r| st.queue.refusal_error(r, settings, log))?;
+        }
         self.ensure_sender(st)?;
         let (queued_at, wall) = crate::time::now_for_queue();
         let stamp = crate::time::rfc3339_millis_cached(wall);
         let time = std::str::from_utf8(&stamp).unwrap_or("");
         // Written in a reused per-thread buffer, then copied into the queue's open batch:
-        // nothing is allocated per item.
+        // nothing is allocated per item. (The spool never calls the user's logger here.)
         let queued = SCRATCH.with(|buf| {
             let mut buf = buf.borrow_mut();
             buf.clear();
             item.write_json(&mut buf, Some(time));
-            st.queue.enqueue(settings, item.kind(), &buf, queued_at)
+            let Some(spool) = &st.spool else {
+                return st
+                    .queue
+                    .enqueue(settings, item.kind(), &buf, queued_at, None);
+            };
+            let record = |id| ToWrite {
+                kind: item.kind(),
+                id,
+                wall_ms: crate::spool::wall_ms(wall),
+                json: &buf,
+            };
+            // spool_sync=always: on disk before enqueue returns.
+            let spooled = (spool.sync() == SpoolSync::Always)
+                .then(|| {
+                    let id = spool.new_id();
+                    spool.write(&[record(id)]).map(|seg| Spooled { seg, id })
+                })
+                .flatten();
+            match st
+                .queue
+                .enqueue(settings, item.kind(), &buf, queued_at, spooled)
+            {
+                Err(Refusal::Full(total)) => {
+                    let written = spooled.is_some() || {
+                        let id = spool.new_id();
+                        spool.write(&[record(id)]).is_some()
+                    };
+                    if written {
+                        st.queue.full_to_spooled();
+                        Ok(())
+                    } else {
+                        Err(Refusal::Full(total))
+                    }
+                }
+                Err(Refusal::Closed) => {
+                    if let Some(sp) = spooled {
+                        spool.ack(sp.seg, &[sp.id]); // not queued: not to be delivered
+                    }
+                    Err(Refusal::Closed)
+                }
+                ok => ok,
+            }
         });
         // The buffer is released: reporting may call the user's logger, which may enqueue.
         queued.map_err(|r| st.queue.refusal_error(r, settings, log))
@@ -166,6 +229,7 @@ impl Client {
                     &setup.settings,
                     &setup.log,
                     &clock,
+                    st.spool.as_ref(),
                 ) {
                     // It panicked (a bug, counted and logged): the next enqueue starts a new one.
                     *st.sender.lock().unwrap_or_else(|p| p.into_inner()) = None;
@@ -197,6 +261,7 @@ impl Client {
         let st = self.state();
         let mut s = st.queue.stats();
         s.token_refreshes = st.api.token_refreshes();
+        s.spool_errors = st.spool.as_ref().map_or(0, Spool::errors);
         s.forks_detected = st.forks_detected;
         s
     }

@@ -26,6 +26,7 @@ mod process;
 mod queue;
 mod rand;
 mod scan;
+mod spool;
 mod time;
 
 /// What the fuzz targets (fuzz/) reach inside the library; built only with the `fuzzing`

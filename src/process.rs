@@ -19,6 +19,8 @@ pub(crate) struct ProcessState {
     /// Set once the sender runs (a fast check before taking the `sender` lock).
     pub sender_started: AtomicBool,
     pub forks_detected: u64,
+    /// This process's spool files (`spool_dir`), if any.
+    pub spool: Option<crate::spool::Spool>,
 }
 
 /// A value per process: the current process's `ProcessState`, made afresh in a child.

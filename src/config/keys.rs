@@ -135,6 +135,27 @@ pub(crate) const KEYS: &[Key] = &[
         help: "`none`, or `http://[user:password@]host:port` (or `https://`). Unset: the environment by curl's rules: `https_proxy`/`HTTPS_PROXY` for an https API, only lowercase `http_proxy` for a plain-http one (uppercase `HTTP_PROXY` is what CGI fills from a visitor's `Proxy:` header, \"httpoxy\"), then `all_proxy`/`ALL_PROXY`; `no_proxy`/`NO_PROXY` (names and their subdomains, addresses, CIDR ranges, `*`) exempts hosts. Read once, when the client is made",
     },
     Key {
+        name: "spool_dir",
+        default: "",
+        shown_default: "(off)",
+        range: None,
+        help: "a directory this process can write: what cannot be delivered before `pirsch_free`'s bound, or finds the queue full, is written there instead of dropped, and delivered by the next client with the same `base_url` and credentials, in this process or another (see Durability)",
+    },
+    Key {
+        name: "spool_sync",
+        default: "interval",
+        shown_default: "interval",
+        range: None,
+        help: "when queued items are written to the spool: `shutdown` (only at `pirsch_free` and when the queue is full), `interval` (also every `flush_interval_ms`: a crash loses at most one interval) or `always` (before enqueue returns: a crash of the process loses nothing queued)",
+    },
+    Key {
+        name: "spool_max_bytes",
+        default: "67108864",
+        shown_default: "67108864",
+        range: Some((65_536, 1 << 40)),
+        help: "the most the spool files of this API target and credentials may take (64 MiB, about 150,000 page views); beyond it items are dropped as without a spool",
+    },
+    Key {
         name: "log_level",
         default: "warn",
         shown_default: "warn",

@@ -86,6 +86,10 @@ pub struct Config {
     pub allow_insecure_http: bool,
     pub log_level: Level,
     pub logger: Option<Logger>,
+    /// The spool directory (None: no spool).
+    pub spool_dir: Option<String>,
+    pub spool_sync: crate::spool::SpoolSync,
+    pub spool_max_bytes: u64,
 }
 
 impl Default for Config {
@@ -110,6 +114,9 @@ impl Default for Config {
             allow_insecure_http: false,
             log_level: Level::Warn,
             logger: None,
+            spool_dir: None,
+            spool_sync: crate::spool::SpoolSync::Interval,
+            spool_max_bytes: 0,
         };
         for key in KEYS {
             // Valid by construction: config::tests checks every default.
@@ -117,6 +124,41 @@ impl Default for Config {
         }
         c
     }
+}
+
+/// A spool directory must exist and be a directory this process can write to.
+fn check_spool_dir(dir: &str) -> Result<()> {
+    let path = std::path::Path::new(dir);
+    if !path.is_absolute() {
+        return Err(Error::invalid(format!(
+            "config spool_dir: {:?} is not an absolute path; give one, e.g. /var/spool/pirsch",
+            crate::error::truncate(dir, 200)
+        )));
+    }
+    match std::fs::metadata(path) {
+        Ok(m) if m.is_dir() => {}
+        Ok(_) => {
+            return Err(Error::invalid(format!(
+                "config spool_dir: {dir:?} is not a directory"
+            )))
+        }
+        Err(e) => {
+            return Err(Error::invalid(format!(
+                "config spool_dir: {dir:?} cannot be used: {e}; create it, writable by the user the server runs as"
+            )))
+        }
+    }
+    let c = std::ffi::CString::new(dir)
+        .map_err(|_| Error::invalid("config spool_dir holds a NUL byte"))?;
+    // SAFETY: access() on a NUL-terminated path.
+    if unsafe { libc::access(c.as_ptr(), libc::W_OK | libc::X_OK) } != 0 {
+        return Err(Error::invalid(format!(
+            "config spool_dir: {dir:?} is not writable by this process (uid {}); give the server's user write access to it",
+            // SAFETY: getuid cannot fail.
+            unsafe { libc::getuid() }
+        )));
+    }
+    Ok(())
 }
 
 /// A whole number within the key's range (from the keys table).
@@ -186,6 +228,24 @@ impl Config {
             "client_ip_header" => self.client_ip_header = ClientIpHeader::parse(value)?,
             "forward_proxy_headers" => self.forward_proxy_headers = parse_bool(key, value)?,
             "allow_insecure_http" => self.allow_insecure_http = parse_bool(key, value)?,
+            "spool_dir" => {
+                let dir = value.trim();
+                self.spool_dir = if dir.is_empty() {
+                    None
+                } else {
+                    check_spool_dir(dir)?;
+                    Some(dir.to_string())
+                };
+            }
+            "spool_sync" => {
+                self.spool_sync = crate::spool::SpoolSync::parse(value).ok_or_else(|| {
+                    Error::invalid(format!(
+                        "config spool_sync: {:?} is not shutdown, interval or always",
+                        crate::error::truncate(value, 40)
+                    ))
+                })?
+            }
+            "spool_max_bytes" => self.spool_max_bytes = parse_u64(key, value)?,
             "log_level" => {
                 self.log_level = Level::parse(value).ok_or_else(|| {
                     Error::invalid(format!(

@@ -5,13 +5,15 @@
 use super::result::{code_of, pirsch_result, PIRSCH_ERR_PANIC, PIRSCH_OK};
 use crate::error::Result;
 use std::borrow::Cow;
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::ffi::c_char;
 
 thread_local! {
     /// The thread's last error message, NUL-terminated (empty: no error). Reused, so that
     /// an error on a hot path (a full queue) does not allocate.
     static LAST_ERROR: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+    /// The code of the thread's last failed call (PIRSCH_OK when it succeeded).
+    static LAST_CODE: Cell<pirsch_result> = const { Cell::new(PIRSCH_OK) };
 }
 
 /// Stores the message pirsch_last_error returns: without secrets, cut to
@@ -19,7 +21,8 @@ thread_local! {
 /// (a huge message once must not cost every thread that memory for good). A fixed text of
 /// the library's own holds no secret and is short: it is stored as it is (the queue-full
 /// refusal is one, on the hot path of an outage).
-pub(super) fn set_last_error(message: &Cow<'static, str>) {
+pub(super) fn set_last_error(code: pirsch_result, message: &Cow<'static, str>) {
+    LAST_CODE.with(|c| c.set(code));
     let message = match message {
         Cow::Borrowed(fixed) => Cow::Borrowed(*fixed),
         Cow::Owned(built) => crate::error::presentable(built),
@@ -36,6 +39,7 @@ pub(super) fn set_last_error(message: &Cow<'static, str>) {
 }
 
 pub(super) fn clear_last_error() {
+    LAST_CODE.with(|c| c.set(PIRSCH_OK));
     LAST_ERROR.with(|e| {
         let mut e = e.borrow_mut();
         if e.len() > 1 {
@@ -71,7 +75,7 @@ impl PanicValue for () {
 /// Runs an entry point's body: panics become the return type's panic value and a message.
 pub(super) fn guard<R: PanicValue>(body: impl FnOnce() -> R) -> R {
     crate::panic::quietly(body).unwrap_or_else(|_| {
-        set_last_error(&Cow::Borrowed("internal error: libpirsch caught a panic (a bug; please report it). The call did nothing."));
+        set_last_error(PIRSCH_ERR_PANIC, &Cow::Borrowed("internal error: libpirsch caught a panic (a bug; please report it). The call did nothing."));
         R::panic_value()
     })
 }
@@ -83,8 +87,9 @@ pub(super) fn fallible(body: impl FnOnce() -> Result<()>) -> pirsch_result {
         match body() {
             Ok(()) => PIRSCH_OK,
             Err(e) => {
-                set_last_error(&e.message);
-                code_of(e.kind)
+                let code = code_of(e.kind);
+                set_last_error(code, &e.message);
+                code
             }
         }
     })
@@ -106,4 +111,13 @@ pub extern "C" fn pirsch_last_error() -> *const c_char {
             }
         })
     })
+}
+
+/// The result code of this thread's last failed call (PIRSCH_OK when the last call
+/// succeeded): the code pirsch_client_new and the other functions that return a pointer
+/// cannot return themselves (e.g. PIRSCH_ERR_AUTH for credentials that cannot work,
+/// PIRSCH_ERR_INVALID_ARGUMENT for a bad config). Does not block.
+#[no_mangle]
+pub extern "C" fn pirsch_last_error_code() -> pirsch_result {
+    guard(|| LAST_CODE.with(|c| c.get()))
 }

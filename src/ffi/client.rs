@@ -36,7 +36,7 @@ pub unsafe extern "C" fn pirsch_client_new(
         match made {
             Ok(client) => Box::into_raw(Box::new(pirsch_client { inner: client })),
             Err(e) => {
-                set_last_error(&e.message);
+                set_last_error(super::result::code_of(e.kind), &e.message);
                 std::ptr::null_mut()
             }
         }
@@ -233,6 +233,10 @@ pub unsafe extern "C" fn pirsch_stats(
         o.in_flight = s.in_flight;
         o.token_refreshes = s.token_refreshes;
         o.forks_detected = s.forks_detected;
+        o.spooled = s.spooled;
+        o.unspooled = s.unspooled;
+        o.spool_dropped = s.spool_dropped;
+        o.spool_errors = s.spool_errors;
         write_versioned(out, &o);
         Ok(())
     })

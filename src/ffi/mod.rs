@@ -13,7 +13,7 @@ mod headers;
 mod types;
 mod convert;
 
-pub use boundary::pirsch_last_error;
+pub use boundary::{pirsch_last_error, pirsch_last_error_code};
 pub use client::*;
 pub use config::*;
 pub use headers::pirsch_hit_options_from_headers;

@@ -75,8 +75,8 @@ pub struct pirsch_event_options {
 /// Counters of the background queue (`pirsch_*_enqueue`) of one client in this process.
 /// Declare it as `struct pirsch_stats` (the function pirsch_stats has the plain name).
 /// At every moment: enqueued == sent + dropped_queue_full + dropped_rejected +
-/// dropped_expired + dropped_shutdown + queue_depth + in_flight. Blocking calls are not
-/// counted here. After fork() a child's counters start from zero.
+/// dropped_expired + dropped_shutdown + spooled + queue_depth + in_flight. Blocking calls
+/// are not counted here. After fork() a child's counters start from zero.
 #[repr(C)]
 #[derive(Clone, Copy)]
 pub struct pirsch_stats {
@@ -106,6 +106,16 @@ pub struct pirsch_stats {
     pub token_refreshes: u64,
     /// How many fork()s this client has been carried through into this process.
     pub forks_detected: u64,
+    /// Written to the spool (`spool_dir`) instead of being dropped: at pirsch_free, or when
+    /// the queue was full. Part of the invariant above (added to its right side).
+    pub spooled: u64,
+    /// Items of spool files (of this process or another) that this process delivered.
+    pub unspooled: u64,
+    /// Items of spool files that the API refused or that were older than max_item_age_ms.
+    pub spool_dropped: u64,
+    /// Spool problems: a write that failed (full disk, read-only directory), a full spool
+    /// (spool_max_bytes), a damaged, foreign or newer-format file. Each kind is logged once.
+    pub spool_errors: u64,
 }
 
 /// A configuration under construction. Not thread-safe: one thread at a time.

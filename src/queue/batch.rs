@@ -19,8 +19,17 @@ pub(crate) struct Batch {
 pub(crate) struct Meta {
     pub(super) seq: u64,
     pub(super) queued_at: Instant,
+    /// Where the item is in the spool, once written there.
+    pub(super) spooled: Option<Spooled>,
     /// Offset in `body` just past this item's JSON.
     end: u32,
+}
+
+/// An item's place in the spool: its segment and record id.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Spooled {
+    pub seg: u32,
+    pub id: u64,
 }
 
 impl Batch {
@@ -50,6 +59,7 @@ impl Batch {
         self.items.push(Meta {
             seq,
             queued_at,
+            spooled: None,
             end: self.body.len() as u32,
         });
     }
@@ -82,6 +92,9 @@ impl Batch {
         for i in picked {
             let m = self.items[i];
             out.push(m.seq, m.queued_at, self.item(i));
+            if let Some(last) = out.items.last_mut() {
+                last.spooled = m.spooled;
+            }
         }
         out
     }

@@ -9,6 +9,8 @@
 //! - `sender`: the sender's loop and its rules.
 
 mod batch;
+
+pub(crate) use batch::Spooled;
 pub(crate) mod sender;
 mod state;
 
@@ -84,6 +86,7 @@ impl QueueHandle {
         kind: Kind,
         json: &[u8],
         queued_at: Instant,
+        spooled: Option<Spooled>,
     ) -> Result<(), Refusal> {
         let mut q = self.lock();
         if q.closing {
@@ -94,7 +97,13 @@ impl QueueHandle {
         if !q.has_room(settings, json.len()) {
             return Err(self.count_full(q));
         }
-        let ready = q.push(kind_index(kind), json, queued_at, settings.batch_size);
+        let ready = q.push(
+            kind_index(kind),
+            json,
+            queued_at,
+            settings.batch_size,
+            spooled,
+        );
         if !q.below_bounds(settings) {
             self.full.store(true, Ordering::Relaxed);
         }
@@ -111,6 +120,14 @@ impl QueueHandle {
     fn count_full(&self, mut q: MutexGuard<'_, Queue>) -> Refusal {
         self.full.store(true, Ordering::Relaxed);
         Refusal::Full(q.count_drop(DropReason::QueueFull, 1))
+    }
+
+    /// An item the queue refused as full was written to the spool instead: counted as
+    /// spooled, no longer as dropped.
+    pub fn full_to_spooled(&self) {
+        let mut q = self.lock();
+        q.stats.dropped_queue_full = q.stats.dropped_queue_full.saturating_sub(1);
+        q.stats.spooled += 1;
     }
 
     /// While the queue is full, drops and counts a valid item before its JSON is built (the

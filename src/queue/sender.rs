@@ -11,12 +11,16 @@
 //! - a batch the API refuses for its content is split in halves until the refused items
 //!   stand alone, and those are dropped (dropped_rejected);
 //! - items older than max_item_age are dropped before a try (dropped_expired);
-//! - at the shutdown deadline everything left is dropped (dropped_shutdown).
+//! - at the shutdown deadline everything left is dropped (dropped_shutdown), or, with a
+//!   spool, written there (spooled);
+//! - with a spool: queued items are also written every flush interval (`spool_sync=interval`),
+//!   acked there once done, and spool files left by earlier clients are claimed and
+//!   delivered, one batch of them for each batch of the queue while both have work.
 //!
 //! Time comes from a `Clock`, so that the unit tests below run these rules against an
 //! in-memory sink without sleeping.
 
-use super::batch::Batch;
+use super::batch::{Batch, Spooled};
 use super::state::{DropReason, Queue, KINDS};
 use super::{QueueHandle, Settings};
 use crate::api::Outcome;
@@ -25,6 +29,7 @@ use crate::error::Error;
 use crate::item::Kind;
 use crate::log::{Level, Log};
 use crate::log_at;
+use crate::spool::{Claim, Spool, SpoolSync, ToWrite};
 use std::collections::VecDeque;
 use std::sync::atomic::Ordering;
 use std::sync::{Condvar, MutexGuard};
@@ -90,18 +95,26 @@ const MIN_PAUSE: Duration = Duration::from_millis(100);
 /// The longest a server's Retry-After may pause the sender.
 const MAX_RETRY_AFTER: Duration = Duration::from_secs(300);
 
-/// A batch off the queue that is not finished: split off, or waiting to be tried again.
+/// A batch off the queue (or out of a spool file) that is not finished: split off, or
+/// waiting to be tried again.
 struct Pending {
     kind: Kind,
     batch: Batch,
     attempt: u32,
     due: Instant,
+    /// Items of a claimed spool file (their `seq` is their record id there), not of the
+    /// queue: counted as unspooled / spool_dropped, and acked in that file.
+    from_spool: bool,
 }
 
 /// What the sender does next.
 enum Step {
     Send(Pending),
-    /// Shutdown: everything left was dropped; the sender ends.
+    /// Write the queued items not yet in the spool (spool_sync=interval).
+    WriteSpool,
+    /// Look for spool files to deliver.
+    Scan,
+    /// Shutdown: what is left was written to the spool or dropped; the sender ends.
     Stop,
 }
 
@@ -112,12 +125,22 @@ struct Sender<'a, S: Sink, C: Clock> {
     settings: &'a Settings,
     log: &'a Log,
     clock: &'a C,
+    spool: Option<&'a Spool>,
     /// Split halves (at the front, due now) and batches to try again.
     pending: VecDeque<Pending>,
     /// Nothing is sent before this (Retry-After, failed credentials, the API down).
     paused_until: Option<Instant>,
     /// Requests that failed in a row, whichever batch they carried.
     failures_in_a_row: u32,
+    /// The spool file being delivered, and how far.
+    claim: Option<Claim>,
+    claim_pos: usize,
+    /// When to look for spool files again.
+    next_scan: Instant,
+    /// When to write queued items to the spool again (spool_sync=interval).
+    next_spool_write: Instant,
+    /// Whose turn it is when the queue and a spool file both have a batch ready.
+    spool_turn: bool,
 }
 
 /// Runs the sender until shutdown. A panic (a bug) is caught: everything queued and pending
@@ -129,17 +152,25 @@ pub(crate) fn run_sender<S: Sink, C: Clock>(
     settings: &Settings,
     log: &Log,
     clock: &C,
+    spool: Option<&Spool>,
 ) -> bool {
     crate::panic::mark_library_thread();
+    let now = clock.now();
     let mut sender = Sender {
         queue,
         sink,
         settings,
         log,
         clock,
+        spool,
         pending: VecDeque::new(),
         paused_until: None,
         failures_in_a_row: 0,
+        claim: None,
+        claim_pos: 0,
+        next_scan: now,
+        next_spool_write: now + settings.flush_interval,
+        spool_turn: true,
     };
     let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| sender.run_loop()));
     if ran.is_ok() {
@@ -161,9 +192,19 @@ pub(crate) fn run_sender<S: Sink, C: Clock>(
 impl<S: Sink, C: Clock> Sender<'_, S, C> {
     fn run_loop(&mut self) {
         loop {
+            if let Some(spool) = self.spool {
+                spool.emit_log();
+            }
             match self.next_step() {
-                Step::Stop => return,
+                Step::Stop => {
+                    if let Some(spool) = self.spool {
+                        spool.emit_log();
+                    }
+                    return;
+                }
                 Step::Send(p) => self.attempt(p),
+                Step::WriteSpool => self.write_spool(),
+                Step::Scan => self.scan(),
             }
             self.queue.done.notify_all();
         }
@@ -175,11 +216,21 @@ impl<S: Sink, C: Clock> Sender<'_, S, C> {
         loop {
             let now = self.clock.now();
             let past_deadline = q.shutdown_deadline.is_some_and(|d| now >= d);
-            if q.closing && (past_deadline || (q.depth() == 0 && self.pending.is_empty())) {
-                self.stop(q);
+            let only_spool_pending = self.pending.iter().all(|p| p.from_spool);
+            if q.closing && (past_deadline || (q.depth() == 0 && only_spool_pending)) {
+                drop(q);
+                self.stop();
                 return Step::Stop;
             }
             let mut wake_at = q.shutdown_deadline;
+            if let Some(spool) = self.spool {
+                if spool.sync() == SpoolSync::Interval && !q.closing {
+                    if now >= self.next_spool_write {
+                        return Step::WriteSpool;
+                    }
+                    wake_at = earliest(wake_at, Some(self.next_spool_write));
+                }
+            }
             let paused = self.paused_until.filter(|t| *t > now);
             if let Some(until) = paused {
                 wake_at = earliest(wake_at, Some(until));
@@ -190,15 +241,36 @@ impl<S: Sink, C: Clock> Sender<'_, S, C> {
                     return Step::Send(p);
                 }
                 if self.pending.len() < MAX_RETRYING {
-                    if let Some((kind, batch)) = self.take_ready(&mut q, now) {
+                    let fresh = self.ready_index(&q, now);
+                    let spool_first = self.spool_turn || fresh.is_none();
+                    if spool_first && !q.closing && self.spool.is_some() {
+                        if self.claim_has_items() {
+                            self.spool_turn = false;
+                            drop(q);
+                            return Step::Send(self.spool_batch(now));
+                        }
+                        if self.claim.is_none() && now >= self.next_scan {
+                            return Step::Scan;
+                        }
+                    }
+                    if let Some(idx) = fresh {
+                        self.spool_turn = true;
+                        let batch = q.take(idx).expect("a ready batch");
+                        if q.below_bounds(self.settings) {
+                            self.queue.full.store(false, Ordering::Relaxed);
+                        }
                         return Step::Send(Pending {
-                            kind,
+                            kind: KINDS[idx],
                             batch,
                             attempt: 0,
                             due: now,
+                            from_spool: false,
                         });
                     }
                     wake_at = earliest(wake_at, self.flush_due(&q));
+                    if self.spool.is_some() && self.claim.is_none() && !q.closing {
+                        wake_at = earliest(wake_at, Some(self.next_scan));
+                    }
                 }
                 wake_at = earliest(wake_at, self.pending.iter().map(|p| p.due).min());
             }
@@ -212,21 +284,16 @@ impl<S: Sink, C: Clock> Sender<'_, S, C> {
         (p.due <= now).then_some(i)
     }
 
-    /// A batch ready to go: a full one of any kind (the oldest first), or the oldest partial
-    /// one once it is due (flush_interval), or at once while a flush or shutdown waits.
-    fn take_ready(&self, q: &mut Queue, now: Instant) -> Option<(Kind, Batch)> {
+    /// The kind whose batch is ready to go: a full one (the oldest first), or the oldest
+    /// partial one once it is due (flush_interval), or at once while a flush or shutdown
+    /// waits.
+    fn ready_index(&self, q: &Queue, now: Instant) -> Option<usize> {
         let (oldest_idx, oldest) = q.oldest_front()?;
         let urgent = now.saturating_duration_since(oldest) >= self.settings.flush_interval
             || q.flush_waiters > 0
             || q.closing;
-        let idx = q
-            .full_front(self.settings.batch_size)
-            .or(urgent.then_some(oldest_idx))?;
-        let batch = q.take(idx)?;
-        if q.below_bounds(self.settings) {
-            self.queue.full.store(false, Ordering::Relaxed);
-        }
-        Some((KINDS[idx], batch))
+        q.full_front(self.settings.batch_size)
+            .or(urgent.then_some(oldest_idx))
     }
 
     /// When the oldest partial batch becomes due.
@@ -235,37 +302,215 @@ impl<S: Sink, C: Clock> Sender<'_, S, C> {
             .map(|(_, oldest)| oldest + self.settings.flush_interval)
     }
 
-    /// Shutdown: drops whatever is left (queued and pending), says so, and ends.
-    fn stop(&mut self, mut q: MutexGuard<'_, Queue>) {
-        let mut left = q.clear();
-        for p in self.pending.drain(..) {
-            let n = p.batch.len() as u64;
+    fn claim_has_items(&self) -> bool {
+        self.claim
+            .as_ref()
+            .is_some_and(|c| self.claim_pos < c.items.len())
+    }
+
+    /// Looks for a spool file to deliver (file I/O, outside the lock).
+    fn scan(&mut self) {
+        let Some(spool) = self.spool else { return };
+        self.claim = spool.claim();
+        self.claim_pos = 0;
+        if self.claim.is_none() {
+            self.next_scan = self.clock.now() + Spool::SCAN_EVERY;
+        }
+    }
+
+    /// The next batch of the claimed file: consecutive items of one kind, in file order.
+    fn spool_batch(&mut self, now: Instant) -> Pending {
+        let claim = self.claim.as_ref().expect("a claim with items");
+        let kind = claim.items[self.claim_pos].kind;
+        let now_wall = crate::spool::wall_ms(std::time::SystemTime::now());
+        let mut batch = Batch::with_capacity(0, self.settings.batch_size.min(64));
+        while self.claim_pos < claim.items.len() && batch.len() < self.settings.batch_size {
+            let it = &claim.items[self.claim_pos];
+            if it.kind != kind || !batch.fits(&it.json) {
+                break;
+            }
+            let age = Duration::from_millis(now_wall.saturating_sub(it.wall_ms));
+            let queued_at = now.checked_sub(age).unwrap_or(now);
+            batch.push(it.id, queued_at, &it.json);
+            self.claim_pos += 1;
+        }
+        Pending {
+            kind,
+            batch,
+            attempt: 0,
+            due: now,
+            from_spool: true,
+        }
+    }
+
+    /// Ends the claim once its items are all sent or given up.
+    fn maybe_release_claim(&mut self) {
+        let done = !self.claim_has_items() && !self.pending.iter().any(|p| p.from_spool);
+        if done {
+            if let (Some(spool), Some(claim)) = (self.spool, self.claim.take()) {
+                spool.release(claim);
+                // More files may wait: look again at once.
+                self.next_scan = self.clock.now();
+            }
+        }
+    }
+
+    /// spool_sync=interval: writes the queued items that are not in the spool yet (those
+    /// in the queue, and those waiting here to be tried again).
+    fn write_spool(&mut self) {
+        let Some(spool) = self.spool else { return };
+        self.next_spool_write = self.clock.now() + self.settings.flush_interval;
+        let now = self.clock.now();
+        let now_wall = crate::spool::wall_ms(std::time::SystemTime::now());
+        let wall_of = |queued_at: Instant| {
+            now_wall.saturating_sub(now.saturating_duration_since(queued_at).as_millis() as u64)
+        };
+        // Copied out under the lock (memcpy), written outside it.
+        let mut copied: Vec<(u64, Kind, u64, Vec<u8>)> = Vec::new();
+        {
+            let q = self.queue.lock();
+            for (kind, b, i) in q.not_spooled() {
+                let m = &b.items[i];
+                copied.push((m.seq, kind, wall_of(m.queued_at), b.item(i).to_vec()));
+            }
+        }
+        let ids: Vec<u64> = copied.iter().map(|_| spool.new_id()).collect();
+        let mut own: Vec<(usize, usize, u64)> = Vec::new(); // (pending, item, id)
+        let mut writes: Vec<ToWrite<'_>> = copied
+            .iter()
+            .zip(&ids)
+            .map(|((_, kind, wall, json), id)| ToWrite {
+                kind: *kind,
+                id: *id,
+                wall_ms: *wall,
+                json,
+            })
+            .collect();
+        for (pi, p) in self.pending.iter().enumerate() {
+            if p.from_spool {
+                continue;
+            }
+            for (i, m) in p.batch.items.iter().enumerate() {
+                if m.spooled.is_none() {
+                    let id = spool.new_id();
+                    own.push((pi, i, id));
+                    writes.push(ToWrite {
+                        kind: p.kind,
+                        id,
+                        wall_ms: wall_of(m.queued_at),
+                        json: p.batch.item(i),
+                    });
+                }
+            }
+        }
+        if writes.is_empty() {
+            return;
+        }
+        let Some(seg) = spool.write(&writes) else {
+            return;
+        };
+        drop(writes);
+        let marks: Vec<(u64, Spooled)> = copied
+            .iter()
+            .zip(&ids)
+            .map(|((seq, ..), id)| (*seq, Spooled { seg, id: *id }))
+            .collect();
+        self.queue.lock().mark_spooled(&marks);
+        for (pi, i, id) in own {
+            self.pending[pi].batch.items[i].spooled = Some(Spooled { seg, id });
+        }
+    }
+
+    /// Shutdown: what is left of the queue (queued, and waiting here to be tried again) goes
+    /// to the spool when there is one, else it is dropped; a claimed file is released for
+    /// the next claimer (its items not yet delivered stay in it). Says so, and ends.
+    fn stop(&mut self) {
+        let mut left: Vec<(Kind, Batch)> = Vec::new();
+        let n;
+        {
+            let mut q = self.queue.lock();
+            for (kind, b) in q.take_all() {
+                // Counted as in flight (to the spool) until written.
+                q.stats.in_flight += b.len() as u64;
+                left.push((kind, b));
+            }
+            for p in self.pending.drain(..) {
+                if p.from_spool {
+                    continue;
+                }
+                q.untrack(&p.batch);
+                left.push((p.kind, p.batch));
+            }
+            n = left.iter().map(|(_, b)| b.len() as u64).sum::<u64>();
+        }
+        // Oldest first, as they were queued (a retried batch is older than the queue).
+        left.sort_by_key(|(_, b)| b.first().map(|m| m.seq));
+        let mut spooled = 0u64;
+        if let Some(spool) = self.spool {
+            let now = self.clock.now();
+            let now_wall = crate::spool::wall_ms(std::time::SystemTime::now());
+            let mut writes = Vec::new();
+            let mut already = 0u64;
+            for (kind, b) in &left {
+                for (i, m) in b.items.iter().enumerate() {
+                    if m.spooled.is_some() {
+                        already += 1; // in the spool already: left there, not acked
+                        continue;
+                    }
+                    let age = now.saturating_duration_since(m.queued_at).as_millis() as u64;
+                    writes.push(ToWrite {
+                        kind: *kind,
+                        id: spool.new_id(),
+                        wall_ms: now_wall.saturating_sub(age),
+                        json: b.item(i),
+                    });
+                }
+            }
+            let written = if writes.is_empty() || spool.write(&writes).is_some() {
+                writes.len() as u64
+            } else {
+                0
+            };
+            spooled = already + written;
+            if let Some(claim) = self.claim.take() {
+                spool.release(claim);
+            }
+            spool.close();
+        }
+        let dropped = n - spooled;
+        {
+            let mut q = self.queue.lock();
             q.stats.in_flight -= n;
-            q.untrack(&p.batch);
-            left += n;
+            q.stats.spooled += spooled;
+            if dropped > 0 {
+                q.count_drop(DropReason::Shutdown, dropped);
+            }
+            q.untrack_all();
+            q.sender_running = false;
         }
-        if left > 0 {
-            q.count_drop(DropReason::Shutdown, left);
-        }
-        q.sender_running = false;
-        drop(q);
         self.queue.done.notify_all();
         // Never call the user's logger with the queue locked.
-        if left > 0 {
-            log_at!(self.log, Level::Warn, "shutdown: {left} queued items could not be delivered within shutdown_timeout_ms (dropped_shutdown)");
+        if spooled > 0 {
+            log_at!(self.log, Level::Info, "shutdown: {spooled} queued items were written to the spool, for the next client to deliver (spooled)");
+        }
+        if dropped > 0 {
+            log_at!(self.log, Level::Warn, "shutdown: {dropped} queued items could not be delivered within shutdown_timeout_ms (dropped_shutdown)");
         }
     }
 
     /// One try of one batch, and what follows from its outcome.
     fn attempt(&mut self, mut p: Pending) {
-        self.drop_expired(&mut p.batch);
+        self.drop_expired(&mut p);
         if p.batch.len() == 0 {
-            self.finish(p.batch, None);
+            self.finish(p, None);
             return;
         }
         let deadline = self.queue.lock().shutdown_deadline;
         if deadline.is_some_and(|d| self.clock.now() >= d) {
-            self.finish(p.batch, Some(DropReason::Shutdown));
+            if p.from_spool {
+                return self.maybe_release_claim(); // left in the file for the next claimer
+            }
+            self.finish(p, Some(DropReason::Shutdown));
             return;
         }
         self.queue.batches.fetch_add(1, Ordering::Relaxed);
@@ -276,7 +521,7 @@ impl<S: Sink, C: Clock> Sender<'_, S, C> {
             Outcome::Sent => {
                 self.failures_in_a_row = 0;
                 let (n, attempt) = (p.batch.len(), p.attempt);
-                self.finish(p.batch, None);
+                self.finish(p, None);
                 if attempt > 0 {
                     log_at!(
                         self.log,
@@ -299,11 +544,13 @@ impl<S: Sink, C: Clock> Sender<'_, S, C> {
             Outcome::Split(err) | Outcome::Drop(err) => {
                 self.failures_in_a_row = 0;
                 let n = p.batch.len();
-                let total = self.finish(p.batch, Some(DropReason::Rejected));
                 let noun = p.kind.noun();
-                self.queue.rate_log.note(self.log, "rejected", Level::Warn, || {
-                    format!("the API refused {n} {noun}(s), which were dropped (dropped_rejected={total}): {}", err.message)
-                });
+                let total = self.finish(p, Some(DropReason::Rejected));
+                self.queue
+                    .rate_log
+                    .note(self.log, "rejected", Level::Warn, || {
+                        format!("the API refused {n} {noun}(s), which were dropped (dropped_rejected={total}): {}", err.message)
+                    });
             }
             Outcome::Retry { after, error } => self.retry_later(p, after, error),
         }
@@ -340,9 +587,11 @@ impl<S: Sink, C: Clock> Sender<'_, S, C> {
         let second = p.batch.subset(|i, _| i >= half);
         let unkept = {
             let mut q = self.queue.lock();
-            q.untrack(&p.batch);
-            q.track(&first);
-            q.track(&second);
+            if !p.from_spool {
+                q.untrack(&p.batch);
+                q.track(&first);
+                q.track(&second);
+            }
             q.recycle(p.batch)
         };
         drop(unkept);
@@ -353,52 +602,106 @@ impl<S: Sink, C: Clock> Sender<'_, S, C> {
                 batch,
                 attempt: p.attempt,
                 due: now,
+                from_spool: p.from_spool,
             });
         }
     }
 
     /// Drops (and counts) the items older than max_item_age.
-    fn drop_expired(&self, batch: &mut Batch) {
+    fn drop_expired(&mut self, p: &mut Pending) {
         let now = self.clock.now();
         let max_age = self.settings.max_item_age;
         let fresh = |queued_at: Instant| now.saturating_duration_since(queued_at) < max_age;
-        if batch.items.iter().all(|m| fresh(m.queued_at)) {
+        if p.batch.items.iter().all(|m| fresh(m.queued_at)) {
             return;
         }
-        let keep = batch.subset(|_, m| fresh(m.queued_at));
-        let expired = batch.len() - keep.len();
-        let old = std::mem::replace(batch, keep);
+        let keep = p.batch.subset(|_, m| fresh(m.queued_at));
+        let expired = p.batch.len() - keep.len();
+        let old = std::mem::replace(&mut p.batch, keep);
+        let gone: Vec<super::batch::Meta> = old
+            .items
+            .iter()
+            .filter(|m| !fresh(m.queued_at))
+            .copied()
+            .collect();
+        self.ack(p.from_spool, &gone);
         let (total, unkept) = {
             let mut q = self.queue.lock();
-            q.stats.in_flight -= expired as u64;
-            q.untrack(&old);
-            q.track(batch);
-            let unkept = q.recycle(old);
-            (q.count_drop(DropReason::Expired, expired as u64), unkept)
+            let total = if p.from_spool {
+                q.stats.spool_dropped += expired as u64;
+                q.stats.spool_dropped
+            } else {
+                q.stats.in_flight -= expired as u64;
+                q.untrack(&old);
+                q.track(&p.batch);
+                q.count_drop(DropReason::Expired, expired as u64)
+            };
+            (total, q.recycle(old))
         };
         drop(unkept);
-        self.queue.rate_log.note(self.log, "expired", Level::Warn, || {
-            format!("{expired} items were older than max_item_age_ms and were dropped (dropped_expired={total})")
-        });
+        self.queue
+            .rate_log
+            .note(self.log, "expired", Level::Warn, || {
+                format!("{expired} items were older than max_item_age_ms and were dropped (dropped_expired={total})")
+            });
     }
 
-    /// Ends an in-flight batch: sent (`None`), or dropped for a reason; keeps it for reuse.
-    /// Returns the new total of that outcome's counter.
-    fn finish(&self, batch: Batch, outcome: Option<DropReason>) -> u64 {
-        let n = batch.len() as u64;
+    /// Marks items done in the spool: in the claimed file (items of a spool file), or in
+    /// this client's own spool files (queued items written there).
+    fn ack(&mut self, from_spool: bool, metas: &[super::batch::Meta]) {
+        let Some(spool) = self.spool else { return };
+        if from_spool {
+            let ids: Vec<u64> = metas.iter().map(|m| m.seq).collect();
+            if let Some(claim) = self.claim.as_mut() {
+                claim.ack(&ids);
+            }
+            return;
+        }
+        let mut by_seg: Vec<(u32, Vec<u64>)> = Vec::new();
+        for sp in metas.iter().filter_map(|m| m.spooled) {
+            match by_seg.iter_mut().find(|(seg, _)| *seg == sp.seg) {
+                Some((_, ids)) => ids.push(sp.id),
+                None => by_seg.push((sp.seg, vec![sp.id])),
+            }
+        }
+        for (seg, ids) in by_seg {
+            spool.ack(seg, &ids);
+        }
+    }
+
+    /// Ends a batch: sent (`None`), or dropped for a reason; keeps it for reuse. Returns the
+    /// new total of that outcome's counter.
+    fn finish(&mut self, p: Pending, outcome: Option<DropReason>) -> u64 {
+        let n = p.batch.len() as u64;
+        self.ack(p.from_spool, &p.batch.items);
         let mut q = self.queue.lock();
-        q.untrack(&batch);
-        q.stats.in_flight -= n;
-        let total = match outcome {
-            None => {
+        let total = match (p.from_spool, outcome) {
+            (true, None) => {
+                q.stats.unspooled += n;
+                q.stats.unspooled
+            }
+            (true, Some(_)) => {
+                q.stats.spool_dropped += n;
+                q.stats.spool_dropped
+            }
+            (false, None) => {
+                q.untrack(&p.batch);
+                q.stats.in_flight -= n;
                 q.stats.sent += n;
                 q.stats.sent
             }
-            Some(why) => q.count_drop(why, n),
+            (false, Some(why)) => {
+                q.untrack(&p.batch);
+                q.stats.in_flight -= n;
+                q.count_drop(why, n)
+            }
         };
-        let unkept = q.recycle(batch);
+        let unkept = q.recycle(p.batch);
         drop(q);
         drop(unkept);
+        if p.from_spool {
+            self.maybe_release_claim();
+        }
         total
     }
 }
@@ -422,6 +725,8 @@ mod tests {
     struct TestClock {
         start: Instant,
         now: Cell<Instant>,
+        /// pirsch_free at this (virtual) time: the queue closes, with this much to finish.
+        close_at: Cell<Option<(Instant, Duration)>>,
     }
 
     impl TestClock {
@@ -430,6 +735,7 @@ mod tests {
             TestClock {
                 start: t,
                 now: Cell::new(t),
+                close_at: Cell::new(None),
             }
         }
 
@@ -449,6 +755,16 @@ mod tests {
             q: MutexGuard<'a, Queue>,
             until: Option<Instant>,
         ) -> MutexGuard<'a, Queue> {
+            let mut q = q;
+            if let Some((at, grace)) = self.close_at.get() {
+                if until.is_none_or(|u| u >= at) {
+                    self.close_at.set(None);
+                    self.now.set(self.now.get().max(at));
+                    q.closing = true;
+                    q.shutdown_deadline = Some(at + grace);
+                    return q;
+                }
+            }
             let until = until.expect("the sender would wait for ever: nothing to do, not closing");
             if until > self.now.get() {
                 self.now.set(until);
@@ -519,7 +835,7 @@ mod tests {
         for i in 0..n {
             let json = format!("{{\"n\":{i}}}");
             assert!(queue
-                .enqueue(&settings, Kind::Hit, json.as_bytes(), clock.now())
+                .enqueue(&settings, Kind::Hit, json.as_bytes(), clock.now(), None)
                 .is_ok());
         }
         {
@@ -533,10 +849,9 @@ mod tests {
             calls: RefCell::new(Vec::new()),
         };
         let log = Log::new(Level::Error, None);
-        assert!(
-            run_sender(&queue, &sink, &settings, &log, &clock),
-            "no panic"
-        );
+        let ran = run_sender(&queue, &sink, &settings, &log, &clock, None);
+        crate::panic::unmark_library_thread();
+        assert!(ran, "no panic");
         let stats = queue.stats();
         assert!(stats.invariant_holds(), "{stats:?}");
         assert_eq!((stats.queue_depth, stats.in_flight), (0, 0), "{stats:?}");
@@ -704,7 +1019,7 @@ mod tests {
         for i in 0..15 {
             let json = format!("{{\"n\":{i}}}");
             assert!(queue
-                .enqueue(&s, Kind::Hit, json.as_bytes(), clock.now())
+                .enqueue(&s, Kind::Hit, json.as_bytes(), clock.now(), None)
                 .is_ok());
         }
         queue.lock().closing = true;
@@ -714,13 +1029,173 @@ mod tests {
             calls: RefCell::new(Vec::new()),
         };
         let log = Log::new(Level::Error, None);
-        assert!(
-            !run_sender(&queue, &sink, &s, &log, &clock),
-            "the panic is reported"
-        );
+        let ran = run_sender(&queue, &sink, &s, &log, &clock, None);
+        crate::panic::unmark_library_thread();
+        assert!(!ran, "the panic is reported");
         let stats = queue.stats();
         assert!(stats.invariant_holds(), "{stats:?}");
         assert_eq!(stats.dropped_shutdown, 15);
         assert_eq!(queue.lock().lowest_pending(), 15);
+    }
+
+    /// A fresh directory for a spool.
+    fn spool_dir(name: &str) -> std::path::PathBuf {
+        let d = std::env::temp_dir().join(format!(
+            "pirsch-spool-test-{name}-{}-{}",
+            std::process::id(),
+            crate::rand::below(1 << 40)
+        ));
+        std::fs::create_dir_all(&d).unwrap();
+        d
+    }
+
+    fn spool_in(dir: &std::path::Path, sync: SpoolSync) -> Spool {
+        let log = Log::new(Level::Error, None);
+        Spool::new(dir, "pirsch-test".into(), sync, 1 << 30, log)
+    }
+
+    /// Runs a sender over `queue` with `spool`; pirsch_free comes after `open_for`
+    /// (virtual), with `grace` to finish.
+    fn run_with_spool(
+        queue: &QueueHandle,
+        spool: &Spool,
+        open_for: Duration,
+        grace: Duration,
+        script: impl FnMut(usize, &[u64]) -> Outcome + 'static,
+    ) -> Vec<Call> {
+        let clock = TestClock::new();
+        clock.close_at.set(Some((clock.now() + open_for, grace)));
+        let sink = MemorySink {
+            clock: &clock,
+            script: RefCell::new(Box::new(script)),
+            calls: RefCell::new(Vec::new()),
+        };
+        let log = Log::new(Level::Error, None);
+        let ran = run_sender(queue, &sink, &settings(), &log, &clock, Some(spool));
+        crate::panic::unmark_library_thread();
+        assert!(ran);
+        sink.calls.into_inner()
+    }
+
+    fn queue_of(n: u64, first: u64) -> QueueHandle {
+        let queue = QueueHandle::new();
+        for i in first..first + n {
+            let json = format!("{{\"n\":{i}}}");
+            assert!(queue
+                .enqueue(
+                    &settings(),
+                    Kind::Hit,
+                    json.as_bytes(),
+                    Instant::now(),
+                    None
+                )
+                .is_ok());
+        }
+        queue
+    }
+
+    #[test]
+    fn what_cannot_be_sent_before_shutdown_is_spooled_and_the_next_sender_delivers_it() {
+        let dir = spool_dir("handover");
+        // The API is down for the first process: everything goes to the spool at shutdown.
+        let first = queue_of(25, 0);
+        let spool = spool_in(&dir, SpoolSync::Shutdown);
+        let calls = run_with_spool(
+            &first,
+            &spool,
+            Duration::from_secs(3),
+            Duration::ZERO,
+            |_, _| fail(503),
+        );
+        assert!(!calls.is_empty());
+        let s = first.stats();
+        assert!(s.invariant_holds(), "{s:?}");
+        assert_eq!((s.spooled, s.dropped_shutdown, s.sent), (25, 0, 0), "{s:?}");
+        drop(spool);
+        // The next process (a new queue with 5 items of its own) finds the file and sends it
+        // all, in order, once; then the file is gone.
+        let second = queue_of(5, 100);
+        let spool = spool_in(&dir, SpoolSync::Shutdown);
+        let calls = run_with_spool(
+            &second,
+            &spool,
+            Duration::from_secs(30),
+            Duration::from_secs(2),
+            |_, _| Outcome::Sent,
+        );
+        let mut got: Vec<u64> = calls.iter().flat_map(|c| c.items.clone()).collect();
+        let spooled: Vec<u64> = got.iter().copied().filter(|i| *i < 100).collect();
+        assert_eq!(spooled, (0..25).collect::<Vec<_>>(), "in order, once each");
+        got.sort();
+        got.dedup();
+        assert_eq!(got.len(), 30);
+        let s = second.stats();
+        assert_eq!((s.sent, s.unspooled, s.spooled), (5, 25, 0), "{s:?}");
+        assert!(s.invariant_holds());
+        let left: Vec<_> = std::fs::read_dir(&dir).unwrap().collect();
+        assert!(left.is_empty(), "nothing left in the spool: {left:?}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn interval_mode_writes_queued_items_and_acks_them_once_sent() {
+        let dir = spool_dir("interval");
+        let queue = queue_of(30, 0);
+        let spool = spool_in(&dir, SpoolSync::Interval);
+        // Everything passes: the items written at the interval are acked, and the files go.
+        let calls = run_with_spool(
+            &queue,
+            &spool,
+            Duration::from_secs(30),
+            Duration::from_secs(2),
+            |_, _| Outcome::Sent,
+        );
+        assert_eq!(calls.iter().map(|c| c.items.len()).sum::<usize>(), 30);
+        let s = queue.stats();
+        assert_eq!((s.sent, s.spooled), (30, 0), "{s:?}");
+        assert!(std::fs::read_dir(&dir).unwrap().next().is_none());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn spooled_items_too_old_are_counted_and_not_sent() {
+        let dir = spool_dir("old");
+        let first = queue_of(10, 0);
+        let spool = spool_in(&dir, SpoolSync::Shutdown);
+        run_with_spool(
+            &first,
+            &spool,
+            Duration::from_secs(1),
+            Duration::ZERO,
+            |_, _| fail(503),
+        );
+        drop(spool);
+        // Rewrite the file's items as two hours old.
+        let file = std::fs::read_dir(&dir)
+            .unwrap()
+            .next()
+            .unwrap()
+            .unwrap()
+            .path();
+        let parsed = crate::spool::format::parse(&std::fs::read(&file).unwrap()).unwrap();
+        let mut b = crate::spool::format::header().to_vec();
+        let old = crate::spool::wall_ms(std::time::SystemTime::now()) - 7_200_000;
+        for it in &parsed.items {
+            crate::spool::format::push_item(&mut b, it.kind, it.id, old, &it.json);
+        }
+        std::fs::write(&file, b).unwrap();
+        let second = QueueHandle::new();
+        let spool = spool_in(&dir, SpoolSync::Shutdown);
+        let calls = run_with_spool(
+            &second,
+            &spool,
+            Duration::from_secs(30),
+            Duration::from_secs(2),
+            |_, _| Outcome::Sent,
+        );
+        assert!(calls.is_empty(), "{calls:?}");
+        let s = second.stats();
+        assert_eq!((s.unspooled, s.spool_dropped), (0, 10), "{s:?}");
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

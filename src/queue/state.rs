@@ -1,7 +1,7 @@
 //! The queue's locked state: batches waiting per kind, the counters, and what flush and
 //! shutdown wait for.
 
-use super::batch::{Batch, MAX_BATCH_BYTES};
+use super::batch::{Batch, Spooled, MAX_BATCH_BYTES};
 use super::Settings;
 use crate::item::Kind;
 use std::collections::VecDeque;
@@ -26,6 +26,14 @@ pub(crate) struct Stats {
     pub in_flight: u64,
     pub token_refreshes: u64,
     pub forks_detected: u64,
+    /// Written to the spool instead of being dropped (part of the invariant).
+    pub spooled: u64,
+    /// Items of spool files (this process's or another's) delivered from here.
+    pub unspooled: u64,
+    /// Items of spool files the API refused or that were too old when read back.
+    pub spool_dropped: u64,
+    /// Spool problems: writes that failed, a full spool, damaged or foreign files.
+    pub spool_errors: u64,
 }
 
 impl Stats {
@@ -37,6 +45,7 @@ impl Stats {
                 + self.dropped_rejected
                 + self.dropped_expired
                 + self.dropped_shutdown
+                + self.spooled
                 + self.queue_depth
                 + self.in_flight
     }
@@ -176,6 +185,7 @@ impl Queue {
         json: &[u8],
         queued_at: Instant,
         batch_size: usize,
+        spooled: Option<Spooled>,
     ) -> bool {
         let seq = self.next_seq;
         self.next_seq += 1;
@@ -203,6 +213,9 @@ impl Queue {
         let batch = self.kinds[idx].back_mut().expect("a batch was just opened");
         let before = batch.body.len();
         batch.push(seq, queued_at, json);
+        if let Some(m) = batch.items.last_mut() {
+            m.spooled = spooled;
+        }
         self.queued_bytes += batch.body.len() - before;
         self.stats.queue_depth += 1;
         ready || batch.len() >= batch_size
@@ -217,6 +230,46 @@ impl Queue {
         self.stats.in_flight += n;
         self.track(&batch);
         Some(batch)
+    }
+
+    /// Takes every queued batch off the queue (shutdown); their items are no longer
+    /// counted as queued.
+    pub(super) fn take_all(&mut self) -> Vec<(Kind, Batch)> {
+        let mut out = Vec::new();
+        for (idx, q) in self.kinds.iter_mut().enumerate() {
+            for b in q.drain(..) {
+                self.stats.queue_depth -= b.len() as u64;
+                out.push((KINDS[idx], b));
+            }
+        }
+        self.queued_bytes = 0;
+        out
+    }
+
+    /// The queued items not yet in the spool, oldest batch first, for `write`.
+    pub(super) fn not_spooled(&self) -> impl Iterator<Item = (Kind, &Batch, usize)> {
+        self.kinds.iter().enumerate().flat_map(|(idx, q)| {
+            q.iter().flat_map(move |b| {
+                (0..b.len())
+                    .filter(move |&i| b.items[i].spooled.is_none())
+                    .map(move |i| (KINDS[idx], b, i))
+            })
+        })
+    }
+
+    /// Notes where queued items went in the spool (by sequence number).
+    pub(super) fn mark_spooled(&mut self, marks: &[(u64, Spooled)]) {
+        let mut marks = marks.iter().peekable();
+        for q in self.kinds.iter_mut() {
+            for b in q.iter_mut() {
+                for m in b.items.iter_mut() {
+                    if let Some((_, sp)) = marks.peek().filter(|(seq, _)| *seq == m.seq) {
+                        m.spooled = Some(*sp);
+                        marks.next();
+                    }
+                }
+            }
+        }
     }
 
     /// Drops everything queued; returns how many items that was.
@@ -286,7 +339,7 @@ mod tests {
         let t = Instant::now();
         let mut q = Queue::new();
         let small = br#"{"x":1}"#;
-        let ready: Vec<bool> = (0..7).map(|_| q.push(0, small, t, 3)).collect();
+        let ready: Vec<bool> = (0..7).map(|_| q.push(0, small, t, 3, None)).collect();
         // The third item fills the first batch; the fourth opens a second one.
         assert_eq!(ready, [false, false, true, true, false, true, true]);
         assert_eq!(
@@ -304,10 +357,10 @@ mod tests {
         // Big items: a batch never passes MAX_BATCH_BYTES, but one item always fits.
         let big = vec![b'1'; MAX_BATCH_BYTES / 2];
         let mut q = Queue::new();
-        q.push(1, &big, t, 100);
-        q.push(1, &big, t, 100);
+        q.push(1, &big, t, 100, None);
+        q.push(1, &big, t, 100, None);
         let huge = vec![b'2'; MAX_BATCH_BYTES + 10];
-        q.push(1, &huge, t, 100);
+        q.push(1, &huge, t, 100, None);
         assert_eq!(
             q.kinds[1].iter().map(Batch::len).collect::<Vec<_>>(),
             [1, 1, 1]
@@ -321,7 +374,7 @@ mod tests {
         // A small queue with a large batch_size sizes its batches by the queue.
         let mut q = Queue::new();
         q.reserve(10, 1000);
-        q.push(0, &[b'x'; 400], t, 1000);
+        q.push(0, &[b'x'; 400], t, 1000, None);
         let b = &q.kinds[0][0];
         assert!(
             b.items.capacity() <= 10 && b.body.capacity() <= 10 * 500,

@@ -318,15 +318,17 @@ pub fn invariant(s: &pirsch_stats) -> bool {
             + s.dropped_rejected
             + s.dropped_expired
             + s.dropped_shutdown
+            + s.spooled
             + s.queue_depth
             + s.in_flight
 }
 
 pub fn show(s: &pirsch_stats) -> String {
     format!(
-        "enqueued={} sent={} batches={} retries={} full={} rejected={} expired={} shutdown={} depth={} in_flight={} tokens={} forks={}",
+        "enqueued={} sent={} batches={} retries={} full={} rejected={} expired={} shutdown={} depth={} in_flight={} tokens={} forks={} spooled={} unspooled={} spool_dropped={} spool_errors={}",
         s.enqueued, s.sent, s.batches, s.retries, s.dropped_queue_full, s.dropped_rejected, s.dropped_expired,
-        s.dropped_shutdown, s.queue_depth, s.in_flight, s.token_refreshes, s.forks_detected
+        s.dropped_shutdown, s.queue_depth, s.in_flight, s.token_refreshes, s.forks_detected,
+        s.spooled, s.unspooled, s.spool_dropped, s.spool_errors
     )
 }
 
