@@ -17,7 +17,7 @@ LAYERS = [
     ["client"],
     ["process"],
     ["queue"],
-    ["api"],
+    ["api", "spool"],
     ["config"],
     ["item"],
     ["error", "log", "time", "scan", "rand", "fork", "panic", "backoff"],

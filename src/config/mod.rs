@@ -36,6 +36,28 @@ impl TlsRoots {
     }
 }
 
+/// When queued items are written (`spool_sync`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SpoolSync {
+    /// Only at pirsch_free (what is left) and when the queue is full.
+    Shutdown,
+    /// Also every flush interval: kill -9 loses at most one interval.
+    Interval,
+    /// Every item before enqueue returns (write-ahead): kill -9 loses nothing queued.
+    Always,
+}
+
+impl SpoolSync {
+    pub fn parse(value: &str) -> Option<SpoolSync> {
+        match value.trim().to_ascii_lowercase().as_str() {
+            "shutdown" => Some(SpoolSync::Shutdown),
+            "interval" => Some(SpoolSync::Interval),
+            "always" => Some(SpoolSync::Always),
+            _ => None,
+        }
+    }
+}
+
 /// Which HTTP proxy requests to the API go through (`proxy`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ProxySetting {
@@ -88,7 +110,7 @@ pub struct Config {
     pub logger: Option<Logger>,
     /// The spool directory (None: no spool).
     pub spool_dir: Option<String>,
-    pub spool_sync: crate::spool::SpoolSync,
+    pub spool_sync: SpoolSync,
     pub spool_max_bytes: u64,
 }
 
@@ -115,7 +137,7 @@ impl Default for Config {
             log_level: Level::Warn,
             logger: None,
             spool_dir: None,
-            spool_sync: crate::spool::SpoolSync::Interval,
+            spool_sync: SpoolSync::Interval,
             spool_max_bytes: 0,
         };
         for key in KEYS {
@@ -238,7 +260,7 @@ impl Config {
                 };
             }
             "spool_sync" => {
-                self.spool_sync = crate::spool::SpoolSync::parse(value).ok_or_else(|| {
+                self.spool_sync = SpoolSync::parse(value).ok_or_else(|| {
                     Error::invalid(format!(
                         "config spool_sync: {:?} is not shutdown, interval or always",
                         crate::error::truncate(value, 40)

@@ -27,27 +27,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-/// When queued items are written (`spool_sync`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum SpoolSync {
-    /// Only at pirsch_free (what is left) and when the queue is full.
-    Shutdown,
-    /// Also every flush interval: kill -9 loses at most one interval.
-    Interval,
-    /// Every item before enqueue returns (write-ahead): kill -9 loses nothing queued.
-    Always,
-}
-
-impl SpoolSync {
-    pub fn parse(value: &str) -> Option<SpoolSync> {
-        match value.trim().to_ascii_lowercase().as_str() {
-            "shutdown" => Some(SpoolSync::Shutdown),
-            "interval" => Some(SpoolSync::Interval),
-            "always" => Some(SpoolSync::Always),
-            _ => None,
-        }
-    }
-}
+pub(crate) use crate::config::SpoolSync;
 
 /// A file grows to this size before the writer opens the next.
 const SEGMENT_BYTES: u64 = 4 << 20;

@@ -146,8 +146,8 @@ typedef struct pirsch_event_options {
  * Counters of the background queue (`pirsch_*_enqueue`) of one client in this process.
  * Declare it as `struct pirsch_stats` (the function pirsch_stats has the plain name).
  * At every moment: enqueued == sent + dropped_queue_full + dropped_rejected +
- * dropped_expired + dropped_shutdown + queue_depth + in_flight. Blocking calls are not
- * counted here. After fork() a child's counters start from zero.
+ * dropped_expired + dropped_shutdown + spooled + queue_depth + in_flight. Blocking calls
+ * are not counted here. After fork() a child's counters start from zero.
  */
 struct pirsch_stats {
   /**
@@ -202,6 +202,24 @@ struct pirsch_stats {
    * How many fork()s this client has been carried through into this process.
    */
   uint64_t forks_detected;
+  /**
+   * Written to the spool (`spool_dir`) instead of being dropped: at pirsch_free, or when
+   * the queue was full. Part of the invariant above (added to its right side).
+   */
+  uint64_t spooled;
+  /**
+   * Items of spool files (of this process or another) that this process delivered.
+   */
+  uint64_t unspooled;
+  /**
+   * Items of spool files that the API refused or that were older than max_item_age_ms.
+   */
+  uint64_t spool_dropped;
+  /**
+   * Spool problems: a write that failed (full disk, read-only directory), a full spool
+   * (spool_max_bytes), a damaged, foreign or newer-format file. Each kind is logged once.
+   */
+  uint64_t spool_errors;
 };
 
 /**
@@ -283,6 +301,14 @@ const char *pirsch_strerror(pirsch_result code);
 const char *pirsch_last_error(void);
 
 /**
+ * The result code of this thread's last failed call (PIRSCH_OK when the last call
+ * succeeded): the code pirsch_client_new and the other functions that return a pointer
+ * cannot return themselves (e.g. PIRSCH_ERR_AUTH for credentials that cannot work,
+ * PIRSCH_ERR_INVALID_ARGUMENT for a bad config). Does not block.
+ */
+pirsch_result pirsch_last_error_code(void);
+
+/**
  * Creates a configuration holding the defaults. Free it with pirsch_config_free (a client
  * made from it does not keep it). Returns NULL only if memory is exhausted.
  */
@@ -327,6 +353,17 @@ struct pirsch_config *pirsch_config_new(void);
  *   visitor's Proxy: header, "httpoxy"), then all_proxy/ALL_PROXY; no_proxy/NO_PROXY (names and
  *   their subdomains, addresses, CIDR ranges, *) exempts hosts. Read once, when the client is
  *   made.
+ * - spool_dir (default off): a directory this process can write: what cannot be delivered
+ *   before pirsch_free's bound, or finds the queue full, is written there instead of dropped,
+ *   and delivered by the next client with the same base_url and credentials, in this process or
+ *   another (see Durability).
+ * - spool_sync (default interval): when queued items are written to the spool: shutdown (only
+ *   at pirsch_free and when the queue is full), interval (also every flush_interval_ms: a crash
+ *   loses at most one interval) or always (before enqueue returns: a crash of the process loses
+ *   nothing queued).
+ * - spool_max_bytes (default 67108864; 65536 to 1099511627776): the most the spool files of
+ *   this API target and credentials may take (64 MiB, about 150,000 page views); beyond it
+ *   items are dropped as without a spool.
  * - log_level (default warn): error, warn, info, debug.
  */
 pirsch_result pirsch_config_set(struct pirsch_config *cfg,
