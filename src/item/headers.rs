@@ -54,6 +54,7 @@ impl HeaderField {
     ///
     /// # Safety
     /// `name` points to a NUL-terminated string.
+    #[inline]
     pub unsafe fn from_c_name(name: *const std::ffi::c_char) -> Option<HeaderField> {
         let first = *(name as *const u8);
         // Every wanted name starts with one of these letters (or padding).
