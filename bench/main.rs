@@ -527,12 +527,126 @@ fn bench_cost() {
     drop(ng);
 }
 
+/// The spool: enqueue cost in each spool_sync mode (API answering), spool write rate at
+/// shutdown and replay rate into the stand-in, disk bytes per spooled page view.
+fn bench_spool() {
+    let dir = std::env::temp_dir().join(format!("pirsch-bench-spool-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let d = dir.to_str().unwrap().to_string();
+    let pages: Vec<Page> = (0..1000).map(typical_page).collect();
+    let n = 50_000;
+    let rounds = 5;
+    println!("spool ({n} typical page views per round, {rounds} alternating rounds, one thread, API answering):");
+    let modes = ["off", "shutdown", "interval", "always"];
+    let mut per: Vec<Vec<f64>> = vec![Vec::new(); modes.len()];
+    for _ in 0..rounds {
+        for (m, mode) in modes.iter().enumerate() {
+            let standin = Standin::start();
+            let mut extra = vec![
+                ("queue_capacity", "1000000"),
+                ("shutdown_timeout_ms", "5000"),
+            ];
+            if *mode != "off" {
+                extra.push(("spool_dir", d.as_str()));
+                extra.push(("spool_sync", mode));
+            }
+            let cl = client(&standin.url, &extra);
+            for p in pages.iter().take(100) {
+                unsafe { pirsch_hit_enqueue(cl, &p.opts) };
+            }
+            let t = Instant::now();
+            for i in 0..n {
+                let rc = unsafe { pirsch_hit_enqueue(cl, &pages[i % pages.len()].opts) };
+                assert_eq!(rc, PIRSCH_OK);
+            }
+            per[m].push(t.elapsed().as_nanos() as f64 / n as f64);
+            unsafe { pirsch_flush(cl, 60_000) };
+            unsafe { pirsch_free(cl) };
+        }
+    }
+    let off = median(per[0].clone());
+    for (m, mode) in modes.iter().enumerate() {
+        let med = median(per[m].clone());
+        println!(
+            "  enqueue, spool {mode:<9} median {med:>7.0} ns   ({:.2}x off)",
+            med / off
+        );
+    }
+    // Shutdown with the API down: everything queued goes to the spool; then a client with
+    // the API up delivers it.
+    let standin = Standin::start();
+    ureq::post(&format!("{}/_standin/faults", standin.url))
+        .send(r#"{"path_prefix":"/api/v1/hit/batch","status":503}"#)
+        .unwrap();
+    let m = 100_000;
+    let cl = client(
+        &standin.url,
+        &[
+            ("queue_capacity", "1000000"),
+            ("shutdown_timeout_ms", "0"),
+            ("spool_dir", &d),
+            ("spool_sync", "shutdown"),
+            ("spool_max_bytes", "1073741824"),
+        ],
+    );
+    for i in 0..m {
+        unsafe { pirsch_hit_enqueue(cl, &pages[i % pages.len()].opts) };
+    }
+    let t = Instant::now();
+    unsafe { pirsch_free(cl) };
+    let write = t.elapsed();
+    let bytes: u64 = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().metadata().unwrap().len())
+        .sum();
+    ureq::delete(&format!("{}/_standin/faults", standin.url))
+        .call()
+        .unwrap();
+    let cl = client(
+        &standin.url,
+        &[
+            ("spool_dir", &d),
+            ("spool_sync", "shutdown"),
+            ("batch_size", "100"),
+        ],
+    );
+    let t = Instant::now();
+    unsafe { pirsch_hit_enqueue(cl, &pages[0].opts) };
+    while stats(cl).unspooled < m as u64 {
+        assert!(
+            t.elapsed().as_secs() < 120,
+            "replay stalled at {}",
+            stats(cl).unspooled
+        );
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    let replay = t.elapsed();
+    unsafe { pirsch_free(cl) };
+    println!(
+        "  write at pirsch_free {:>9.0} page views/s ({m} in {:.0} ms)",
+        m as f64 / write.as_secs_f64(),
+        write.as_secs_f64() * 1000.0
+    );
+    println!(
+        "  replay into the API  {:>9.0} page views/s (stand-in on loopback, batch_size 100)",
+        m as f64 / replay.as_secs_f64()
+    );
+    println!(
+        "  disk per spooled page view {:.0} bytes (JSON {} bytes + 34 of record)",
+        bytes as f64 / m as f64,
+        (bytes as f64 / m as f64 - 34.0).round()
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 const BENCHES: &[(&str, fn())] = &[
     ("blocking", bench_blocking),
     ("enqueue", bench_enqueue_latency),
     ("memory", bench_memory),
     ("throughput", bench_throughput),
     ("cost", bench_cost),
+    ("spool", bench_spool),
 ];
 
 fn main() {
@@ -555,7 +669,7 @@ fn main() {
         match BENCHES.iter().find(|(n, _)| *n == name) {
             Some((_, f)) => f(),
             None => panic!(
-                "unknown benchmark {name:?}; known: blocking, enqueue, memory, throughput, cost"
+                "unknown benchmark {name:?}; known: blocking, enqueue, memory, throughput, cost, spool"
             ),
         }
     }
