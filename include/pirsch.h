@@ -362,8 +362,8 @@ struct pirsch_config *pirsch_config_new(void);
  *   loses at most one interval) or always (before enqueue returns: a crash of the process loses
  *   nothing queued).
  * - spool_max_bytes (default 67108864; 65536 to 1099511627776): the most the spool files of
- *   this API target and credentials may take (64 MiB, about 150,000 page views); beyond it
- *   items are dropped as without a spool.
+ *   this API target and credentials may take (64 MiB, about 170,000 typical page views); beyond
+ *   it items are dropped as without a spool.
  * - log_level (default warn): error, warn, info, debug.
  */
 pirsch_result pirsch_config_set(struct pirsch_config *cfg,

@@ -153,7 +153,7 @@ pub(crate) const KEYS: &[Key] = &[
         default: "67108864",
         shown_default: "67108864",
         range: Some((65_536, 1 << 40)),
-        help: "the most the spool files of this API target and credentials may take (64 MiB, about 150,000 page views); beyond it items are dropped as without a spool",
+        help: "the most the spool files of this API target and credentials may take (64 MiB, about 170,000 typical page views); beyond it items are dropped as without a spool",
     },
     Key {
         name: "log_level",
