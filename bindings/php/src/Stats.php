@@ -37,6 +37,10 @@ final class Stats
         public readonly int $tokenRefreshes = 0,
         /** How many fork()s the client was carried through into this process. */
         public readonly int $forksDetected = 0,
+        public readonly int $spooled = 0,
+        public readonly int $unspooled = 0,
+        public readonly int $spoolDropped = 0,
+        public readonly int $spoolErrors = 0,
     ) {
     }
 

@@ -365,6 +365,32 @@ def test_py_stats_dataclass(standin, make_client):
     assert st.enqueued == st.sent + st.dropped + st.queue_depth + st.in_flight
 
 
+def test_py_spool_hands_over_to_the_next_client(standin, make_client, tmp_path):
+    import time
+
+    standin.post("/_standin/faults", {"status": 503, "path_prefix": "/api/v1/hit/batch"})
+    first = make_client(spool_dir=str(tmp_path), spool_sync="shutdown", shutdown_timeout_ms=200,
+                        flush_interval_ms=20)
+    for i in range(12):
+        first.hit(url=f"https://example.com/spooled/{i}", ip="1.2.3.4", wait=False)
+    first.close()
+    assert len(list(tmp_path.glob("*.spool"))) == 1
+    import urllib.request
+    req = urllib.request.Request(standin.url + "/_standin/faults", method="DELETE")
+    urllib.request.urlopen(req).read()
+    second = make_client(spool_dir=str(tmp_path), flush_interval_ms=20)
+    second.hit(url="https://example.com/after", ip="1.2.3.4", wait=False)
+    deadline = time.time() + 10
+    while second.stats().unspooled < 12 and time.time() < deadline:
+        time.sleep(0.05)
+    st = second.stats()
+    assert (st.unspooled, st.spool_dropped, st.spool_errors) == (12, 0, 0), st
+    # The delivered file is removed once its last batch is through.
+    while list(tmp_path.glob("*.spool")) and time.time() < deadline:
+        time.sleep(0.05)
+    assert not list(tmp_path.glob("*.spool"))
+
+
 def test_py_request(standin, make_client):
     client = make_client()
     client.hit(url="https://example.com/r", ip="1.2.3.4")

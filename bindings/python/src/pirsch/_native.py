@@ -78,7 +78,7 @@ class EventOptions(ctypes.Structure):
 STATS_FIELDS = (
     "enqueued", "sent", "batches", "retries", "dropped_queue_full", "dropped_rejected",
     "dropped_expired", "dropped_shutdown", "queue_depth", "in_flight", "token_refreshes",
-    "forks_detected",
+    "forks_detected", "spooled", "unspooled", "spool_dropped", "spool_errors",
 )
 
 
@@ -104,6 +104,7 @@ FUNCTIONS = {
     "pirsch_version": (c_str, []),
     "pirsch_strerror": (c_str, [result]),
     "pirsch_last_error": (c_str, []),
+    "pirsch_last_error_code": (result, []),
     "pirsch_config_new": (c_config, []),
     "pirsch_config_set": (result, [c_config, c_str, c_str]),
     "pirsch_config_set_logger": (result, [c_config, LOG_CALLBACK, ctypes.c_void_p]),

@@ -34,7 +34,9 @@ class Stats:
     """The background queue's counters (struct pirsch_stats) for this client in this process.
 
     Always: enqueued == sent + dropped_queue_full + dropped_rejected + dropped_expired +
-    dropped_shutdown + queue_depth + in_flight. Blocking calls are not counted.
+    dropped_shutdown + spooled + queue_depth + in_flight. Blocking calls are not counted.
+    The spool counters (spool_dir): spooled (written instead of dropped), unspooled
+    (delivered from a spool file by this process), spool_dropped, spool_errors.
     """
 
     enqueued: int
@@ -49,6 +51,10 @@ class Stats:
     in_flight: int
     token_refreshes: int
     forks_detected: int
+    spooled: int = 0
+    unspooled: int = 0
+    spool_dropped: int = 0
+    spool_errors: int = 0
 
     @property
     def dropped(self) -> int:
@@ -261,6 +267,9 @@ class Client:
         allow_insecure_http: Optional[bool] = None,
         log_level: Union[str, int, None] = None,
         logger: Optional[LogTarget] = None,
+        spool_dir: Optional[str] = None,
+        spool_sync: Optional[str] = None,
+        spool_max_bytes: Optional[int] = None,
     ) -> None:
         self._handle: Optional[int] = None
         self._closing = False
@@ -287,7 +296,8 @@ class Client:
             "client_ip_header": client_ip_header, "queue_max_bytes": queue_max_bytes,
             "proxy": proxy, "tls_roots": tls_roots, "ca_file": ca_file,
             "forward_proxy_headers": forward_proxy_headers, "allow_insecure_http": allow_insecure_http,
-            "log_level": log_level,
+            "log_level": log_level, "spool_dir": spool_dir, "spool_sync": spool_sync,
+            "spool_max_bytes": spool_max_bytes,
         }
         target: LogTarget = logger if logger is not None else logging.getLogger("pirsch")
         if log_level is None and isinstance(target, logging.Logger):
