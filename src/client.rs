@@ -116,7 +116,11 @@ impl Client {
     fn state(&self) -> &ProcessState {
         self.state.get(
             |generation, forks| self.setup.process_state(generation, forks),
-            || {
+            |inherited| {
+                // The parent's spool files stay locked by the parent alone.
+                if let Some(spool) = &inherited.spool {
+                    spool.close_inherited();
+                }
                 self.setup.log.forget_callbacks_in_progress();
                 log_at!(
                     self.setup.log,

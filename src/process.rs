@@ -38,11 +38,12 @@ impl ForkLocal {
     }
 
     /// This process's state; in a child after fork(), a fresh one made by `fresh` (given
-    /// the number of forks the inherited state had seen) and `on_fork` called once.
+    /// the number of forks the inherited state had seen) and `on_fork` called once with the
+    /// inherited state (of which it may only read atomics and close descriptors).
     pub fn get(
         &self,
         fresh: impl Fn(u64, u64) -> ProcessState,
-        on_fork: impl FnOnce(),
+        on_fork: impl FnOnce(&ProcessState),
     ) -> &ProcessState {
         let generation = crate::fork::generation();
         let mut on_fork = Some(on_fork);
@@ -64,7 +65,7 @@ impl ForkLocal {
             {
                 Ok(_) => {
                     if let Some(f) = on_fork.take() {
-                        f();
+                        f(st);
                     }
                 }
                 // SAFETY: `raw` came from Arc::into_raw just above and was never shared.

@@ -84,6 +84,9 @@ static ngx_command_t ngx_http_pirsch_commands[] = {
     PIRSCH_SETTING("pirsch_max_item_age_ms", "max_item_age_ms"),
     PIRSCH_SETTING("pirsch_log_level", "log_level"),
     PIRSCH_SETTING("pirsch_allow_insecure_http", "allow_insecure_http"),
+    PIRSCH_SETTING("pirsch_spool_dir", "spool_dir"),
+    PIRSCH_SETTING("pirsch_spool_sync", "spool_sync"),
+    PIRSCH_SETTING("pirsch_spool_max_bytes", "spool_max_bytes"),
     { ngx_string("pirsch_tag"), NGX_HTTP_MAIN_CONF | NGX_HTTP_SRV_CONF | NGX_HTTP_LOC_CONF | NGX_CONF_TAKE2,
       ngx_http_pirsch_tag, NGX_HTTP_LOC_CONF_OFFSET, 0, NULL },
     { ngx_string("pirsch_methods"), NGX_HTTP_MAIN_CONF | NGX_HTTP_SRV_CONF | NGX_HTTP_LOC_CONF | NGX_CONF_1MORE,
@@ -594,8 +597,12 @@ static void ngx_http_pirsch_exit_process(ngx_cycle_t *cycle) {
     ngx_uint_t level = (rc == PIRSCH_OK) ? NGX_LOG_NOTICE : NGX_LOG_WARN;
     ngx_log_error(level, cycle->log, 0,
                   "pirsch: worker %P exiting: enqueued=%uL sent=%uL batches=%uL retries=%uL "
-                  "dropped_queue_full=%uL dropped_rejected=%uL dropped_expired=%uL undelivered=%uL",
+                  "dropped_queue_full=%uL dropped_rejected=%uL dropped_expired=%uL spooled=%uL "
+                  "unspooled=%uL spool_errors=%uL undelivered=%uL",
                   ngx_pid, st.enqueued, st.sent, st.batches, st.retries, st.dropped_queue_full,
-                  st.dropped_rejected, st.dropped_expired, st.queue_depth + st.in_flight);
-    pirsch_free(c); /* anything still queued now is counted as dropped_shutdown */
+                  st.dropped_rejected, st.dropped_expired, st.spooled, st.unspooled,
+                  st.spool_errors, st.queue_depth + st.in_flight);
+    /* Anything still queued now goes to the spool (pirsch_spool_dir), or is counted as
+     * dropped_shutdown. */
+    pirsch_free(c);
 }

@@ -80,8 +80,16 @@ pub(crate) struct Spool {
     unlogged: Mutex<Vec<String>>,
     /// Files found unreadable (foreign, newer, unreadable): counted once, then passed over.
     skipped: Mutex<std::collections::HashSet<PathBuf>>,
+    /// The descriptors of the files this spool holds locked (segments and a claim), readable
+    /// without a lock: a child after fork() closes its copies (`close_inherited`), so that
+    /// the lock stays with the parent alone and goes when the parent goes.
+    fds: [std::sync::atomic::AtomicI32; MAX_FDS],
     log: Log,
 }
+
+/// Files one spool holds at once (segments being acked, the current one, a claim); more are
+/// still handled, only not closed in a child.
+const MAX_FDS: usize = 16;
 
 /// A stable name for an API target and its credentials: FNV-1a 64 (no secret can be read
 /// back from it; it only keeps apart the files of different domains).
@@ -139,6 +147,7 @@ impl Spool {
             logged: Default::default(),
             unlogged: Mutex::new(Vec::new()),
             skipped: Mutex::new(std::collections::HashSet::new()),
+            fds: std::array::from_fn(|_| std::sync::atomic::AtomicI32::new(-1)),
             log,
         };
         spool.rescan_size();
@@ -177,6 +186,44 @@ impl Spool {
         let msgs = std::mem::take(&mut *self.unlogged.lock().unwrap_or_else(|p| p.into_inner()));
         for m in msgs {
             log_at!(self.log, Level::Warn, "{m}");
+        }
+    }
+
+    fn hold(&self, file: &File) {
+        let fd = file.as_raw_fd();
+        for slot in &self.fds {
+            if slot
+                .compare_exchange(-1, fd, Ordering::AcqRel, Ordering::Relaxed)
+                .is_ok()
+            {
+                return;
+            }
+        }
+    }
+
+    fn unhold(&self, file: &File) {
+        let fd = file.as_raw_fd();
+        for slot in &self.fds {
+            if slot
+                .compare_exchange(fd, -1, Ordering::AcqRel, Ordering::Relaxed)
+                .is_ok()
+            {
+                return;
+            }
+        }
+    }
+
+    /// In a child after fork(), on the spool inherited from the parent: closes this
+    /// process's copies of the parent's locked files (no lock taken: the parent's threads
+    /// may have held one at the fork). The inherited spool is never used again.
+    pub fn close_inherited(&self) {
+        for slot in &self.fds {
+            let fd = slot.swap(-1, Ordering::AcqRel);
+            if fd >= 0 {
+                // SAFETY: `fd` was opened by the parent's spool and is inherited; nothing in
+                // this process uses it (the inherited state is never touched again).
+                unsafe { libc::close(fd) };
+            }
         }
     }
 
@@ -228,6 +275,7 @@ impl Spool {
         }
         file.write_all(&format::header())?;
         std::fs::rename(&tmp, &path)?;
+        self.hold(&file);
         Ok(Segment {
             no,
             file,
@@ -273,6 +321,7 @@ impl Spool {
             if full.unacked > 0 {
                 w.older.push(full);
             } else {
+                self.unhold(&full.file);
                 let _ = std::fs::remove_file(&full.path);
                 w.disk_bytes = w.disk_bytes.saturating_sub(full.size);
             }
@@ -336,6 +385,7 @@ impl Spool {
         let Some(seg) = seg else { return };
         seg.unacked = seg.unacked.saturating_sub(ids.len() as u64);
         if seg.unacked == 0 && !in_current {
+            self.unhold(&seg.file);
             let size = seg.size;
             let path = seg.path.clone();
             w.older.retain(|s| s.no != no);
@@ -363,6 +413,7 @@ impl Spool {
             .chain(w.older.drain(..))
             .collect();
         for s in segments {
+            self.unhold(&s.file);
             if s.unacked == 0 {
                 let _ = std::fs::remove_file(&s.path);
                 w.disk_bytes = w.disk_bytes.saturating_sub(s.size);
@@ -442,6 +493,7 @@ impl Spool {
                 w.disk_bytes = w.disk_bytes.saturating_sub(bytes.len() as u64);
                 continue;
             }
+            self.hold(&file);
             return Some(Claim {
                 file,
                 path,
@@ -469,6 +521,7 @@ impl Spool {
 
     /// Ends a claim: a file with nothing left is removed; otherwise it is released.
     pub fn release(&self, claim: Claim) {
+        self.unhold(&claim.file);
         if claim.left == 0 {
             let _ = std::fs::remove_file(&claim.path);
             let mut w = self.lock();

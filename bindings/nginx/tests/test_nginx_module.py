@@ -3,6 +3,7 @@ import os
 import shutil
 import signal
 import time
+import urllib.request
 
 import pytest
 
@@ -130,6 +131,51 @@ def test_reload_and_stop_lose_nothing(api, how):
     urls = [h["url"] for h in hits(api)]
     assert len(urls) == expected and len(set(urls)) == expected, f"{len(urls)} arrived, {len(set(urls))} distinct"
     assert_clean_log(ng)
+
+
+def test_with_a_spool_reloads_and_restarts_during_an_outage_lose_nothing(api, tmp_path):
+    """The API is down: nginx (2 workers) takes 500 page views, reloads, takes 500 more and
+    stops; each old worker writes what it could not send to the spool. The API comes back,
+    nginx starts again, and the new workers deliver exactly the 1,000, once each, in order
+    per worker, with the times they were counted at."""
+    spool = tmp_path / "spool"
+    spool.mkdir()
+    spool.chmod(0o777)
+    api.post("/_standin/faults", {"path_prefix": "/api/v1/hit/batch", "status": 503})
+    extra = (f"pirsch_spool_dir {spool}; pirsch_spool_sync interval; "
+             "pirsch_flush_interval_ms 100; pirsch_shutdown_timeout_ms 200;")
+    ng = Nginx(api.url, http_extra=extra).start()
+    try:
+        for i in range(500):
+            assert ng.request(f"/page.html?n={i}")[0] == 200
+        old = ng.workers()
+        ng.send(signal.SIGHUP)
+        assert wait_for(lambda: set(ng.workers()).isdisjoint(old) and len(ng.workers()) == 2, 10)
+        for i in range(500, 1000):
+            assert ng.request(f"/page.html?n={i}")[0] == 200
+        ng.stop(signal.SIGQUIT)
+    finally:
+        ng.stop()
+    counted_before = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime())
+    assert "spooled=" in ng.error_log() and list(spool.glob("*.spool")), ng.error_log()[-2000:]
+    assert hits(api) == []
+    time.sleep(1.1)
+    urllib.request.urlopen(urllib.request.Request(api.url + "/_standin/faults", method="DELETE")).read()
+    ng2 = Nginx(api.url, http_extra=extra).start()
+    try:
+        # Each new worker delivers the spool once its sender runs (after its first page view).
+        for i in range(4):
+            ng2.request(f"/page.html?after={i}")
+        assert wait_for(lambda: len([h for h in hits(api) if "n=" in h["url"]]) >= 1000, 20)
+        time.sleep(0.5)
+    finally:
+        ng2.stop()
+    got = [h for h in hits(api) if "n=" in h["url"]]
+    ns = [int(h["url"].rsplit("n=", 1)[1]) for h in got]
+    assert sorted(ns) == list(range(1000)), f"{len(ns)} arrived, {len(set(ns))} distinct"
+    assert all(h["time"][:19] <= counted_before for h in got), "original times"
+    assert not list(spool.glob("*.spool"))
+    assert_clean_log(ng2)
 
 
 @pytest.mark.parametrize("fault", [{"delay_ms": 5000}, {"status": 503}])
