@@ -364,6 +364,8 @@ struct pirsch_config *pirsch_config_new(void);
  * - spool_max_bytes (default 67108864; 65536 to 1099511627776): the most the spool files of
  *   this API target and credentials may take (64 MiB, about 170,000 typical page views); beyond
  *   it items are dropped as without a spool.
+ * - deliver_at_exit (default false): for pirsch_client_shared: keep the client until the
+ *   process exits, and then deliver what it holds (or spool it) within shutdown_timeout_ms.
  * - log_level (default warn): error, warn, info, debug.
  */
 pirsch_result pirsch_config_set(struct pirsch_config *cfg,
@@ -405,10 +407,11 @@ struct pirsch_client *pirsch_client_new(const char *client_id,
  * Frees a client: stops accepting, delivers what is queued for up to
  * `shutdown_timeout_ms` (blocking that long, plus at most half a second for a request in
  * progress, plus at most 2 s more while a call of the logger callback has not returned),
- * counts the rest as dropped_shutdown, then releases everything. Once it
+ * writes the rest to the spool (spool_dir) or counts it as dropped_shutdown, then releases
+ * everything. Once it
  * returns, the logger callback is never called again for this client, so its userdata may
  * be freed. The client must not be used after, nor concurrently with, this call. NULL is a
- * no-op.
+ * no-op. For a client from pirsch_client_shared, gives back one reference (see there).
  */
 void pirsch_free(struct pirsch_client *client);
 
@@ -502,6 +505,23 @@ pirsch_result pirsch_flush(struct pirsch_client *client,
  */
 pirsch_result pirsch_stats(const struct pirsch_client *client,
                            struct pirsch_stats *out);
+
+/**
+ * The process's client named `name`, made on the first call from `client_id`,
+ * `client_secret` and `cfg` (as pirsch_client_new), and the same client on every later call
+ * in this process and its forked children, whatever their thread. Later calls must give
+ * the same credentials (their `cfg` is ignored). Each call takes a reference, which
+ * pirsch_free gives back; when the last one goes the client is freed (with delivery), unless
+ * the config said `deliver_at_exit=true`: then it lives until the process exits, and at
+ * exit() delivers what it holds (or spools it) within shutdown_timeout_ms. For runtimes
+ * that load the library again and again (PHP FFI per request, plugins): one client, one
+ * queue, one sender per worker. Returns NULL on failure (pirsch_last_error and
+ * pirsch_last_error_code say why). Does no network I/O.
+ */
+struct pirsch_client *pirsch_client_shared(const char *name,
+                                           const char *client_id,
+                                           const char *client_secret,
+                                           const struct pirsch_config *cfg);
 
 /**
  * Fills `*out` from a request as a server sees it, without copying: the URL, the address of

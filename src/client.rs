@@ -282,8 +282,16 @@ impl Client {
 }
 
 impl Drop for Client {
-    /// Stops accepting, delivers what is queued within shutdown_timeout, joins the sender.
     fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+impl Client {
+    /// Stops accepting, delivers what is queued within shutdown_timeout (or spools it),
+    /// joins the sender, closes the logger. Idempotent; the client stays usable for blocking
+    /// calls (enqueue then says PIRSCH_ERR_CLOSED).
+    pub fn shutdown(&self) {
         // Inherited from a parent and never used here: left untouched.
         let Some(st) = self.state.get_if_current() else {
             return;

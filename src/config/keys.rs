@@ -156,6 +156,13 @@ pub(crate) const KEYS: &[Key] = &[
         help: "the most the spool files of this API target and credentials may take (64 MiB, about 170,000 typical page views); beyond it items are dropped as without a spool",
     },
     Key {
+        name: "deliver_at_exit",
+        default: "false",
+        shown_default: "false",
+        range: None,
+        help: "for `pirsch_client_shared`: keep the client until the process exits, and then deliver what it holds (or spool it) within `shutdown_timeout_ms`",
+    },
+    Key {
         name: "log_level",
         default: "warn",
         shown_default: "warn",

@@ -112,6 +112,8 @@ pub struct Config {
     pub spool_dir: Option<String>,
     pub spool_sync: SpoolSync,
     pub spool_max_bytes: u64,
+    /// pirsch_client_shared: live until exit(), then deliver.
+    pub deliver_at_exit: bool,
 }
 
 impl Default for Config {
@@ -139,6 +141,7 @@ impl Default for Config {
             spool_dir: None,
             spool_sync: SpoolSync::Interval,
             spool_max_bytes: 0,
+            deliver_at_exit: false,
         };
         for key in KEYS {
             // Valid by construction: config::tests checks every default.
@@ -268,6 +271,7 @@ impl Config {
                 })?
             }
             "spool_max_bytes" => self.spool_max_bytes = parse_u64(key, value)?,
+            "deliver_at_exit" => self.deliver_at_exit = parse_bool(key, value)?,
             "log_level" => {
                 self.log_level = Level::parse(value).ok_or_else(|| {
                     Error::invalid(format!(

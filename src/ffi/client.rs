@@ -46,14 +46,15 @@ pub unsafe extern "C" fn pirsch_client_new(
 /// Frees a client: stops accepting, delivers what is queued for up to
 /// `shutdown_timeout_ms` (blocking that long, plus at most half a second for a request in
 /// progress, plus at most 2 s more while a call of the logger callback has not returned),
-/// counts the rest as dropped_shutdown, then releases everything. Once it
+/// writes the rest to the spool (spool_dir) or counts it as dropped_shutdown, then releases
+/// everything. Once it
 /// returns, the logger callback is never called again for this client, so its userdata may
 /// be freed. The client must not be used after, nor concurrently with, this call. NULL is a
-/// no-op.
+/// no-op. For a client from pirsch_client_shared, gives back one reference (see there).
 #[no_mangle]
 pub unsafe extern "C" fn pirsch_free(client: *mut pirsch_client) {
     guard(|| {
-        if !client.is_null() {
+        if !client.is_null() && !super::shared::release(client) {
             drop(Box::from_raw(client));
         }
     })

@@ -9,6 +9,7 @@ mod result;
 mod boundary;
 mod config;
 mod client;
+mod shared;
 mod headers;
 mod types;
 mod convert;
@@ -18,6 +19,7 @@ pub use client::*;
 pub use config::*;
 pub use headers::pirsch_hit_options_from_headers;
 pub use result::*;
+pub use shared::pirsch_client_shared;
 pub use types::*;
 
 #[cfg(feature = "fuzzing")]

@@ -90,14 +90,9 @@ final class Client
             }
             $ptr = $ffi->pirsch_client_new($id, $secret, $cfg);
             if ($ptr === null) {
-                $message = $ffi->pirsch_last_error();
-                // pirsch_client_new says why only in words: the credentials, or the config?
-                $probe = $ffi->pirsch_client_new('', 'pa_probe', $cfg);
-                if ($probe !== null) {
-                    $ffi->pirsch_free($probe);
-                    throw Library::error('PIRSCH_ERR_AUTH', $message);
-                }
-                throw Library::error('PIRSCH_ERR_INVALID_ARGUMENT', $message);
+                // The code says why: the credentials (AUTH) or the config (INVALID_ARGUMENT).
+                $code = $ffi->pirsch_last_error_code();
+                throw Library::exception($code, $ffi->pirsch_last_error());
             }
             $this->ptr = $ptr;
         } finally {

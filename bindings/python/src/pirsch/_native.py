@@ -110,6 +110,7 @@ FUNCTIONS = {
     "pirsch_config_set_logger": (result, [c_config, LOG_CALLBACK, ctypes.c_void_p]),
     "pirsch_config_free": (None, [c_config]),
     "pirsch_client_new": (c_client, [c_str, c_str, c_config]),
+    "pirsch_client_shared": (c_client, [c_str, c_str, c_str, c_config]),
     "pirsch_free": (None, [c_client]),
     "pirsch_hit": (result, [c_client, P_HIT]),
     "pirsch_event": (result, [c_client, P_EVENT, P_HIT]),
