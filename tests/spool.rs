@@ -467,3 +467,53 @@ fn the_code_of_the_last_error_says_why_client_new_returned_null() {
     assert_eq!(rc, PIRSCH_OK);
     assert_eq!(pirsch_last_error_code(), PIRSCH_OK);
 }
+
+/// A full disk: the spool on a 64 KiB tmpfs (mounted for the test; root only). Writes that
+/// fail are counted in spool_errors and the items refused as without a spool; the caller is
+/// never blocked; what was written is delivered later, the torn last record skipped.
+#[test]
+fn a_full_disk_is_counted_and_what_was_written_still_arrives() {
+    let dir = spool_dir("fulldisk");
+    let mounted = Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=64k,mode=0700", "tmpfs"])
+        .arg(&dir)
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !mounted {
+        eprintln!("SKIPPED: cannot mount a tmpfs here (needs root): the full-disk case is not checked");
+        return;
+    }
+    let s = Standin::start();
+    s.fault(json!({"path_prefix": "/api/v1/hit/batch", "status": 503}));
+    let st = {
+        let c = client(
+            &s,
+            &dir,
+            &[("queue_capacity", "10"), ("spool_max_bytes", "1073741824"), ("spool_sync", "shutdown")],
+        );
+        let t = Instant::now();
+        let mut refused = 0;
+        for i in 0..2000 {
+            match c.enqueue(&page("fulldisk", i)) {
+                PIRSCH_OK => {}
+                PIRSCH_ERR_QUEUE_FULL => refused += 1,
+                rc => panic!("{rc}: {}", last_error()),
+            }
+        }
+        assert!(t.elapsed() < Duration::from_secs(2), "never blocked: {:?}", t.elapsed());
+        let st = c.stats();
+        assert!(invariant(&st), "{}", show(&st));
+        assert_eq!(st.dropped_queue_full, refused);
+        assert!(refused > 0 && st.spooled > 100 && st.spool_errors > 0, "{}", show(&st));
+        st
+    };
+    s.clear_faults();
+    // Those spooled at overflow arrive (the queued ones found the disk full at shutdown).
+    let later = deliver_spool(&s, &dir, st.spooled);
+    assert_eq!(later.unspooled, st.spooled, "{}", show(&later));
+    let got = received(&s, "fulldisk");
+    assert!(got.values().all(|n| *n == 1));
+    let _ = Command::new("umount").arg(&dir).status();
+    let _ = std::fs::remove_dir_all(&dir);
+}
