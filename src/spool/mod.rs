@@ -352,7 +352,10 @@ impl Spool {
                 Some(no)
             }
             Err(e) => {
-                // A partial record is skipped by readers (its checksum fails).
+                // Nothing of a failed write is kept: cut back to the last whole write, so that
+                // items counted as dropped are never delivered later (and a full disk gets
+                // its space back). Were the cut to fail, readers skip a torn record anyway.
+                let _ = seg.file.set_len(seg.size);
                 let path = seg.path.display().to_string();
                 drop(w);
                 self.problem(Problem::Write, || {
