@@ -79,6 +79,40 @@ fn one_client_per_name_counted_by_reference() {
     unsafe { pirsch_free(other) };
 }
 
+/// A deliver_at_exit client outlives its references: taken again after the last one went back
+/// (the next PHP request of a worker), it is the same client with the same queue.
+#[test]
+fn a_client_kept_until_exit_is_taken_again_after_its_last_reference() {
+    let s = Standin::start();
+    let settings = [
+        ("base_url", s.url.as_str()),
+        ("flush_interval_ms", "60000"),
+        ("deliver_at_exit", "true"),
+    ];
+    let a = shared("kept", "", ACCESS_KEY, &settings);
+    assert!(!a.is_null(), "{}", last_error());
+    assert_eq!(enqueue(a, "https://example.com/kept/1"), PIRSCH_OK);
+    unsafe { pirsch_free(a) };
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let b = shared("kept", "", ACCESS_KEY, &[]);
+        tx.send(b as usize).unwrap();
+    });
+    let b = rx
+        .recv_timeout(Duration::from_secs(5))
+        .expect("pirsch_client_shared returned (it spun forever before)")
+        as *mut pirsch_client;
+    assert_eq!(b, a, "the same client");
+    assert_eq!(stats(b).enqueued, 1, "with its queue");
+    assert_eq!(stats(b).sent, 0, "kept, not freed: nothing delivered yet");
+    unsafe { pirsch_free(b) };
+    // One free too many is ignored (the count never wraps around).
+    unsafe { pirsch_free(b) };
+    let c = shared("kept", "", ACCESS_KEY, &[]);
+    assert_eq!(c, a);
+    unsafe { pirsch_free(c) };
+}
+
 /// The child: a shared client whose queue would wait a minute, 25 page views, and a normal
 /// exit without pirsch_free.
 #[test]

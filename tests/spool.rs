@@ -481,7 +481,9 @@ fn a_full_disk_is_counted_and_what_was_written_still_arrives() {
         .status()
         .is_ok_and(|s| s.success());
     if !mounted {
-        eprintln!("SKIPPED: cannot mount a tmpfs here (needs root): the full-disk case is not checked");
+        eprintln!(
+            "SKIPPED: cannot mount a tmpfs here (needs root): the full-disk case is not checked"
+        );
         return;
     }
     let s = Standin::start();
@@ -490,7 +492,11 @@ fn a_full_disk_is_counted_and_what_was_written_still_arrives() {
         let c = client(
             &s,
             &dir,
-            &[("queue_capacity", "10"), ("spool_max_bytes", "1073741824"), ("spool_sync", "shutdown")],
+            &[
+                ("queue_capacity", "10"),
+                ("spool_max_bytes", "1073741824"),
+                ("spool_sync", "shutdown"),
+            ],
         );
         let t = Instant::now();
         let mut refused = 0;
@@ -501,11 +507,19 @@ fn a_full_disk_is_counted_and_what_was_written_still_arrives() {
                 rc => panic!("{rc}: {}", last_error()),
             }
         }
-        assert!(t.elapsed() < Duration::from_secs(2), "never blocked: {:?}", t.elapsed());
+        assert!(
+            t.elapsed() < Duration::from_secs(2),
+            "never blocked: {:?}",
+            t.elapsed()
+        );
         let st = c.stats();
         assert!(invariant(&st), "{}", show(&st));
         assert_eq!(st.dropped_queue_full, refused);
-        assert!(refused > 0 && st.spooled > 100 && st.spool_errors > 0, "{}", show(&st));
+        assert!(
+            refused > 0 && st.spooled > 100 && st.spool_errors > 0,
+            "{}",
+            show(&st)
+        );
         st
     };
     s.clear_faults();

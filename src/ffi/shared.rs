@@ -85,11 +85,13 @@ unsafe fn shared(
                 )));
             }
             // A reference only while there is one: at 0 the client is being freed, and the
-            // name is about to be free again.
+            // name is about to be free again. A deliver_at_exit client is never freed before
+            // exit, so it may be taken again at 0 (a PHP request after the last one ended).
+            let keep = e.deliver_at_exit;
             let taken = e
                 .refs
                 .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
-                    (n > 0).then_some(n + 1)
+                    (n > 0 || keep).then_some(n + 1)
                 })
                 .is_ok();
             if taken {
@@ -201,7 +203,13 @@ pub(super) fn release(client: *mut pirsch_client) -> bool {
         if e.client != client {
             continue;
         }
-        let left = e.refs.fetch_sub(1, Ordering::AcqRel).saturating_sub(1);
+        let left = match e
+            .refs
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| n.checked_sub(1))
+        {
+            Ok(n) => n - 1,
+            Err(_) => return true, // more frees than references: ignored, never a wrap
+        };
         if left == 0 && !e.deliver_at_exit {
             // The last reference: unpublished, then freed (with delivery).
             if slot
