@@ -15,12 +15,12 @@
 // 3. If the scope was loaded here (so this runs in the master) and the master sees credentials
 //    (pirsch.access_key or pirsch.client_secret in php.ini, PIRSCH_ACCESS_KEY or
 //    PIRSCH_CLIENT_SECRET in its environment, or their _file/_FILE forms), creates the shared
-//    client that Pirsch\Native\Tracker::client() returns; the forked workers inherit it.
+//    client that Pirsch\Native\Tracker::client() returns (pirsch_client_shared); the forked
+//    workers inherit it.
 declare(strict_types=1);
 
 require __DIR__ . '/autoload.php';
 
-use Pirsch\Native\Client;
 use Pirsch\Native\Internal\Settings;
 use Pirsch\Native\Library;
 use Pirsch\Native\Tracker;
@@ -79,7 +79,7 @@ try {
 // 3. The shared client, made in the master before the workers are forked.
 if ($scope && (Settings::isSet('access_key') || Settings::isSet('client_secret'))) {
     try {
-        Tracker::processClient(static fn (): Client => Client::fromEnv());
+        Tracker::client();   // the process's shared client; this object's reference goes, the client stays
     } catch (Throwable $e) {
         error_log('pirsch preload: no shared client (each worker makes its own on first use): ' . $e->getMessage());
     }

@@ -21,6 +21,9 @@ use Pirsch\Native\Tests\Standin;
  *     workers are forked; 2 workers.
  * Page views are queued with a 10-minute flush interval, so nothing is sent while the workers
  * run: every master then gets SIGQUIT (graceful stop), and every page view must arrive.
+ *  d  (last, alone) worker recycling with the API down: pm.max_requests = 4, spool_dir set;
+ *     what a retiring worker cannot deliver is spooled, and the workers after it deliver it
+ *     once the API is back: exactly the page views served arrive, once each, with their times.
  */
 final class FpmEndToEndTest extends TestCase
 {
@@ -55,6 +58,8 @@ final class FpmEndToEndTest extends TestCase
     private static array $procs = [];
     /** @var array<string, list<array>> page view responses by scenario */
     private static array $served = [];
+    /** @var array<string, string> the libpirsch settings every pool gets */
+    private static array $common = [];
 
     public static function setUpBeforeClass(): void
     {
@@ -82,7 +87,7 @@ final class FpmEndToEndTest extends TestCase
         }
         self::$dir = sys_get_temp_dir() . '/pirsch-php-e2e-' . bin2hex(random_bytes(4));
         mkdir(self::$dir, 0755);
-        foreach (['a', 'b', 'c', 'nginx-tmp', 'state'] as $sub) {
+        foreach (['a', 'b', 'c', 'd', 'd-spool', 'nginx-tmp', 'state'] as $sub) {
             mkdir(self::$dir . "/$sub", 0755);
         }
         chmod(self::$dir . '/state', 0777);
@@ -92,7 +97,7 @@ final class FpmEndToEndTest extends TestCase
         self::$tree = self::mirror(self::$dir . '/tree', (string) getenv('PIRSCH_LIBRARY'), (string) getenv('PIRSCH_HEADER'));
         $lib = self::$tree . '/lib/libpirsch.so';
         $header = self::$tree . '/include/pirsch.h';
-        $common = [
+        self::$common = $common = [
             'PIRSCH_LIBRARY' => $lib,
             'PIRSCH_HEADER' => $header,
             'PIRSCH_BASE_URL' => self::$standin->url,
@@ -274,6 +279,73 @@ final class FpmEndToEndTest extends TestCase
         }
     }
 
+    /**
+     * PHP-FPM recycling its workers (pm.max_requests) while the API is down: each retiring
+     * worker spools what it holds; once the API is back the workers after them claim the
+     * spooled files. Exactly the page views served arrive, once each, with the time they were
+     * served, and the spool is empty at the end.
+     *
+     * @depends testAGracefulStopLosesNothing
+     */
+    public function testWorkerRecyclingWithTheApiDownLosesNothing(): void
+    {
+        self::$standin->reset();
+        self::$standin->fault(['path_prefix' => '/api/v1/hit', 'status' => 503]);
+        $spool = self::$dir . '/d-spool';
+        $env = ['SCENARIO' => 'd', 'PIRSCH_ACCESS_KEY' => 'pa_standin_key', 'PIRSCH_SPOOL_DIR' => $spool,
+            'PIRSCH_FLUSH_INTERVAL_MS' => '100', 'PIRSCH_SHUTDOWN_TIMEOUT_MS' => '300'] + self::$common;
+        self::startFpm('d', self::fpmBinary(), ['d' => [2, ['ffi.enable' => 'true'], $env, 4]], ['PATH' => '/usr/bin:/bin'], [], self::$isRoot);
+        $outage = microtime(true);
+        $pids = [];
+        for ($i = 1; $i <= 24; $i++) {
+            [$status, $body] = self::request("/d/p/$i", ['X-Forwarded-For' => "198.51.100.$i"] + self::BROWSER);
+            $this->assertSame(200, $status, json_encode($body) . self::logs());
+            $this->assertTrue($body['queued'], json_encode($body));
+            $pids[$body['pid']] = true;
+        }
+        $this->assertGreaterThanOrEqual(4, count($pids), 'workers were recycled (pm.max_requests = 4)');
+        usleep(1_500_000);   // the last retired workers finish spooling
+        $this->assertSame([], self::$standin->bodies('hit'), 'nothing got through while the API was down');
+        $files = glob("$spool/*") ?: [];
+        $this->assertNotEmpty($files, 'retired workers spooled what they held');
+        foreach ($files as $file) {
+            $this->assertSame(0600, fileperms($file) & 0777, "$file is the owner's only");
+            $this->assertStringNotContainsString('pa_standin_key', (string) file_get_contents($file), 'no secret in the spool');
+        }
+        $back = microtime(true);
+        self::$standin->call('DELETE', '/_standin/faults');
+        [$status] = self::request('/d/after', self::BROWSER);
+        $this->assertSame(200, $status);
+        $bodies = self::$standin->waitFor(25, 'hit', 20.0);
+        proc_terminate(self::$procs['fpm-d'], self::SIGQUIT);
+        $this->assertSame(0, self::wait('fpm-d', 15.0), self::logs());
+        $bodies = self::$standin->bodies('hit');
+        $urls = array_column($bodies, 'url');
+        $expected = array_map(fn ($i) => "http://shop.example/d/p/$i", range(1, 24));
+        $expected[] = 'http://shop.example/d/after';
+        sort($urls);
+        sort($expected);
+        $this->assertSame($expected, $urls, 'every page view once, after recycling with the API down');
+        foreach ($bodies as $body) {
+            if ($body['url'] !== 'http://shop.example/d/after') {
+                $t = (new \DateTimeImmutable($body['time']))->format('U.u');
+                $this->assertGreaterThanOrEqual($outage - 1, (float) $t);
+                $this->assertLessThan($back, (float) $t, "{$body['url']} kept the time it was served");
+            }
+        }
+        $left = [];
+        foreach (glob("$spool/*") ?: [] as $file) {
+            $left[basename($file)] = filesize($file);
+        }
+        $this->assertSame([], array_filter($left, fn ($n) => $n > 64), 'the spool was emptied: ' . json_encode($left));
+    }
+
+    private static function fpmBinary(): string
+    {
+        $versioned = '/usr/sbin/php-fpm' . PHP_MAJOR_VERSION . '.' . PHP_MINOR_VERSION;
+        return getenv('PHP_FPM') ?: (is_executable($versioned) ? $versioned : '/usr/sbin/php-fpm');
+    }
+
     /** One page view through nginx, with a browser's headers; records the page's answer. */
     private function pageView(string $scenario, string $path, array $headers, string $from = '127.0.0.1'): void
     {
@@ -332,16 +404,18 @@ final class FpmEndToEndTest extends TestCase
         return [$status, json_decode($body, true) ?? $body];
     }
 
-    /** @param array<string, array{0: int, 1: array, 2: array}> $pools name => [workers, ini, env] */
+    /** @param array<string, array{0: int, 1: array, 2: array, 3?: int}> $pools name => [workers, ini, env, max_requests] */
     private static function startFpm(string $name, string $fpm, array $pools, array $env, array $ini, bool $asRoot): void
     {
         $dir = self::$dir . "/$name";
         $conf = "[global]\npid = $dir/fpm.pid\nerror_log = $dir/fpm.log\nlog_level = notice\ndaemonize = no\n"
             . "; a stopping worker needs time to deliver its queue (shutdown_timeout_ms) before SIGTERM\n"
             . "process_control_timeout = 10s\n";
-        foreach ($pools as $pool => [$workers, $poolIni, $poolEnv]) {
+        foreach ($pools as $pool => $spec) {
+            [$workers, $poolIni, $poolEnv] = $spec;
+            $maxRequests = $spec[3] ?? 0;
             $conf .= "\n[$pool]\n" . ($asRoot ? "user = root\ngroup = root\n" : '')
-                . "listen = $dir/$pool.sock\nlisten.mode = 0666\npm = static\npm.max_children = $workers\n"
+                . "listen = $dir/$pool.sock\nlisten.mode = 0666\npm = static\npm.max_children = $workers\npm.max_requests = $maxRequests\n"
                 . "clear_env = no\ncatch_workers_output = yes\ndecorate_workers_output = no\n"
                 . "php_admin_flag[log_errors] = on\nphp_admin_value[error_log] = $dir/php-errors.log\n";
             foreach ($poolIni as $key => $value) {
@@ -387,7 +461,7 @@ final class FpmEndToEndTest extends TestCase
         }
         $params .= "            fastcgi_param HTTPS \$https if_not_empty;\n";
         $locations = '';
-        foreach (['a' => 'a/a', 'r' => 'a/r', 'b' => 'b/b', 'c' => 'c/c'] as $prefix => $sock) {
+        foreach (['a' => 'a/a', 'r' => 'a/r', 'b' => 'b/b', 'c' => 'c/c', 'd' => 'd/d'] as $prefix => $sock) {
             $locations .= "        location /$prefix/ {\n$params            fastcgi_pass unix:$dir/$sock.sock;\n        }\n";
         }
         $user = self::$isRoot ? "user root;\n" : '';   // workers as root: the temporary paths are ours

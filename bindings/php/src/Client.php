@@ -37,6 +37,7 @@ final class Client
         'base_url', 'timeout_ms', 'max_retries', 'queue_capacity', 'batch_size', 'flush_interval_ms',
         'shutdown_timeout_ms', 'max_item_age_ms', 'trusted_proxies', 'client_ip_header', 'forward_proxy_headers',
         'allow_insecure_http', 'log_level', 'queue_max_bytes', 'proxy', 'tls_roots', 'ca_file',
+        'spool_dir', 'spool_sync', 'spool_max_bytes', 'deliver_at_exit',
     ];
 
     /** @var array<string, string>|null field name => 'string'|'int'|'uint'|'bool'|'kv' */
@@ -53,12 +54,20 @@ final class Client
      * @param array<string, string|int|bool|list<string>|null> $config Configuration keys as in
      *        the README: base_url, timeout_ms, trusted_proxies (a string or a list), ...
      *        Booleans become "true"/"false", lists are joined with ", ", null is skipped.
+     * @param string|null $shared A name: the process's client of that name (pirsch_client_shared),
+     *        made by the first call in the process and the same C client for every later one, in
+     *        this and later requests of a server worker and in processes forked from it; later
+     *        calls must give the same credentials, and their $config is ignored. It is kept until
+     *        the process exits (deliver_at_exit defaults to true) and then delivers what is
+     *        queued; close() only gives back this object's reference. Null: a client of its own,
+     *        freed (after delivery) by close() or the destructor.
      */
     public function __construct(
         ?string $accessKey = null,
         ?string $clientId = null,
         ?string $clientSecret = null,
         array $config = [],
+        ?string $shared = null,
     ) {
         $this->ffi = Library::ffi();
         if ($accessKey !== null && $accessKey !== '' && (($clientSecret ?? '') !== '' || ($clientId ?? '') !== '')) {
@@ -68,6 +77,12 @@ final class Client
         $secret = $accessKey !== null && $accessKey !== '' ? $accessKey : ($clientSecret ?? '');
         if (str_contains($id . $secret, "\0")) {
             throw Library::error('PIRSCH_ERR_INVALID_ARGUMENT', 'the credentials contain a NUL byte');
+        }
+        if ($shared !== null) {
+            if ($shared === '' || strlen($shared) > 64 || str_contains($shared, "\0")) {
+                throw Library::error('PIRSCH_ERR_INVALID_ARGUMENT', 'shared must be a name of 1 to 64 bytes without NUL, e.g. "default"');
+            }
+            $config += ['deliver_at_exit' => true];
         }
         $ffi = $this->ffi;
         $cfg = $ffi->pirsch_config_new();
@@ -88,7 +103,9 @@ final class Client
                     throw Library::exception($rc, $ffi->pirsch_last_error());
                 }
             }
-            $ptr = $ffi->pirsch_client_new($id, $secret, $cfg);
+            $ptr = $shared === null
+                ? $ffi->pirsch_client_new($id, $secret, $cfg)
+                : $ffi->pirsch_client_shared($shared, $id, $secret, $cfg);
             if ($ptr === null) {
                 // The code says why: the credentials (AUTH) or the config (INVALID_ARGUMENT).
                 $code = $ffi->pirsch_last_error_code();
@@ -108,7 +125,7 @@ final class Client
      * Throws AuthException when no credentials are set anywhere (the message names every place),
      * InvalidArgumentException when a named file cannot be read.
      */
-    public static function fromEnv(array $config = []): self
+    public static function fromEnv(array $config = [], ?string $shared = null): self
     {
         $get = static function (string $name): ?string {
             try {
@@ -140,6 +157,7 @@ final class Client
             clientId: $accessKey === null ? $get('client_id') : null,
             clientSecret: $secret,
             config: array_replace($fromSettings, $config),
+            shared: $shared,
         );
     }
 
@@ -288,8 +306,9 @@ final class Client
     }
 
     /**
-     * Stops the client: delivers what is queued (up to shutdown_timeout_ms) and frees it. Later
-     * calls throw ClosedException. Idempotent; the destructor calls it.
+     * Stops the client: delivers what is queued (up to shutdown_timeout_ms) and frees it; for a
+     * shared client, gives back this object's reference (the C client stays until the process
+     * exits). Later calls on this object throw ClosedException. Idempotent; the destructor calls it.
      */
     public function close(): void
     {

@@ -11,7 +11,6 @@ use Pirsch\Native\Exception\InvalidArgumentException;
 use Pirsch\Native\Exception\LoadException;
 use Pirsch\Native\Exception\QueueFullException;
 use Pirsch\Native\Internal\Drops;
-use Pirsch\Native\Internal\ProcessSlot;
 
 /**
  * Page views from a PHP page in one line:
@@ -29,46 +28,32 @@ final class Tracker
 {
     private static ?Client $client = null;
 
+    /** The name of the process's shared client that Tracker uses (see client()). */
+    public const SHARED = 'tracker';
+
     /**
-     * The client of this process, made by $factory (default: Client::fromEnv()) on first use.
-     * Unlike pageView(), this is explicit API: it throws the typed exceptions of the package
-     * (LoadException, AuthException, ...) when the client cannot be made.
+     * The client of this process, made by $factory (default: Client::fromEnv(shared:
+     * Tracker::SHARED)) on this request's first use. Unlike pageView(), this is explicit API:
+     * it throws the typed exceptions of the package (LoadException, AuthException, ...) when
+     * the client cannot be made.
      *
-     * Outside the CLI (PHP-FPM, where it is tested, and other SAPIs that serve many requests
-     * per process) it is kept for the life of the worker process, across requests, although
-     * PHP resets everything else after each request: the queue, the sender thread, the
-     * connection and the token live on, and a worker that exits normally delivers what is
-     * still queued (within shutdown_timeout_ms) as it exits; a worker killed by a signal
-     * loses it (see the README on process_control_timeout). A client made in the master before
-     * the workers are forked (by preload.php) is inherited by them. The factory therefore runs
-     * once per process, with the first request's view of the configuration. In the CLI it
-     * lives as long as the script.
+     * The default client is the library's shared client for the process (pirsch_client_shared):
+     * PHP resets everything after each request, but the C client, its queue, sender thread,
+     * connection and token live as long as the worker process (PHP-FPM and other SAPIs that
+     * serve many requests per process) and the processes forked from it (a client made in the
+     * master by preload.php is inherited by the workers), and a worker that exits normally
+     * delivers what is still queued (within shutdown_timeout_ms) as it exits; a worker killed
+     * by a signal loses it unless spool_dir is set (see the README). Its settings are read on
+     * the first request of the process; later requests get the same client. A factory of your
+     * own should make its client with `shared:` to get the same.
      */
     public static function client(?callable $factory = null): Client
     {
         if (self::$client !== null) {
             return self::$client;
         }
-        $factory ??= static fn (): Client => Client::fromEnv();
-        return self::$client = PHP_SAPI === 'cli' || PHP_SAPI === 'phpdbg' ? self::made($factory) : self::processClient($factory);
-    }
-
-    /**
-     * @internal The process's shared client (see client()), whatever the SAPI.
-     */
-    public static function processClient(callable $factory): Client
-    {
-        $ffi = Library::ffi();
-        $ptr = ProcessSlot::get($ffi);
-        if ($ptr !== null) {
-            return Client::fromPointer($ptr, false);
-        }
-        $client = self::made($factory);
-        if (ProcessSlot::put($ffi, $client->pointer())) {
-            $client->disown();
-        }
-        // Otherwise this request's client is freed (and delivers its queue) when the request ends.
-        return $client;
+        $factory ??= static fn (): Client => Client::fromEnv(shared: self::SHARED);
+        return self::$client = self::made($factory);
     }
 
     private static function made(callable $factory): Client
