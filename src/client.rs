@@ -77,6 +77,7 @@ impl Client {
                 trusted_proxies: config.trusted_proxies.clone(),
                 client_ip_header: config.client_ip_header,
                 forward_proxy_headers: config.forward_proxy_headers,
+                max_item_age: config.max_item_age,
             },
             settings: Settings {
                 batch_size: config.batch_size,
@@ -135,8 +136,20 @@ impl Client {
     pub fn send(&self, kind: Kind, hit: &Hit<'_>, event: Option<&Event<'_>>) -> Result<()> {
         let item = self.setup.rules.prepare(kind, hit, event)?;
         let mut body = Vec::with_capacity(512);
-        item.write_json(&mut body, None);
-        self.state().api.send_item(kind, &body)
+        match item.own_time() {
+            None => {
+                item.write_json(&mut body, None);
+                self.state().api.send_item(kind, &body, false)
+            }
+            // Only the batch endpoints take a time: a batch of one.
+            Some(at) => {
+                let stamp = crate::time::rfc3339_millis_bytes(at);
+                body.push(b'[');
+                item.write_json(&mut body, Some(std::str::from_utf8(&stamp).unwrap_or("")));
+                body.push(b']');
+                self.state().api.send_item(kind, &body, true)
+            }
+        }
     }
 
     /// Validates and copies an item, stamps it with the current time and queues it for the
@@ -154,8 +167,17 @@ impl Client {
                 .map_err(|r| st.queue.refusal_error(r, settings, log))?;
         }
         self.ensure_sender(st)?;
-        let (queued_at, wall) = crate::time::now_for_queue();
-        let stamp = crate::time::rfc3339_millis_cached(wall);
+        let (mut queued_at, mut wall) = crate::time::now_for_queue();
+        let stamp = match item.own_time() {
+            None => crate::time::rfc3339_millis_cached(wall),
+            Some(at) => {
+                // Its age counts from its own time (max_item_age, the spool's order).
+                let age = wall.duration_since(at).unwrap_or_default();
+                queued_at = queued_at.checked_sub(age).unwrap_or(queued_at);
+                wall = at;
+                crate::time::rfc3339_millis_bytes(at)
+            }
+        };
         let time = std::str::from_utf8(&stamp).unwrap_or("");
         // Written in a reused per-thread buffer, then copied into the queue's open batch:
         // nothing is allocated per item. (The spool never calls the user's logger here.)

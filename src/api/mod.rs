@@ -82,12 +82,17 @@ impl Api {
         self.tokens.refreshes()
     }
 
-    /// Sends one item and waits until the API has accepted it (BLOCKS, with retries).
-    pub fn send_item(&self, kind: Kind, body: &[u8]) -> Result<()> {
+    /// Sends one item (or, with `batch`, a JSON array of items) and waits until the API has
+    /// accepted it (BLOCKS, with retries).
+    pub fn send_item(&self, kind: Kind, body: &[u8], batch: bool) -> Result<()> {
         self.with_retries(kind.noun(), || {
             self.send_authed(
                 "POST",
-                kind.path(),
+                if batch {
+                    kind.batch_path()
+                } else {
+                    kind.path()
+                },
                 Some(body),
                 None,
                 MAX_SMALL_RESPONSE_BYTES,

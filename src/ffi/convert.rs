@@ -149,6 +149,7 @@ pub(crate) unsafe fn hit_from_c<'a>(p: *const pirsch_hit_options) -> Result<Hit<
         screen_height: o.screen_height,
         disable_bot_filter: o.disable_bot_filter,
         tags: pairs(o.tags, o.tags_len, "tags")?,
+        time: utf8(o.time, "hit->time")?.map(Cow::Borrowed),
     })
 }
 

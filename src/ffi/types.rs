@@ -54,6 +54,12 @@ pub struct pirsch_hit_options {
     /// Up to 20 tags (keys and values up to 50 characters, keys unique and non-empty).
     pub tags: *const pirsch_kv,
     pub tags_len: usize,
+    /// When it happened, for importing logs: RFC 3339 ("2026-11-30T10:00:00Z", any offset,
+    /// optional fraction) or Unix epoch milliseconds as digits ("1764496800000"). NULL or ""
+    /// = now. Refused (PIRSCH_ERR_INVALID_ARGUMENT) more than 60 s in the future or older
+    /// than `max_item_age_ms` (1 hour by default; raise it, up to 30 days, to import older
+    /// logs). Queued items keep it; a blocking call with a time goes to the batch endpoint.
+    pub time: *const c_char,
 }
 
 /// What makes a page view an event. Strings as in `pirsch_hit_options`.

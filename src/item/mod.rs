@@ -45,6 +45,8 @@ pub struct Hit<'a> {
     pub screen_height: i32,
     pub disable_bot_filter: bool,
     pub tags: Vec<(Cow<'a, str>, Cow<'a, str>)>,
+    /// The caller's own time (RFC 3339 or epoch milliseconds); None: now.
+    pub time: Option<Cow<'a, str>>,
 }
 
 /// What makes a page view an event.

@@ -7,6 +7,10 @@ use super::json::{write_item, BodyOptions};
 use super::{Event, Hit, Kind};
 use crate::error::{Error, ErrorKind, Result};
 use std::borrow::Cow;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// How far in the future a caller's own `time` may be (clock skew between machines).
+pub(crate) const MAX_FUTURE_SKEW: Duration = Duration::from_secs(60);
 
 /// The settings that shape what is sent for an item (from the client's config).
 #[derive(Clone, Debug, Default)]
@@ -14,6 +18,8 @@ pub(crate) struct Rules {
     pub trusted_proxies: TrustedProxies,
     pub client_ip_header: ClientIpHeader,
     pub forward_proxy_headers: bool,
+    /// How old a caller's own `time` may be (max_item_age_ms); zero: no bound.
+    pub max_item_age: Duration,
 }
 
 /// An item that passed validation, with what to send instead of its own fields.
@@ -26,6 +32,17 @@ pub(crate) struct Prepared<'r, 'h, 'a> {
     ip: Option<Cow<'h, str>>,
     /// The normalised URL, when it differs from `hit.url` as given.
     url: Option<String>,
+    /// The caller's own time, checked.
+    time: Option<SystemTime>,
+}
+
+/// Parses a caller's `time`: RFC 3339, or Unix epoch milliseconds as digits.
+pub(crate) fn parse_own_time(s: &str) -> Option<SystemTime> {
+    let s = s.trim();
+    if !s.is_empty() && s.len() <= 16 && s.bytes().all(|b| b.is_ascii_digit()) {
+        return UNIX_EPOCH.checked_add(Duration::from_millis(s.parse().ok()?));
+    }
+    crate::time::parse_rfc3339(s)
 }
 
 impl Rules {
@@ -81,6 +98,10 @@ impl Rules {
                 })?
                 .validate()?;
         }
+        let time = match super::present(&hit.time) {
+            None => None,
+            Some(t) => Some(self.check_time(t, SystemTime::now())?),
+        };
         Ok(Prepared {
             rules: self,
             kind,
@@ -88,13 +109,48 @@ impl Rules {
             event,
             ip,
             url,
+            time,
         })
+    }
+
+    /// A caller's own time, if it is one the API takes: not in the future beyond the skew,
+    /// not older than max_item_age.
+    fn check_time(&self, t: &str, now: SystemTime) -> Result<SystemTime> {
+        let shown = crate::error::truncate(t, 40);
+        let at = parse_own_time(t).ok_or_else(|| {
+            Error::invalid(format!(
+                "time {shown:?} is neither RFC 3339 (e.g. \"2026-11-30T10:00:00Z\") nor epoch milliseconds (e.g. \"1764496800000\")"
+            ))
+        })?;
+        if let Ok(ahead) = at.duration_since(now) {
+            if ahead > MAX_FUTURE_SKEW {
+                return Err(Error::invalid(format!(
+                    "time {shown:?} is {} s in the future (at most {} s of clock skew is taken); check the clock or the time zone",
+                    ahead.as_secs(),
+                    MAX_FUTURE_SKEW.as_secs()
+                )));
+            }
+        } else if let Ok(age) = now.duration_since(at) {
+            if !self.max_item_age.is_zero() && age > self.max_item_age {
+                return Err(Error::invalid(format!(
+                    "time {shown:?} is {} s old, older than max_item_age_ms={}; raise max_item_age_ms (up to 30 days) to import older items",
+                    age.as_secs(),
+                    self.max_item_age.as_millis()
+                )));
+            }
+        }
+        Ok(at)
     }
 }
 
 impl Prepared<'_, '_, '_> {
     pub fn kind(&self) -> Kind {
         self.kind
+    }
+
+    /// The caller's own time, when it gave one.
+    pub fn own_time(&self) -> Option<SystemTime> {
+        self.time
     }
 
     /// Appends the item's JSON object to `out`, with `time` (RFC 3339) for a queued item.

@@ -290,6 +290,7 @@ impl HitData {
             disable_bot_filter: self.disable_bot_filter,
             tags,
             tags_len,
+            time: self.get("time"),
         }
     }
 }

@@ -116,6 +116,14 @@ typedef struct pirsch_hit_options {
    */
   const struct pirsch_kv *tags;
   size_t tags_len;
+  /**
+   * When it happened, for importing logs: RFC 3339 ("2026-11-30T10:00:00Z", any offset,
+   * optional fraction) or Unix epoch milliseconds as digits ("1764496800000"). NULL or ""
+   * = now. Refused (PIRSCH_ERR_INVALID_ARGUMENT) more than 60 s in the future or older
+   * than `max_item_age_ms` (1 hour by default; raise it, up to 30 days, to import older
+   * logs). Queued items keep it; a blocking call with a time goes to the batch endpoint.
+   */
+  const char *time;
 } pirsch_hit_options;
 
 /**
