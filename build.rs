@@ -47,11 +47,14 @@ fn main() {
     let mut config =
         cbindgen::Config::from_file(crate_dir.join("cbindgen.toml")).expect("cbindgen.toml");
     let version = format!(
-        "#define PIRSCH_VERSION \"{}\"\n#define PIRSCH_VERSION_MAJOR {}\n#define PIRSCH_VERSION_MINOR {}\n#define PIRSCH_VERSION_PATCH {}\n",
+        "#define PIRSCH_VERSION \"{}\"\n#define PIRSCH_VERSION_MAJOR {}\n#define PIRSCH_VERSION_MINOR {}\n#define PIRSCH_VERSION_PATCH {}\n/** The version as one integer, MAJOR * 10000 + MINOR * 100 + PATCH (0.1.0 is 100), for #if. */\n#define PIRSCH_VERSION_NUMBER {}\n",
         env!("CARGO_PKG_VERSION"),
         env!("CARGO_PKG_VERSION_MAJOR"),
         env!("CARGO_PKG_VERSION_MINOR"),
         env!("CARGO_PKG_VERSION_PATCH"),
+        env!("CARGO_PKG_VERSION_MAJOR").parse::<u32>().unwrap() * 10000
+            + env!("CARGO_PKG_VERSION_MINOR").parse::<u32>().unwrap() * 100
+            + env!("CARGO_PKG_VERSION_PATCH").parse::<u32>().unwrap(),
     );
     config.after_includes = Some(format!(
         "{}\n{}",

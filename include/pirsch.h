@@ -27,6 +27,8 @@
 #define PIRSCH_VERSION_MAJOR 0
 #define PIRSCH_VERSION_MINOR 1
 #define PIRSCH_VERSION_PATCH 0
+/** The version as one integer, MAJOR * 10000 + MINOR * 100 + PATCH (0.1.0 is 100), for #if. */
+#define PIRSCH_VERSION_NUMBER 100
 
 
 /**
@@ -152,7 +154,8 @@ typedef struct pirsch_event_options {
 
 /**
  * Counters of the background queue (`pirsch_*_enqueue`) of one client in this process.
- * Declare it as `struct pirsch_stats` (the function pirsch_stats has the plain name).
+ * Declare it as `pirsch_queue_stats` (or `struct pirsch_stats`: the old function
+ * pirsch_stats has the plain name, which C++ cannot use for the type).
  * At every moment: enqueued == sent + dropped_queue_full + dropped_rejected +
  * dropped_expired + dropped_shutdown + spooled + queue_depth + in_flight. Blocking calls
  * are not counted here. After fork() a child's counters start from zero.
@@ -231,6 +234,145 @@ struct pirsch_stats {
 };
 
 /**
+ * The counters of pirsch_client_stats: `struct pirsch_stats` under a name that C++ can use.
+ */
+typedef struct pirsch_stats pirsch_queue_stats;
+
+/**
+ * Which statistic pirsch_statistics asks for: one of the PIRSCH_STATISTIC_* values. Values
+ * are stable; others are refused with PIRSCH_ERR_INVALID_ARGUMENT.
+ */
+typedef int32_t pirsch_statistic;
+
+/**
+ * A list of strings: `items[0..len]`, each NUL-terminated UTF-8, owned by the caller and only
+ * read during the call. `len` 0 = none (then `items` may be NULL).
+ */
+typedef struct pirsch_strings {
+  const char *const *items;
+  size_t len;
+} pirsch_strings;
+
+/**
+ * Which statistics pirsch_statistics asks for, and how they are filtered. Zero-initialise it
+ * and set `struct_size = sizeof(pirsch_filter)`. A NULL or "" string, a 0 number and an
+ * empty list are not sent. Each list value repeats its parameter (two paths: pages on
+ * either); the names of the query parameters are those of the fields. All strings are
+ * owned by the caller and only read during the call.
+ */
+typedef struct pirsch_filter {
+  /**
+   * sizeof(pirsch_filter); 0 is refused.
+   */
+  size_t struct_size;
+  /**
+   * Required: the domain's id (pirsch_domains lists them); sent as `id`.
+   */
+  const char *domain_id;
+  /**
+   * First and last day, YYYY-MM-DD, both included; required except for
+   * PIRSCH_STATISTIC_ACTIVE_VISITORS. `to` must not be before `from`.
+   */
+  const char *from;
+  const char *to;
+  /**
+   * IANA time zone of the days, e.g. "Europe/Berlin" (default: the dashboard's).
+   */
+  const char *tz;
+  /**
+   * PIRSCH_STATISTIC_VISITORS: "day", "week", "month" or "year".
+   */
+  const char *scale;
+  /**
+   * PIRSCH_STATISTIC_ACTIVE_VISITORS: how many seconds back count as active.
+   */
+  uint32_t start;
+  struct pirsch_strings path;
+  /**
+   * Paths matching a regular expression.
+   */
+  struct pirsch_strings pattern;
+  struct pirsch_strings entry_path;
+  struct pirsch_strings exit_path;
+  /**
+   * Event names (required for EVENT_METADATA and EVENT_PAGES).
+   */
+  struct pirsch_strings event;
+  /**
+   * Event metadata keys (required for EVENT_METADATA).
+   */
+  struct pirsch_strings event_meta_key;
+  /**
+   * ISO 639-1 codes, e.g. "en".
+   */
+  struct pirsch_strings language;
+  /**
+   * ISO 3166-1 alpha-2 codes, lower case, e.g. "de".
+   */
+  struct pirsch_strings country;
+  struct pirsch_strings region;
+  struct pirsch_strings city;
+  struct pirsch_strings referrer;
+  struct pirsch_strings referrer_name;
+  struct pirsch_strings os;
+  struct pirsch_strings browser;
+  /**
+   * "XXL", "XL", "L", "M", "S", "XS".
+   */
+  struct pirsch_strings screen_class;
+  struct pirsch_strings utm_source;
+  struct pirsch_strings utm_medium;
+  struct pirsch_strings utm_campaign;
+  struct pirsch_strings utm_content;
+  struct pirsch_strings utm_term;
+  /**
+   * Tag keys (PIRSCH_STATISTIC_TAGS: the key whose values to list).
+   */
+  struct pirsch_strings tag;
+  /**
+   * "desktop", "mobile" or "unknown".
+   */
+  const char *platform;
+  /**
+   * Event metadata that must match, sent as `meta_<key>=<value>`.
+   */
+  const struct pirsch_kv *event_meta;
+  size_t event_meta_len;
+  /**
+   * Tags that must match, sent as `tag_<key>=<value>`.
+   */
+  const struct pirsch_kv *tags;
+  size_t tags_len;
+  const char *custom_metric_key;
+  /**
+   * "integer" or "float".
+   */
+  const char *custom_metric_type;
+  /**
+   * Pages: include the average time on page.
+   */
+  bool include_avg_time_on_page;
+  /**
+   * Rows to skip and to return (0 = the API's default).
+   */
+  uint32_t offset;
+  uint32_t limit;
+  /**
+   * The field to sort by, e.g. "visitors"; `direction` "asc" or "desc".
+   */
+  const char *sort;
+  const char *direction;
+  /**
+   * Only rows whose main field contains this text.
+   */
+  const char *search;
+  /**
+   * PIRSCH_STATISTIC_FUNNEL: the funnel (pirsch_funnels lists them).
+   */
+  const char *funnel_id;
+} pirsch_filter;
+
+/**
  * Success.
  */
 #define PIRSCH_OK 0
@@ -284,6 +426,187 @@ struct pirsch_stats {
  * An internal bug was caught at the boundary; the host process keeps running.
  */
 #define PIRSCH_ERR_PANIC 99
+
+/**
+ * Visitors, views, sessions and bounces per day (or `scale`): GET /api/v1/statistics/visitor.
+ */
+#define PIRSCH_STATISTIC_VISITORS 0
+
+/**
+ * Totals for the range (statistics/total).
+ */
+#define PIRSCH_STATISTIC_TOTAL 1
+
+/**
+ * Pages with visitors and views (statistics/page).
+ */
+#define PIRSCH_STATISTIC_PAGES 2
+
+/**
+ * Entry pages (statistics/page/entry).
+ */
+#define PIRSCH_STATISTIC_ENTRY_PAGES 3
+
+/**
+ * Exit pages (statistics/page/exit).
+ */
+#define PIRSCH_STATISTIC_EXIT_PAGES 4
+
+/**
+ * Average session duration per day (statistics/duration/session).
+ */
+#define PIRSCH_STATISTIC_SESSION_DURATION 5
+
+/**
+ * Average time on page per day (statistics/duration/page).
+ */
+#define PIRSCH_STATISTIC_TIME_ON_PAGE 6
+
+/**
+ * UTM sources (statistics/utm/source).
+ */
+#define PIRSCH_STATISTIC_UTM_SOURCE 7
+
+/**
+ * UTM media (statistics/utm/medium).
+ */
+#define PIRSCH_STATISTIC_UTM_MEDIUM 8
+
+/**
+ * UTM campaigns (statistics/utm/campaign).
+ */
+#define PIRSCH_STATISTIC_UTM_CAMPAIGN 9
+
+/**
+ * UTM contents (statistics/utm/content).
+ */
+#define PIRSCH_STATISTIC_UTM_CONTENT 10
+
+/**
+ * UTM terms (statistics/utm/term).
+ */
+#define PIRSCH_STATISTIC_UTM_TERM 11
+
+/**
+ * Conversion goals (statistics/goals).
+ */
+#define PIRSCH_STATISTIC_CONVERSION_GOALS 12
+
+/**
+ * Events with their counts (statistics/events).
+ */
+#define PIRSCH_STATISTIC_EVENTS 13
+
+/**
+ * The values of one event's metadata key (statistics/event/meta; needs `event` and
+ * `event_meta_key`).
+ */
+#define PIRSCH_STATISTIC_EVENT_METADATA 14
+
+/**
+ * Events with all their metadata (statistics/event/list).
+ */
+#define PIRSCH_STATISTIC_LIST_EVENTS 15
+
+/**
+ * The pages an event happened on (statistics/event/page; needs `event`).
+ */
+#define PIRSCH_STATISTIC_EVENT_PAGES 16
+
+/**
+ * A funnel's steps (statistics/funnel; needs `funnel_id`).
+ */
+#define PIRSCH_STATISTIC_FUNNEL 17
+
+/**
+ * Growth against the period before (statistics/growth).
+ */
+#define PIRSCH_STATISTIC_GROWTH 18
+
+/**
+ * Active visitors of the last `start` seconds (statistics/active; no dates needed).
+ */
+#define PIRSCH_STATISTIC_ACTIVE_VISITORS 19
+
+/**
+ * Visitors per hour of the day (statistics/hours).
+ */
+#define PIRSCH_STATISTIC_TIME_OF_DAY 20
+
+/**
+ * Languages (statistics/language).
+ */
+#define PIRSCH_STATISTIC_LANGUAGES 21
+
+/**
+ * Referrers (statistics/referrer).
+ */
+#define PIRSCH_STATISTIC_REFERRER 22
+
+/**
+ * Google Search Console keywords (statistics/keywords).
+ */
+#define PIRSCH_STATISTIC_KEYWORDS 23
+
+/**
+ * Operating systems (statistics/os).
+ */
+#define PIRSCH_STATISTIC_OS 24
+
+/**
+ * Operating system versions (statistics/os/version).
+ */
+#define PIRSCH_STATISTIC_OS_VERSIONS 25
+
+/**
+ * Browsers (statistics/browser).
+ */
+#define PIRSCH_STATISTIC_BROWSER 26
+
+/**
+ * Browser versions (statistics/browser/version).
+ */
+#define PIRSCH_STATISTIC_BROWSER_VERSIONS 27
+
+/**
+ * Desktop, mobile and unknown platforms (statistics/platform).
+ */
+#define PIRSCH_STATISTIC_PLATFORM 28
+
+/**
+ * Screen classes (statistics/screen).
+ */
+#define PIRSCH_STATISTIC_SCREEN 29
+
+/**
+ * Countries (statistics/country).
+ */
+#define PIRSCH_STATISTIC_COUNTRY 30
+
+/**
+ * Regions (statistics/region).
+ */
+#define PIRSCH_STATISTIC_REGION 31
+
+/**
+ * Cities (statistics/city).
+ */
+#define PIRSCH_STATISTIC_CITY 32
+
+/**
+ * Tag keys (statistics/tags).
+ */
+#define PIRSCH_STATISTIC_TAG_KEYS 33
+
+/**
+ * The values of the tag keys in `tag` (statistics/tag/details).
+ */
+#define PIRSCH_STATISTIC_TAGS 34
+
+/**
+ * How many statistics there are (one more than the largest value).
+ */
+#define PIRSCH_STATISTIC_COUNT 35
 
 #ifdef __cplusplus
 extern "C" {
@@ -506,13 +829,22 @@ pirsch_result pirsch_flush(struct pirsch_client *client,
                            uint32_t timeout_ms);
 
 /**
- * Copies the client's queue counters into `*out`. Set `out->struct_size =
- * sizeof(struct pirsch_stats)` first; only that many bytes are written. Does not block (beyond a
- * short lock). Returns PIRSCH_OK, PIRSCH_ERR_NULL_ARGUMENT or PIRSCH_ERR_INVALID_ARGUMENT
- * (struct_size 0).
+ * Copies the client's queue counters into `*out`: the same as pirsch_client_stats, under
+ * the name it had first (kept for compatibility; in C++ the struct cannot be named
+ * `pirsch_stats` beside this function, so new code uses pirsch_client_stats and
+ * `pirsch_queue_stats`).
  */
 pirsch_result pirsch_stats(const struct pirsch_client *client,
                            struct pirsch_stats *out);
+
+/**
+ * Copies the client's queue counters into `*out`. Set `out->struct_size =
+ * sizeof(pirsch_queue_stats)` first; only that many bytes are written. Does not block
+ * (beyond a short lock). Returns PIRSCH_OK, PIRSCH_ERR_NULL_ARGUMENT or
+ * PIRSCH_ERR_INVALID_ARGUMENT (struct_size 0).
+ */
+pirsch_result pirsch_client_stats(const struct pirsch_client *client,
+                                  pirsch_queue_stats *out);
 
 /**
  * The process's client named `name`, made on the first call from `client_id`,
@@ -530,6 +862,51 @@ struct pirsch_client *pirsch_client_shared(const char *name,
                                            const char *client_id,
                                            const char *client_secret,
                                            const struct pirsch_config *cfg);
+
+/**
+ * Asks the API for statistic `which` (a PIRSCH_STATISTIC_* value) of the domain and days in
+ * `filter`. BLOCKS like pirsch_request (up to timeout_ms per try, 1 + max_retries tries),
+ * with the client's token: reading needs an OAuth client (an access key gets
+ * PIRSCH_ERR_HTTP, 403). The filter is checked first: a missing domain_id or date, a date
+ * that is not YYYY-MM-DD, `to` before `from`, a value that is not one of those listed for
+ * scale, platform, direction or custom_metric_type, or a statistic's own requirement
+ * (`event`, `event_meta_key`, `funnel_id`) missing is PIRSCH_ERR_INVALID_ARGUMENT, and nothing
+ * is sent. On PIRSCH_OK `*json_out` is the API's JSON answer (an array or an object, as the
+ * API documents for the endpoint), a string the caller owns and frees with
+ * pirsch_string_free; on failure it is NULL and pirsch_last_error() says why. `filter` is only
+ * read during the call.
+ */
+pirsch_result pirsch_statistics(struct pirsch_client *client,
+                                pirsch_statistic which,
+                                const struct pirsch_filter *filter,
+                                char **json_out);
+
+/**
+ * The request pirsch_statistics would send, without sending it: "/api/v1/statistics/...?id=
+ * ...", each value percent-encoded (RFC 3986 unreserved characters kept), the parameters in
+ * the order of the filter's fields. Checks the filter as pirsch_statistics does. On PIRSCH_OK
+ * `*path_out` is a string the caller owns and frees with pirsch_string_free (NULL on
+ * failure). Needs no client; does not block.
+ */
+pirsch_result pirsch_statistics_path(pirsch_statistic which,
+                                     const struct pirsch_filter *filter,
+                                     char **path_out);
+
+/**
+ * The domains the client may read (GET /api/v1/domain): a JSON array of objects with `id`,
+ * `hostname`, `subdomain`, `timezone` and more. BLOCKS like pirsch_statistics; needs an
+ * OAuth client. `*json_out` as there.
+ */
+pirsch_result pirsch_domains(struct pirsch_client *client,
+                             char **json_out);
+
+/**
+ * The funnels of a domain with their steps (GET /api/v1/funnel?id=...): a JSON array. BLOCKS
+ * like pirsch_statistics; needs an OAuth client. `*json_out` as there.
+ */
+pirsch_result pirsch_funnels(struct pirsch_client *client,
+                             const char *domain_id,
+                             char **json_out);
 
 /**
  * Fills `*out` from a request as a server sees it, without copying: the URL, the address of

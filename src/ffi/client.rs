@@ -7,7 +7,8 @@ use super::convert::{
 };
 use super::result::pirsch_result;
 use super::types::{
-    pirsch_client, pirsch_config, pirsch_event_options, pirsch_hit_options, pirsch_stats,
+    pirsch_client, pirsch_config, pirsch_event_options, pirsch_hit_options, pirsch_queue_stats,
+    pirsch_stats,
 };
 use crate::client::Client;
 use crate::item::Kind;
@@ -209,14 +210,26 @@ pub unsafe extern "C" fn pirsch_flush(
     fallible(|| client_ref(client)?.flush(std::time::Duration::from_millis(timeout_ms as u64)))
 }
 
-/// Copies the client's queue counters into `*out`. Set `out->struct_size =
-/// sizeof(struct pirsch_stats)` first; only that many bytes are written. Does not block (beyond a
-/// short lock). Returns PIRSCH_OK, PIRSCH_ERR_NULL_ARGUMENT or PIRSCH_ERR_INVALID_ARGUMENT
-/// (struct_size 0).
+/// Copies the client's queue counters into `*out`: the same as pirsch_client_stats, under
+/// the name it had first (kept for compatibility; in C++ the struct cannot be named
+/// `pirsch_stats` beside this function, so new code uses pirsch_client_stats and
+/// `pirsch_queue_stats`).
 #[no_mangle]
 pub unsafe extern "C" fn pirsch_stats(
     client: *const pirsch_client,
     out: *mut pirsch_stats,
+) -> pirsch_result {
+    pirsch_client_stats(client, out)
+}
+
+/// Copies the client's queue counters into `*out`. Set `out->struct_size =
+/// sizeof(pirsch_queue_stats)` first; only that many bytes are written. Does not block
+/// (beyond a short lock). Returns PIRSCH_OK, PIRSCH_ERR_NULL_ARGUMENT or
+/// PIRSCH_ERR_INVALID_ARGUMENT (struct_size 0).
+#[no_mangle]
+pub unsafe extern "C" fn pirsch_client_stats(
+    client: *const pirsch_client,
+    out: *mut pirsch_queue_stats,
 ) -> pirsch_result {
     fallible(|| {
         let client = client_ref(client)?;

@@ -10,6 +10,7 @@ mod boundary;
 mod config;
 mod client;
 mod shared;
+mod statistics;
 mod headers;
 mod types;
 mod convert;
@@ -20,6 +21,7 @@ pub use config::*;
 pub use headers::pirsch_hit_options_from_headers;
 pub use result::*;
 pub use shared::pirsch_client_shared;
+pub use statistics::*;
 pub use types::*;
 
 #[cfg(feature = "fuzzing")]

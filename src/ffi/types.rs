@@ -79,7 +79,8 @@ pub struct pirsch_event_options {
 }
 
 /// Counters of the background queue (`pirsch_*_enqueue`) of one client in this process.
-/// Declare it as `struct pirsch_stats` (the function pirsch_stats has the plain name).
+/// Declare it as `pirsch_queue_stats` (or `struct pirsch_stats`: the old function
+/// pirsch_stats has the plain name, which C++ cannot use for the type).
 /// At every moment: enqueued == sent + dropped_queue_full + dropped_rejected +
 /// dropped_expired + dropped_shutdown + spooled + queue_depth + in_flight. Blocking calls
 /// are not counted here. After fork() a child's counters start from zero.
@@ -132,4 +133,91 @@ pub struct pirsch_config {
 /// A client. Thread-safe: share one per process among all threads.
 pub struct pirsch_client {
     pub(crate) inner: Client,
+}
+
+/// The counters of pirsch_client_stats: `struct pirsch_stats` under a name that C++ can use.
+pub type pirsch_queue_stats = pirsch_stats;
+
+/// A list of strings: `items[0..len]`, each NUL-terminated UTF-8, owned by the caller and only
+/// read during the call. `len` 0 = none (then `items` may be NULL).
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct pirsch_strings {
+    pub items: *const *const c_char,
+    pub len: usize,
+}
+
+/// Which statistics pirsch_statistics asks for, and how they are filtered. Zero-initialise it
+/// and set `struct_size = sizeof(pirsch_filter)`. A NULL or "" string, a 0 number and an
+/// empty list are not sent. Each list value repeats its parameter (two paths: pages on
+/// either); the names of the query parameters are those of the fields. All strings are
+/// owned by the caller and only read during the call.
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct pirsch_filter {
+    /// sizeof(pirsch_filter); 0 is refused.
+    pub struct_size: usize,
+    /// Required: the domain's id (pirsch_domains lists them); sent as `id`.
+    pub domain_id: *const c_char,
+    /// First and last day, YYYY-MM-DD, both included; required except for
+    /// PIRSCH_STATISTIC_ACTIVE_VISITORS. `to` must not be before `from`.
+    pub from: *const c_char,
+    pub to: *const c_char,
+    /// IANA time zone of the days, e.g. "Europe/Berlin" (default: the dashboard's).
+    pub tz: *const c_char,
+    /// PIRSCH_STATISTIC_VISITORS: "day", "week", "month" or "year".
+    pub scale: *const c_char,
+    /// PIRSCH_STATISTIC_ACTIVE_VISITORS: how many seconds back count as active.
+    pub start: u32,
+    pub path: pirsch_strings,
+    /// Paths matching a regular expression.
+    pub pattern: pirsch_strings,
+    pub entry_path: pirsch_strings,
+    pub exit_path: pirsch_strings,
+    /// Event names (required for EVENT_METADATA and EVENT_PAGES).
+    pub event: pirsch_strings,
+    /// Event metadata keys (required for EVENT_METADATA).
+    pub event_meta_key: pirsch_strings,
+    /// ISO 639-1 codes, e.g. "en".
+    pub language: pirsch_strings,
+    /// ISO 3166-1 alpha-2 codes, lower case, e.g. "de".
+    pub country: pirsch_strings,
+    pub region: pirsch_strings,
+    pub city: pirsch_strings,
+    pub referrer: pirsch_strings,
+    pub referrer_name: pirsch_strings,
+    pub os: pirsch_strings,
+    pub browser: pirsch_strings,
+    /// "XXL", "XL", "L", "M", "S", "XS".
+    pub screen_class: pirsch_strings,
+    pub utm_source: pirsch_strings,
+    pub utm_medium: pirsch_strings,
+    pub utm_campaign: pirsch_strings,
+    pub utm_content: pirsch_strings,
+    pub utm_term: pirsch_strings,
+    /// Tag keys (PIRSCH_STATISTIC_TAGS: the key whose values to list).
+    pub tag: pirsch_strings,
+    /// "desktop", "mobile" or "unknown".
+    pub platform: *const c_char,
+    /// Event metadata that must match, sent as `meta_<key>=<value>`.
+    pub event_meta: *const pirsch_kv,
+    pub event_meta_len: usize,
+    /// Tags that must match, sent as `tag_<key>=<value>`.
+    pub tags: *const pirsch_kv,
+    pub tags_len: usize,
+    pub custom_metric_key: *const c_char,
+    /// "integer" or "float".
+    pub custom_metric_type: *const c_char,
+    /// Pages: include the average time on page.
+    pub include_avg_time_on_page: bool,
+    /// Rows to skip and to return (0 = the API's default).
+    pub offset: u32,
+    pub limit: u32,
+    /// The field to sort by, e.g. "visitors"; `direction` "asc" or "desc".
+    pub sort: *const c_char,
+    pub direction: *const c_char,
+    /// Only rows whose main field contains this text.
+    pub search: *const c_char,
+    /// PIRSCH_STATISTIC_FUNNEL: the funnel (pirsch_funnels lists them).
+    pub funnel_id: *const c_char,
 }

@@ -307,7 +307,7 @@ impl TestClient {
     pub fn stats(&self) -> pirsch_stats {
         let mut s: pirsch_stats = unsafe { std::mem::zeroed() };
         s.struct_size = std::mem::size_of::<pirsch_stats>();
-        assert_eq!(unsafe { pirsch_stats(self.0, &mut s) }, PIRSCH_OK);
+        assert_eq!(unsafe { pirsch_client_stats(self.0, &mut s) }, PIRSCH_OK);
         s
     }
 }
