@@ -7,7 +7,7 @@ MAJOR   := $(firstword $(subst ., ,$(VERSION)))
 REL     := target/release
 NATIVE_LIBS := -lgcc_s -lutil -lrt -lpthread -lm -ldl -lc
 
-.PHONY: all build header deps test test-layers test-rust test-overflow test-standin test-php nginx-module test-nginx bench-nginx test-c test-examples test-install demo install uninstall bench bench-instructions clean
+.PHONY: all build header docs deps test test-layers test-rust test-overflow test-standin test-php nginx-module test-nginx bench-nginx test-c test-examples test-install demo install uninstall bench bench-instructions clean
 
 all: build
 
@@ -29,7 +29,7 @@ deps:
 TEST_TARGETS :=
 include $(sort $(wildcard mk/*.mk))
 
-test: deps build test-layers test-rust test-overflow test-standin test-c test-examples test-install test-php test-nginx $(TEST_TARGETS)
+test: deps build test-layers docs test-rust test-overflow test-standin test-c test-examples test-install test-php test-nginx $(TEST_TARGETS)
 	@echo "make test: all suites passed"
 
 # The layers of src/ import only downwards (scripts/check-layers.py prints the graph).
@@ -53,6 +53,13 @@ test-c: build
 # The Python package's own tests are in bindings/python/tests (mk/python.mk: make test-python).
 test-examples: build
 	python3 -m pytest -q tests/python
+
+# The public header rendered to HTML (target/docs/html); any doxygen warning fails it.
+docs: build
+	@command -v doxygen >/dev/null || { echo "make docs: doxygen is missing: apt-get install doxygen" >&2; exit 2; }
+	rm -rf target/docs
+	doxygen docs/Doxyfile
+	@echo "make docs: target/docs/html/index.html (no warnings)"
 
 test-php: build
 	scripts/test-php.sh

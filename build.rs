@@ -47,7 +47,7 @@ fn main() {
     let mut config =
         cbindgen::Config::from_file(crate_dir.join("cbindgen.toml")).expect("cbindgen.toml");
     let version = format!(
-        "#define PIRSCH_VERSION \"{}\"\n#define PIRSCH_VERSION_MAJOR {}\n#define PIRSCH_VERSION_MINOR {}\n#define PIRSCH_VERSION_PATCH {}\n/** The version as one integer, MAJOR * 10000 + MINOR * 100 + PATCH (0.1.0 is 100), for #if. */\n#define PIRSCH_VERSION_NUMBER {}\n",
+        "/** The version of this header, e.g. \"0.1.0\" (pirsch_version() gives the loaded library's). */\n#define PIRSCH_VERSION \"{}\"\n/** The major version. */\n#define PIRSCH_VERSION_MAJOR {}\n/** The minor version. */\n#define PIRSCH_VERSION_MINOR {}\n/** The patch version. */\n#define PIRSCH_VERSION_PATCH {}\n/** The version as one integer, MAJOR * 10000 + MINOR * 100 + PATCH (0.1.0 is 100), for preprocessor tests. */\n#define PIRSCH_VERSION_NUMBER {}\n",
         env!("CARGO_PKG_VERSION"),
         env!("CARGO_PKG_VERSION_MAJOR"),
         env!("CARGO_PKG_VERSION_MINOR"),

@@ -1,4 +1,7 @@
-/*
+/**
+ * @file pirsch.h
+ * @brief The C interface of libpirsch.
+ *
  * pirsch.h: the C interface of libpirsch, which sends page views, events and session
  * keep-alives to the Pirsch Analytics API (https://pirsch.io).
  *
@@ -23,23 +26,36 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/** The version of this header, e.g. "0.1.0" (pirsch_version() gives the loaded library's). */
 #define PIRSCH_VERSION "0.1.0"
+/** The major version. */
 #define PIRSCH_VERSION_MAJOR 0
+/** The minor version. */
 #define PIRSCH_VERSION_MINOR 1
+/** The patch version. */
 #define PIRSCH_VERSION_PATCH 0
-/** The version as one integer, MAJOR * 10000 + MINOR * 100 + PATCH (0.1.0 is 100), for #if. */
+/** The version as one integer, MAJOR * 10000 + MINOR * 100 + PATCH (0.1.0 is 100), for preprocessor tests. */
 #define PIRSCH_VERSION_NUMBER 100
 
 
 /**
- * Log levels passed to the logger callback.
+ * Log level of a message passed to the logger callback: an error.
  */
 #define PIRSCH_LOG_ERROR 1
 
+/**
+ * Log level: a warning (the default `log_level`).
+ */
 #define PIRSCH_LOG_WARN 2
 
+/**
+ * Log level: information.
+ */
 #define PIRSCH_LOG_INFO 3
 
+/**
+ * Log level: debugging detail.
+ */
 #define PIRSCH_LOG_DEBUG 4
 
 /**
@@ -62,7 +78,13 @@ typedef int32_t pirsch_result;
  * A key and a value, both NUL-terminated UTF-8 strings owned by the caller.
  */
 typedef struct pirsch_kv {
+  /**
+   * The key.
+   */
   const char *key;
+  /**
+   * The value.
+   */
   const char *value;
 } pirsch_kv;
 
@@ -88,15 +110,45 @@ typedef struct pirsch_hit_options {
    * instead; the other three are never read for the address.
    */
   const char *ip;
+  /**
+   * The User-Agent header.
+   */
   const char *user_agent;
+  /**
+   * The Accept-Language header.
+   */
   const char *accept_language;
+  /**
+   * The Sec-CH-UA client hint.
+   */
   const char *sec_ch_ua;
+  /**
+   * The Sec-CH-UA-Mobile client hint.
+   */
   const char *sec_ch_ua_mobile;
+  /**
+   * The Sec-CH-UA-Platform client hint.
+   */
   const char *sec_ch_ua_platform;
+  /**
+   * The Sec-CH-UA-Platform-Version client hint.
+   */
   const char *sec_ch_ua_platform_version;
+  /**
+   * The Sec-CH-Width client hint.
+   */
   const char *sec_ch_width;
+  /**
+   * The Sec-CH-Viewport-Width client hint.
+   */
   const char *sec_ch_viewport_width;
+  /**
+   * The page's title.
+   */
   const char *title;
+  /**
+   * The Referer header (or a referrer you determined).
+   */
   const char *referrer;
   /**
    * Proxy headers as received (CF-Connecting-IP, X-Forwarded-For, Forwarded, X-Real-IP).
@@ -104,19 +156,37 @@ typedef struct pirsch_hit_options {
    * proxy; sent on only with `forward_proxy_headers`.
    */
   const char *cf_connecting_ip;
+  /**
+   * The X-Forwarded-For header as received (see cf_connecting_ip).
+   */
   const char *x_forwarded_for;
+  /**
+   * The Forwarded header as received (see cf_connecting_ip).
+   */
   const char *forwarded;
+  /**
+   * The X-Real-IP header as received (see cf_connecting_ip).
+   */
   const char *x_real_ip;
   /**
    * Screen size in pixels; 0 = not sent.
    */
   int32_t screen_width;
+  /**
+   * Screen height in pixels; 0 = not sent.
+   */
   int32_t screen_height;
+  /**
+   * Send the item even if the API would take it for a bot's.
+   */
   bool disable_bot_filter;
   /**
    * Up to 20 tags (keys and values up to 50 characters, keys unique and non-empty).
    */
   const struct pirsch_kv *tags;
+  /**
+   * How many entries `tags` has.
+   */
   size_t tags_len;
   /**
    * When it happened, for importing logs: RFC 3339 ("2026-11-30T10:00:00Z", any offset,
@@ -148,7 +218,13 @@ typedef struct pirsch_event_options {
    * Up to 20 metadata entries (same limits as tags).
    */
   const struct pirsch_kv *meta;
+  /**
+   * How many entries `meta` has.
+   */
   size_t meta_len;
+  /**
+   * The event does not count as an interaction (for the bounce rate).
+   */
   bool non_interactive;
 } pirsch_event_options;
 
@@ -249,7 +325,13 @@ typedef int32_t pirsch_statistic;
  * read during the call. `len` 0 = none (then `items` may be NULL).
  */
 typedef struct pirsch_strings {
+  /**
+   * The strings (may be NULL when len is 0).
+   */
   const char *const *items;
+  /**
+   * How many strings.
+   */
   size_t len;
 } pirsch_strings;
 
@@ -274,6 +356,9 @@ typedef struct pirsch_filter {
    * PIRSCH_STATISTIC_ACTIVE_VISITORS. `to` must not be before `from`.
    */
   const char *from;
+  /**
+   * Last day, YYYY-MM-DD (see from).
+   */
   const char *to;
   /**
    * IANA time zone of the days, e.g. "Europe/Berlin" (default: the dashboard's).
@@ -287,12 +372,21 @@ typedef struct pirsch_filter {
    * PIRSCH_STATISTIC_ACTIVE_VISITORS: how many seconds back count as active.
    */
   uint32_t start;
+  /**
+   * Paths, e.g. "/pricing".
+   */
   struct pirsch_strings path;
   /**
    * Paths matching a regular expression.
    */
   struct pirsch_strings pattern;
+  /**
+   * Entry paths.
+   */
   struct pirsch_strings entry_path;
+  /**
+   * Exit paths.
+   */
   struct pirsch_strings exit_path;
   /**
    * Event names (required for EVENT_METADATA and EVENT_PAGES).
@@ -310,20 +404,53 @@ typedef struct pirsch_filter {
    * ISO 3166-1 alpha-2 codes, lower case, e.g. "de".
    */
   struct pirsch_strings country;
+  /**
+   * Regions.
+   */
   struct pirsch_strings region;
+  /**
+   * Cities.
+   */
   struct pirsch_strings city;
+  /**
+   * Referrers (full URLs).
+   */
   struct pirsch_strings referrer;
+  /**
+   * Referrer names, e.g. "Google".
+   */
   struct pirsch_strings referrer_name;
+  /**
+   * Operating systems, e.g. "Windows".
+   */
   struct pirsch_strings os;
+  /**
+   * Browsers, e.g. "Firefox".
+   */
   struct pirsch_strings browser;
   /**
    * "XXL", "XL", "L", "M", "S", "XS".
    */
   struct pirsch_strings screen_class;
+  /**
+   * UTM sources.
+   */
   struct pirsch_strings utm_source;
+  /**
+   * UTM media.
+   */
   struct pirsch_strings utm_medium;
+  /**
+   * UTM campaigns.
+   */
   struct pirsch_strings utm_campaign;
+  /**
+   * UTM contents.
+   */
   struct pirsch_strings utm_content;
+  /**
+   * UTM terms.
+   */
   struct pirsch_strings utm_term;
   /**
    * Tag keys (PIRSCH_STATISTIC_TAGS: the key whose values to list).
@@ -337,12 +464,21 @@ typedef struct pirsch_filter {
    * Event metadata that must match, sent as `meta_<key>=<value>`.
    */
   const struct pirsch_kv *event_meta;
+  /**
+   * How many entries `event_meta` has.
+   */
   size_t event_meta_len;
   /**
    * Tags that must match, sent as `tag_<key>=<value>`.
    */
   const struct pirsch_kv *tags;
+  /**
+   * How many entries `tags` has.
+   */
   size_t tags_len;
+  /**
+   * The event metadata key whose values are summed as a custom metric.
+   */
   const char *custom_metric_key;
   /**
    * "integer" or "float".
@@ -356,11 +492,17 @@ typedef struct pirsch_filter {
    * Rows to skip and to return (0 = the API's default).
    */
   uint32_t offset;
+  /**
+   * See offset.
+   */
   uint32_t limit;
   /**
    * The field to sort by, e.g. "visitors"; `direction` "asc" or "desc".
    */
   const char *sort;
+  /**
+   * See sort.
+   */
   const char *direction;
   /**
    * Only rows whose main field contains this text.
@@ -614,12 +756,17 @@ extern "C" {
 
 /**
  * The version of the loaded library, e.g. "0.1.0". Static; never NULL; do not free.
+ *
+ * @return A static string such as "0.1.0" (never NULL; do not free).
  */
 const char *pirsch_version(void);
 
 /**
  * A short static description of a result code ("unknown result code" for values this
  * version does not know). Never NULL; do not free.
+ *
+ * @param code A #pirsch_result.
+ * @return A static string (never NULL; do not free).
  */
 const char *pirsch_strerror(pirsch_result code);
 
@@ -628,6 +775,10 @@ const char *pirsch_strerror(pirsch_result code);
  * with the HTTP status and the API's own message where there was one. Never contains a
  * secret or a token. "" when the last call succeeded. Never NULL. The string belongs to the
  * library and stays valid until this thread's next pirsch_ call.
+ *
+ * @return The message (library-owned, valid until this thread's next pirsch_ call); "" after a success.
+ * @par Threads
+ * Per thread: each thread sees its own last error.
  */
 const char *pirsch_last_error(void);
 
@@ -636,12 +787,16 @@ const char *pirsch_last_error(void);
  * succeeded): the code pirsch_client_new and the other functions that return a pointer
  * cannot return themselves (e.g. PIRSCH_ERR_AUTH for credentials that cannot work,
  * PIRSCH_ERR_INVALID_ARGUMENT for a bad config). Does not block.
+ *
+ * @return The #pirsch_result of this thread's last failed call, or PIRSCH_OK.
  */
 pirsch_result pirsch_last_error_code(void);
 
 /**
  * Creates a configuration holding the defaults. Free it with pirsch_config_free (a client
  * made from it does not keep it). Returns NULL only if memory is exhausted.
+ *
+ * @return A new configuration (free with pirsch_config_free), or NULL if memory is exhausted.
  */
 struct pirsch_config *pirsch_config_new(void);
 
@@ -698,6 +853,13 @@ struct pirsch_config *pirsch_config_new(void);
  * - deliver_at_exit (default false): for pirsch_client_shared: keep the client until the
  *   process exits, and then deliver what it holds (or spool it) within shutdown_timeout_ms.
  * - log_level (default warn): error, warn, info, debug.
+ *
+ * @param cfg The configuration to change.
+ * @param key One of the keys listed above.
+ * @param value Its value as text.
+ * @return PIRSCH_OK, PIRSCH_ERR_NULL_ARGUMENT, PIRSCH_ERR_INVALID_UTF8 or PIRSCH_ERR_INVALID_ARGUMENT.
+ * @par Threads
+ * A configuration is used by one thread at a time.
  */
 pirsch_result pirsch_config_set(struct pirsch_config *cfg,
                                 const char *key,
@@ -711,6 +873,11 @@ pirsch_result pirsch_config_set(struct pirsch_config *cfg,
  * for long and must not call pirsch_free. `userdata` is passed through untouched and must
  * stay valid until pirsch_free of every client made from this config has returned (after
  * that, the callback is never called). `log` NULL removes the logger.
+ *
+ * @param cfg The configuration to change.
+ * @param log The callback, or NULL to remove it.
+ * @param userdata Passed to every call of `log`, untouched.
+ * @return PIRSCH_OK or PIRSCH_ERR_NULL_ARGUMENT (cfg NULL).
  */
 pirsch_result pirsch_config_set_logger(struct pirsch_config *cfg,
                                        void (*log)(void *userdata,
@@ -720,6 +887,8 @@ pirsch_result pirsch_config_set_logger(struct pirsch_config *cfg,
 
 /**
  * Frees a configuration. NULL is a no-op.
+ *
+ * @param cfg The configuration to free, or NULL.
  */
 void pirsch_config_free(struct pirsch_config *cfg);
 
@@ -729,6 +898,13 @@ void pirsch_config_free(struct pirsch_config *cfg);
  * copied, not consumed. Does no network I/O (the token is requested on first use).
  * Returns NULL when the credentials cannot work or the config is invalid (e.g. plain http
  * to a remote host); pirsch_last_error() says why. Free with pirsch_free.
+ *
+ * @param client_id An OAuth client id, or NULL/"" with an access key.
+ * @param client_secret The OAuth client's secret, or an access key (pa_...).
+ * @param cfg The configuration, or NULL for the defaults (copied; free it when you like).
+ * @return A new client (free with pirsch_free), or NULL: see pirsch_last_error_code().
+ * @par Threads
+ * The client is thread-safe: share one per process among all threads.
  */
 struct pirsch_client *pirsch_client_new(const char *client_id,
                                         const char *client_secret,
@@ -743,6 +919,10 @@ struct pirsch_client *pirsch_client_new(const char *client_id,
  * returns, the logger callback is never called again for this client, so its userdata may
  * be freed. The client must not be used after, nor concurrently with, this call. NULL is a
  * no-op. For a client from pirsch_client_shared, gives back one reference (see there).
+ *
+ * @param client The client to free, or NULL.
+ * @par Blocking
+ * Up to `shutdown_timeout_ms` (2 s by default) while queued items are delivered.
  */
 void pirsch_free(struct pirsch_client *client);
 
@@ -752,6 +932,12 @@ void pirsch_free(struct pirsch_client *client);
  * else is. Returns PIRSCH_OK, or PIRSCH_ERR_NULL_ARGUMENT, _INVALID_ARGUMENT, _INVALID_UTF8
  * (nothing sent), _AUTH, _HTTP, _NETWORK, _TIMEOUT; pirsch_last_error() says why.
  * `hit` is only read during the call.
+ *
+ * @param client The client.
+ * @param hit The page view (struct_size set).
+ * @return PIRSCH_OK or an error code (see above).
+ * @par Blocking
+ * Yes: do not call it where the visitor waits; use pirsch_hit_enqueue there.
  */
 pirsch_result pirsch_hit(struct pirsch_client *client,
                          const struct pirsch_hit_options *hit);
@@ -759,6 +945,13 @@ pirsch_result pirsch_hit(struct pirsch_client *client,
 /**
  * Sends an event (`event`) on the page view `hit` and waits, like pirsch_hit. `event->name` is
  * required. Both structs are only read during the call.
+ *
+ * @param client The client.
+ * @param event The event (struct_size set; name required).
+ * @param hit The page view the event happened on.
+ * @return PIRSCH_OK or an error code, as pirsch_hit.
+ * @par Blocking
+ * Yes, like pirsch_hit.
  */
 pirsch_result pirsch_event(struct pirsch_client *client,
                            const struct pirsch_event_options *event,
@@ -768,6 +961,12 @@ pirsch_result pirsch_event(struct pirsch_client *client,
  * Keeps the visitor's session alive without a page view, and waits, like pirsch_hit. Uses
  * `ip`, `user_agent`, the sec_ch_* fields and `disable_bot_filter` of `hit`; `url` is not
  * needed. Send the same values as with the visitor's page views.
+ *
+ * @param client The client.
+ * @param hit The visitor (ip, user_agent, sec_ch_*).
+ * @return PIRSCH_OK or an error code, as pirsch_hit.
+ * @par Blocking
+ * Yes, like pirsch_hit.
  */
 pirsch_result pirsch_session(struct pirsch_client *client,
                              const struct pirsch_hit_options *hit);
@@ -780,6 +979,15 @@ pirsch_result pirsch_session(struct pirsch_client *client,
  * pirsch_string_free; on failure `*response_out` is set to NULL. `response_out` may be
  * NULL to discard the body. Access keys can only write: reading statistics needs an OAuth
  * client.
+ *
+ * @param client The client.
+ * @param method "GET", "POST", "PUT", "DELETE" or "PATCH".
+ * @param path_and_query The path under the base URL, starting with /, with its query.
+ * @param json_body The request body (JSON), or NULL.
+ * @param response_out Receives the response body (free with pirsch_string_free), or NULL to discard it.
+ * @return PIRSCH_OK, or an error code as pirsch_hit.
+ * @par Blocking
+ * Yes.
  */
 pirsch_result pirsch_request(struct pirsch_client *client,
                              const char *method,
@@ -789,6 +997,8 @@ pirsch_result pirsch_request(struct pirsch_client *client,
 
 /**
  * Frees a string returned by the library (pirsch_request's body). NULL is a no-op.
+ *
+ * @param s A string the library returned, or NULL.
  */
 void pirsch_string_free(char *s);
 
@@ -802,12 +1012,25 @@ void pirsch_string_free(char *s);
  * dropped_queue_full) or
  * PIRSCH_ERR_CLOSED (pirsch_free has begun). Delivery outcomes show in pirsch_stats and
  * the log, never here.
+ *
+ * @param client The client.
+ * @param hit The page view (struct_size set); copied.
+ * @return PIRSCH_OK, or PIRSCH_ERR_NULL_ARGUMENT, _INVALID_ARGUMENT, _INVALID_UTF8 (refused, nothing queued), _QUEUE_FULL, _CLOSED.
+ * @par Blocking
+ * Never on the network.
  */
 pirsch_result pirsch_hit_enqueue(struct pirsch_client *client,
                                  const struct pirsch_hit_options *hit);
 
 /**
  * Queues an event (`event` on the page view `hit`), like pirsch_hit_enqueue.
+ *
+ * @param client The client.
+ * @param event The event (struct_size set; name required); copied.
+ * @param hit The page view the event happened on; copied.
+ * @return As pirsch_hit_enqueue.
+ * @par Blocking
+ * Never on the network.
  */
 pirsch_result pirsch_event_enqueue(struct pirsch_client *client,
                                    const struct pirsch_event_options *event,
@@ -815,6 +1038,12 @@ pirsch_result pirsch_event_enqueue(struct pirsch_client *client,
 
 /**
  * Queues a session keep-alive, like pirsch_hit_enqueue.
+ *
+ * @param client The client.
+ * @param hit The visitor (ip, user_agent, sec_ch_*); copied.
+ * @return As pirsch_hit_enqueue.
+ * @par Blocking
+ * Never on the network.
  */
 pirsch_result pirsch_session_enqueue(struct pirsch_client *client,
                                      const struct pirsch_hit_options *hit);
@@ -824,6 +1053,12 @@ pirsch_result pirsch_session_enqueue(struct pirsch_client *client,
  * is sent or dropped for a counted reason, and asks the sender not to wait for full
  * batches meanwhile. Returns PIRSCH_OK, PIRSCH_ERR_TIMEOUT (items stay queued and are
  * still delivered later) or PIRSCH_ERR_NULL_ARGUMENT.
+ *
+ * @param client The client.
+ * @param timeout_ms How long to wait at most, in milliseconds.
+ * @return PIRSCH_OK when everything queued before the call was sent or dropped, PIRSCH_ERR_TIMEOUT when time ran out (the items are still delivered later), or PIRSCH_ERR_NULL_ARGUMENT.
+ * @par Blocking
+ * Up to `timeout_ms`.
  */
 pirsch_result pirsch_flush(struct pirsch_client *client,
                            uint32_t timeout_ms);
@@ -833,6 +1068,11 @@ pirsch_result pirsch_flush(struct pirsch_client *client,
  * the name it had first (kept for compatibility; in C++ the struct cannot be named
  * `pirsch_stats` beside this function, so new code uses pirsch_client_stats and
  * `pirsch_queue_stats`).
+ *
+ * @param client The client.
+ * @param out Receives the counters; set out->struct_size first.
+ * @return As pirsch_client_stats.
+ * @deprecated Kept for compatibility; use pirsch_client_stats.
  */
 pirsch_result pirsch_stats(const struct pirsch_client *client,
                            struct pirsch_stats *out);
@@ -842,6 +1082,10 @@ pirsch_result pirsch_stats(const struct pirsch_client *client,
  * sizeof(pirsch_queue_stats)` first; only that many bytes are written. Does not block
  * (beyond a short lock). Returns PIRSCH_OK, PIRSCH_ERR_NULL_ARGUMENT or
  * PIRSCH_ERR_INVALID_ARGUMENT (struct_size 0).
+ *
+ * @param client The client.
+ * @param out Receives the counters; set out->struct_size first.
+ * @return PIRSCH_OK, PIRSCH_ERR_NULL_ARGUMENT or PIRSCH_ERR_INVALID_ARGUMENT.
  */
 pirsch_result pirsch_client_stats(const struct pirsch_client *client,
                                   pirsch_queue_stats *out);
@@ -857,6 +1101,14 @@ pirsch_result pirsch_client_stats(const struct pirsch_client *client,
  * that load the library again and again (PHP FFI per request, plugins): one client, one
  * queue, one sender per worker. Returns NULL on failure (pirsch_last_error and
  * pirsch_last_error_code say why). Does no network I/O.
+ *
+ * @param name The client's name in this process, 1 to 64 bytes, e.g. "default".
+ * @param client_id As pirsch_client_new.
+ * @param client_secret As pirsch_client_new.
+ * @param cfg As pirsch_client_new; used by the call that makes the client only.
+ * @return The process's client of that name (give the reference back with pirsch_free), or NULL: see pirsch_last_error_code().
+ * @par Threads
+ * Any thread, and forked children.
  */
 struct pirsch_client *pirsch_client_shared(const char *name,
                                            const char *client_id,
@@ -875,6 +1127,14 @@ struct pirsch_client *pirsch_client_shared(const char *name,
  * API documents for the endpoint), a string the caller owns and frees with
  * pirsch_string_free; on failure it is NULL and pirsch_last_error() says why. `filter` is only
  * read during the call.
+ *
+ * @param client The client (an OAuth client).
+ * @param which A PIRSCH_STATISTIC_* value.
+ * @param filter The domain, the days and the filters (struct_size set).
+ * @param json_out Receives the JSON answer (free with pirsch_string_free).
+ * @return PIRSCH_OK, PIRSCH_ERR_NULL_ARGUMENT, _INVALID_ARGUMENT, _INVALID_UTF8 (nothing sent), _AUTH, _HTTP, _NETWORK or _TIMEOUT.
+ * @par Blocking
+ * Yes, like pirsch_request.
  */
 pirsch_result pirsch_statistics(struct pirsch_client *client,
                                 pirsch_statistic which,
@@ -887,6 +1147,11 @@ pirsch_result pirsch_statistics(struct pirsch_client *client,
  * the order of the filter's fields. Checks the filter as pirsch_statistics does. On PIRSCH_OK
  * `*path_out` is a string the caller owns and frees with pirsch_string_free (NULL on
  * failure). Needs no client; does not block.
+ *
+ * @param which A PIRSCH_STATISTIC_* value.
+ * @param filter The filter (struct_size set).
+ * @param path_out Receives the path and query (free with pirsch_string_free).
+ * @return PIRSCH_OK, PIRSCH_ERR_NULL_ARGUMENT, _INVALID_ARGUMENT or _INVALID_UTF8.
  */
 pirsch_result pirsch_statistics_path(pirsch_statistic which,
                                      const struct pirsch_filter *filter,
@@ -896,6 +1161,12 @@ pirsch_result pirsch_statistics_path(pirsch_statistic which,
  * The domains the client may read (GET /api/v1/domain): a JSON array of objects with `id`,
  * `hostname`, `subdomain`, `timezone` and more. BLOCKS like pirsch_statistics; needs an
  * OAuth client. `*json_out` as there.
+ *
+ * @param client The client (an OAuth client).
+ * @param json_out Receives the JSON array (free with pirsch_string_free).
+ * @return As pirsch_statistics.
+ * @par Blocking
+ * Yes, like pirsch_request.
  */
 pirsch_result pirsch_domains(struct pirsch_client *client,
                              char **json_out);
@@ -903,6 +1174,13 @@ pirsch_result pirsch_domains(struct pirsch_client *client,
 /**
  * The funnels of a domain with their steps (GET /api/v1/funnel?id=...): a JSON array. BLOCKS
  * like pirsch_statistics; needs an OAuth client. `*json_out` as there.
+ *
+ * @param client The client (an OAuth client).
+ * @param domain_id The domain's id.
+ * @param json_out Receives the JSON array (free with pirsch_string_free).
+ * @return As pirsch_statistics.
+ * @par Blocking
+ * Yes, like pirsch_request.
  */
 pirsch_result pirsch_funnels(struct pirsch_client *client,
                              const char *domain_id,
@@ -925,6 +1203,13 @@ pirsch_result pirsch_funnels(struct pirsch_client *client,
  * PIRSCH_ERR_NULL_ARGUMENT (out, url, or a header's name or value is NULL),
  * PIRSCH_ERR_INVALID_ARGUMENT (struct_size 0) or PIRSCH_ERR_INVALID_UTF8 (url); on failure
  * `*out` is unchanged.
+ *
+ * @param out The page view to fill (struct_size set).
+ * @param url The request's full URL.
+ * @param peer_ip The address of the peer that connected.
+ * @param headers The request headers, or NULL when headers_len is 0.
+ * @param headers_len How many headers.
+ * @return PIRSCH_OK, PIRSCH_ERR_NULL_ARGUMENT, _INVALID_ARGUMENT or _INVALID_UTF8.
  */
 pirsch_result pirsch_hit_options_from_headers(struct pirsch_hit_options *out,
                                               const char *url,

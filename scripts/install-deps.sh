@@ -27,6 +27,7 @@ command -v cmake >/dev/null || need_apt+=(cmake)
 command -v openssl >/dev/null || need_apt+=(openssl)
 command -v g++ >/dev/null || need_apt+=(g++)
 command -v valgrind >/dev/null || need_apt+=(valgrind)
+command -v doxygen >/dev/null || need_apt+=(doxygen)
 if ! command -v php >/dev/null || ! php -m 2>/dev/null | grep -qi '^ffi$'; then
     need_apt+=(php-cli)
 fi

@@ -99,6 +99,10 @@ pub(super) fn fallible(body: impl FnOnce() -> Result<()>) -> pirsch_result {
 /// with the HTTP status and the API's own message where there was one. Never contains a
 /// secret or a token. "" when the last call succeeded. Never NULL. The string belongs to the
 /// library and stays valid until this thread's next pirsch_ call.
+///
+/// @return The message (library-owned, valid until this thread's next pirsch_ call); "" after a success.
+/// @par Threads
+/// Per thread: each thread sees its own last error.
 #[no_mangle]
 pub extern "C" fn pirsch_last_error() -> *const c_char {
     guard(|| {
@@ -117,6 +121,8 @@ pub extern "C" fn pirsch_last_error() -> *const c_char {
 /// succeeded): the code pirsch_client_new and the other functions that return a pointer
 /// cannot return themselves (e.g. PIRSCH_ERR_AUTH for credentials that cannot work,
 /// PIRSCH_ERR_INVALID_ARGUMENT for a bad config). Does not block.
+///
+/// @return The #pirsch_result of this thread's last failed call, or PIRSCH_OK.
 #[no_mangle]
 pub extern "C" fn pirsch_last_error_code() -> pirsch_result {
     guard(|| LAST_CODE.with(|c| c.get()))

@@ -20,6 +20,13 @@ use std::ptr;
 /// copied, not consumed. Does no network I/O (the token is requested on first use).
 /// Returns NULL when the credentials cannot work or the config is invalid (e.g. plain http
 /// to a remote host); pirsch_last_error() says why. Free with pirsch_free.
+///
+/// @param client_id An OAuth client id, or NULL/"" with an access key.
+/// @param client_secret The OAuth client's secret, or an access key (pa_...).
+/// @param cfg The configuration, or NULL for the defaults (copied; free it when you like).
+/// @return A new client (free with pirsch_free), or NULL: see pirsch_last_error_code().
+/// @par Threads
+/// The client is thread-safe: share one per process among all threads.
 #[no_mangle]
 pub unsafe extern "C" fn pirsch_client_new(
     client_id: *const c_char,
@@ -52,6 +59,10 @@ pub unsafe extern "C" fn pirsch_client_new(
 /// returns, the logger callback is never called again for this client, so its userdata may
 /// be freed. The client must not be used after, nor concurrently with, this call. NULL is a
 /// no-op. For a client from pirsch_client_shared, gives back one reference (see there).
+///
+/// @param client The client to free, or NULL.
+/// @par Blocking
+/// Up to `shutdown_timeout_ms` (2 s by default) while queued items are delivered.
 #[no_mangle]
 pub unsafe extern "C" fn pirsch_free(client: *mut pirsch_client) {
     guard(|| {
@@ -90,6 +101,12 @@ unsafe fn submit(
 /// else is. Returns PIRSCH_OK, or PIRSCH_ERR_NULL_ARGUMENT, _INVALID_ARGUMENT, _INVALID_UTF8
 /// (nothing sent), _AUTH, _HTTP, _NETWORK, _TIMEOUT; pirsch_last_error() says why.
 /// `hit` is only read during the call.
+///
+/// @param client The client.
+/// @param hit The page view (struct_size set).
+/// @return PIRSCH_OK or an error code (see above).
+/// @par Blocking
+/// Yes: do not call it where the visitor waits; use pirsch_hit_enqueue there.
 #[no_mangle]
 pub unsafe extern "C" fn pirsch_hit(
     client: *mut pirsch_client,
@@ -100,6 +117,13 @@ pub unsafe extern "C" fn pirsch_hit(
 
 /// Sends an event (`event`) on the page view `hit` and waits, like pirsch_hit. `event->name` is
 /// required. Both structs are only read during the call.
+///
+/// @param client The client.
+/// @param event The event (struct_size set; name required).
+/// @param hit The page view the event happened on.
+/// @return PIRSCH_OK or an error code, as pirsch_hit.
+/// @par Blocking
+/// Yes, like pirsch_hit.
 #[no_mangle]
 pub unsafe extern "C" fn pirsch_event(
     client: *mut pirsch_client,
@@ -112,6 +136,12 @@ pub unsafe extern "C" fn pirsch_event(
 /// Keeps the visitor's session alive without a page view, and waits, like pirsch_hit. Uses
 /// `ip`, `user_agent`, the sec_ch_* fields and `disable_bot_filter` of `hit`; `url` is not
 /// needed. Send the same values as with the visitor's page views.
+///
+/// @param client The client.
+/// @param hit The visitor (ip, user_agent, sec_ch_*).
+/// @return PIRSCH_OK or an error code, as pirsch_hit.
+/// @par Blocking
+/// Yes, like pirsch_hit.
 #[no_mangle]
 pub unsafe extern "C" fn pirsch_session(
     client: *mut pirsch_client,
@@ -127,6 +157,15 @@ pub unsafe extern "C" fn pirsch_session(
 /// pirsch_string_free; on failure `*response_out` is set to NULL. `response_out` may be
 /// NULL to discard the body. Access keys can only write: reading statistics needs an OAuth
 /// client.
+///
+/// @param client The client.
+/// @param method "GET", "POST", "PUT", "DELETE" or "PATCH".
+/// @param path_and_query The path under the base URL, starting with /, with its query.
+/// @param json_body The request body (JSON), or NULL.
+/// @param response_out Receives the response body (free with pirsch_string_free), or NULL to discard it.
+/// @return PIRSCH_OK, or an error code as pirsch_hit.
+/// @par Blocking
+/// Yes.
 #[no_mangle]
 pub unsafe extern "C" fn pirsch_request(
     client: *mut pirsch_client,
@@ -153,6 +192,8 @@ pub unsafe extern "C" fn pirsch_request(
 }
 
 /// Frees a string returned by the library (pirsch_request's body). NULL is a no-op.
+///
+/// @param s A string the library returned, or NULL.
 #[no_mangle]
 pub unsafe extern "C" fn pirsch_string_free(s: *mut c_char) {
     guard(|| {
@@ -171,6 +212,12 @@ pub unsafe extern "C" fn pirsch_string_free(s: *mut c_char) {
 /// dropped_queue_full) or
 /// PIRSCH_ERR_CLOSED (pirsch_free has begun). Delivery outcomes show in pirsch_stats and
 /// the log, never here.
+///
+/// @param client The client.
+/// @param hit The page view (struct_size set); copied.
+/// @return PIRSCH_OK, or PIRSCH_ERR_NULL_ARGUMENT, _INVALID_ARGUMENT, _INVALID_UTF8 (refused, nothing queued), _QUEUE_FULL, _CLOSED.
+/// @par Blocking
+/// Never on the network.
 #[no_mangle]
 pub unsafe extern "C" fn pirsch_hit_enqueue(
     client: *mut pirsch_client,
@@ -180,6 +227,13 @@ pub unsafe extern "C" fn pirsch_hit_enqueue(
 }
 
 /// Queues an event (`event` on the page view `hit`), like pirsch_hit_enqueue.
+///
+/// @param client The client.
+/// @param event The event (struct_size set; name required); copied.
+/// @param hit The page view the event happened on; copied.
+/// @return As pirsch_hit_enqueue.
+/// @par Blocking
+/// Never on the network.
 #[no_mangle]
 pub unsafe extern "C" fn pirsch_event_enqueue(
     client: *mut pirsch_client,
@@ -190,6 +244,12 @@ pub unsafe extern "C" fn pirsch_event_enqueue(
 }
 
 /// Queues a session keep-alive, like pirsch_hit_enqueue.
+///
+/// @param client The client.
+/// @param hit The visitor (ip, user_agent, sec_ch_*); copied.
+/// @return As pirsch_hit_enqueue.
+/// @par Blocking
+/// Never on the network.
 #[no_mangle]
 pub unsafe extern "C" fn pirsch_session_enqueue(
     client: *mut pirsch_client,
@@ -202,6 +262,12 @@ pub unsafe extern "C" fn pirsch_session_enqueue(
 /// is sent or dropped for a counted reason, and asks the sender not to wait for full
 /// batches meanwhile. Returns PIRSCH_OK, PIRSCH_ERR_TIMEOUT (items stay queued and are
 /// still delivered later) or PIRSCH_ERR_NULL_ARGUMENT.
+///
+/// @param client The client.
+/// @param timeout_ms How long to wait at most, in milliseconds.
+/// @return PIRSCH_OK when everything queued before the call was sent or dropped, PIRSCH_ERR_TIMEOUT when time ran out (the items are still delivered later), or PIRSCH_ERR_NULL_ARGUMENT.
+/// @par Blocking
+/// Up to `timeout_ms`.
 #[no_mangle]
 pub unsafe extern "C" fn pirsch_flush(
     client: *mut pirsch_client,
@@ -214,6 +280,11 @@ pub unsafe extern "C" fn pirsch_flush(
 /// the name it had first (kept for compatibility; in C++ the struct cannot be named
 /// `pirsch_stats` beside this function, so new code uses pirsch_client_stats and
 /// `pirsch_queue_stats`).
+///
+/// @param client The client.
+/// @param out Receives the counters; set out->struct_size first.
+/// @return As pirsch_client_stats.
+/// @deprecated Kept for compatibility; use pirsch_client_stats.
 #[no_mangle]
 pub unsafe extern "C" fn pirsch_stats(
     client: *const pirsch_client,
@@ -226,6 +297,10 @@ pub unsafe extern "C" fn pirsch_stats(
 /// sizeof(pirsch_queue_stats)` first; only that many bytes are written. Does not block
 /// (beyond a short lock). Returns PIRSCH_OK, PIRSCH_ERR_NULL_ARGUMENT or
 /// PIRSCH_ERR_INVALID_ARGUMENT (struct_size 0).
+///
+/// @param client The client.
+/// @param out Receives the counters; set out->struct_size first.
+/// @return PIRSCH_OK, PIRSCH_ERR_NULL_ARGUMENT or PIRSCH_ERR_INVALID_ARGUMENT.
 #[no_mangle]
 pub unsafe extern "C" fn pirsch_client_stats(
     client: *const pirsch_client,

@@ -10,6 +10,8 @@ use std::sync::Arc;
 
 /// Creates a configuration holding the defaults. Free it with pirsch_config_free (a client
 /// made from it does not keep it). Returns NULL only if memory is exhausted.
+///
+/// @return A new configuration (free with pirsch_config_free), or NULL if memory is exhausted.
 #[no_mangle]
 pub extern "C" fn pirsch_config_new() -> *mut pirsch_config {
     guard(|| {
@@ -25,6 +27,13 @@ pub extern "C" fn pirsch_config_new() -> *mut pirsch_config {
 /// key and what it accepts (the config is then unchanged). Copies what it keeps; does not
 /// block. The keys:
 /// CONFIG-KEYS
+///
+/// @param cfg The configuration to change.
+/// @param key One of the keys listed above.
+/// @param value Its value as text.
+/// @return PIRSCH_OK, PIRSCH_ERR_NULL_ARGUMENT, PIRSCH_ERR_INVALID_UTF8 or PIRSCH_ERR_INVALID_ARGUMENT.
+/// @par Threads
+/// A configuration is used by one thread at a time.
 #[no_mangle]
 pub unsafe extern "C" fn pirsch_config_set(
     cfg: *mut pirsch_config,
@@ -47,6 +56,11 @@ pub unsafe extern "C" fn pirsch_config_set(
 /// for long and must not call pirsch_free. `userdata` is passed through untouched and must
 /// stay valid until pirsch_free of every client made from this config has returned (after
 /// that, the callback is never called). `log` NULL removes the logger.
+///
+/// @param cfg The configuration to change.
+/// @param log The callback, or NULL to remove it.
+/// @param userdata Passed to every call of `log`, untouched.
+/// @return PIRSCH_OK or PIRSCH_ERR_NULL_ARGUMENT (cfg NULL).
 #[no_mangle]
 pub unsafe extern "C" fn pirsch_config_set_logger(
     cfg: *mut pirsch_config,
@@ -76,6 +90,8 @@ pub unsafe extern "C" fn pirsch_config_set_logger(
 }
 
 /// Frees a configuration. NULL is a no-op.
+///
+/// @param cfg The configuration to free, or NULL.
 #[no_mangle]
 pub unsafe extern "C" fn pirsch_config_free(cfg: *mut pirsch_config) {
     guard(|| {

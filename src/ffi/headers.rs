@@ -32,6 +32,13 @@ thread_local! {
 /// PIRSCH_ERR_NULL_ARGUMENT (out, url, or a header's name or value is NULL),
 /// PIRSCH_ERR_INVALID_ARGUMENT (struct_size 0) or PIRSCH_ERR_INVALID_UTF8 (url); on failure
 /// `*out` is unchanged.
+///
+/// @param out The page view to fill (struct_size set).
+/// @param url The request's full URL.
+/// @param peer_ip The address of the peer that connected.
+/// @param headers The request headers, or NULL when headers_len is 0.
+/// @param headers_len How many headers.
+/// @return PIRSCH_OK, PIRSCH_ERR_NULL_ARGUMENT, _INVALID_ARGUMENT or _INVALID_UTF8.
 #[no_mangle]
 pub unsafe extern "C" fn pirsch_hit_options_from_headers(
     out: *mut pirsch_hit_options,

@@ -30,6 +30,8 @@ pub(crate) use convert::{event_from_c, hit_from_c};
 pub(crate) use result::code_of;
 
 /// The version of the loaded library, e.g. "0.1.0". Static; never NULL; do not free.
+///
+/// @return A static string such as "0.1.0" (never NULL; do not free).
 #[no_mangle]
 pub extern "C" fn pirsch_version() -> *const std::ffi::c_char {
     concat!(env!("CARGO_PKG_VERSION"), "\0").as_ptr() as *const std::ffi::c_char

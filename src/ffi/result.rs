@@ -31,10 +31,13 @@ pub const PIRSCH_ERR_CLOSED: pirsch_result = 9;
 /// An internal bug was caught at the boundary; the host process keeps running.
 pub const PIRSCH_ERR_PANIC: pirsch_result = 99;
 
-/// Log levels passed to the logger callback.
+/// Log level of a message passed to the logger callback: an error.
 pub const PIRSCH_LOG_ERROR: c_int = 1;
+/// Log level: a warning (the default `log_level`).
 pub const PIRSCH_LOG_WARN: c_int = 2;
+/// Log level: information.
 pub const PIRSCH_LOG_INFO: c_int = 3;
+/// Log level: debugging detail.
 pub const PIRSCH_LOG_DEBUG: c_int = 4;
 
 /// Every code with its `ErrorKind` (none for `PIRSCH_OK`) and its `pirsch_strerror` text.
@@ -99,6 +102,9 @@ pub(crate) fn code_of(kind: ErrorKind) -> pirsch_result {
 
 /// A short static description of a result code ("unknown result code" for values this
 /// version does not know). Never NULL; do not free.
+///
+/// @param code A #pirsch_result.
+/// @return A static string (never NULL; do not free).
 #[no_mangle]
 pub extern "C" fn pirsch_strerror(code: pirsch_result) -> *const c_char {
     CODES

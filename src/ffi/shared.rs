@@ -164,6 +164,14 @@ unsafe fn shared(
 /// that load the library again and again (PHP FFI per request, plugins): one client, one
 /// queue, one sender per worker. Returns NULL on failure (pirsch_last_error and
 /// pirsch_last_error_code say why). Does no network I/O.
+///
+/// @param name The client's name in this process, 1 to 64 bytes, e.g. "default".
+/// @param client_id As pirsch_client_new.
+/// @param client_secret As pirsch_client_new.
+/// @param cfg As pirsch_client_new; used by the call that makes the client only.
+/// @return The process's client of that name (give the reference back with pirsch_free), or NULL: see pirsch_last_error_code().
+/// @par Threads
+/// Any thread, and forked children.
 #[no_mangle]
 pub unsafe extern "C" fn pirsch_client_shared(
     name: *const c_char,

@@ -234,6 +234,14 @@ unsafe fn get(
 /// API documents for the endpoint), a string the caller owns and frees with
 /// pirsch_string_free; on failure it is NULL and pirsch_last_error() says why. `filter` is only
 /// read during the call.
+///
+/// @param client The client (an OAuth client).
+/// @param which A PIRSCH_STATISTIC_* value.
+/// @param filter The domain, the days and the filters (struct_size set).
+/// @param json_out Receives the JSON answer (free with pirsch_string_free).
+/// @return PIRSCH_OK, PIRSCH_ERR_NULL_ARGUMENT, _INVALID_ARGUMENT, _INVALID_UTF8 (nothing sent), _AUTH, _HTTP, _NETWORK or _TIMEOUT.
+/// @par Blocking
+/// Yes, like pirsch_request.
 #[no_mangle]
 pub unsafe extern "C" fn pirsch_statistics(
     client: *mut pirsch_client,
@@ -250,6 +258,11 @@ pub unsafe extern "C" fn pirsch_statistics(
 /// the order of the filter's fields. Checks the filter as pirsch_statistics does. On PIRSCH_OK
 /// `*path_out` is a string the caller owns and frees with pirsch_string_free (NULL on
 /// failure). Needs no client; does not block.
+///
+/// @param which A PIRSCH_STATISTIC_* value.
+/// @param filter The filter (struct_size set).
+/// @param path_out Receives the path and query (free with pirsch_string_free).
+/// @return PIRSCH_OK, PIRSCH_ERR_NULL_ARGUMENT, _INVALID_ARGUMENT or _INVALID_UTF8.
 #[no_mangle]
 pub unsafe extern "C" fn pirsch_statistics_path(
     which: pirsch_statistic,
@@ -271,6 +284,12 @@ pub unsafe extern "C" fn pirsch_statistics_path(
 /// The domains the client may read (GET /api/v1/domain): a JSON array of objects with `id`,
 /// `hostname`, `subdomain`, `timezone` and more. BLOCKS like pirsch_statistics; needs an
 /// OAuth client. `*json_out` as there.
+///
+/// @param client The client (an OAuth client).
+/// @param json_out Receives the JSON array (free with pirsch_string_free).
+/// @return As pirsch_statistics.
+/// @par Blocking
+/// Yes, like pirsch_request.
 #[no_mangle]
 pub unsafe extern "C" fn pirsch_domains(
     client: *mut pirsch_client,
@@ -281,6 +300,13 @@ pub unsafe extern "C" fn pirsch_domains(
 
 /// The funnels of a domain with their steps (GET /api/v1/funnel?id=...): a JSON array. BLOCKS
 /// like pirsch_statistics; needs an OAuth client. `*json_out` as there.
+///
+/// @param client The client (an OAuth client).
+/// @param domain_id The domain's id.
+/// @param json_out Receives the JSON array (free with pirsch_string_free).
+/// @return As pirsch_statistics.
+/// @par Blocking
+/// Yes, like pirsch_request.
 #[no_mangle]
 pub unsafe extern "C" fn pirsch_funnels(
     client: *mut pirsch_client,

@@ -10,7 +10,9 @@ use std::ffi::c_char;
 #[repr(C)]
 #[derive(Clone, Copy)]
 pub struct pirsch_kv {
+    /// The key.
     pub key: *const c_char,
+    /// The value.
     pub value: *const c_char,
 }
 
@@ -30,29 +32,45 @@ pub struct pirsch_hit_options {
     /// from the one proxy field named by `client_ip_header` (x-forwarded-for by default)
     /// instead; the other three are never read for the address.
     pub ip: *const c_char,
+    /// The User-Agent header.
     pub user_agent: *const c_char,
+    /// The Accept-Language header.
     pub accept_language: *const c_char,
+    /// The Sec-CH-UA client hint.
     pub sec_ch_ua: *const c_char,
+    /// The Sec-CH-UA-Mobile client hint.
     pub sec_ch_ua_mobile: *const c_char,
+    /// The Sec-CH-UA-Platform client hint.
     pub sec_ch_ua_platform: *const c_char,
+    /// The Sec-CH-UA-Platform-Version client hint.
     pub sec_ch_ua_platform_version: *const c_char,
+    /// The Sec-CH-Width client hint.
     pub sec_ch_width: *const c_char,
+    /// The Sec-CH-Viewport-Width client hint.
     pub sec_ch_viewport_width: *const c_char,
+    /// The page's title.
     pub title: *const c_char,
+    /// The Referer header (or a referrer you determined).
     pub referrer: *const c_char,
     /// Proxy headers as received (CF-Connecting-IP, X-Forwarded-For, Forwarded, X-Real-IP).
     /// Only the one named by `client_ip_header` is read, and only when `ip` is a trusted
     /// proxy; sent on only with `forward_proxy_headers`.
     pub cf_connecting_ip: *const c_char,
+    /// The X-Forwarded-For header as received (see cf_connecting_ip).
     pub x_forwarded_for: *const c_char,
+    /// The Forwarded header as received (see cf_connecting_ip).
     pub forwarded: *const c_char,
+    /// The X-Real-IP header as received (see cf_connecting_ip).
     pub x_real_ip: *const c_char,
     /// Screen size in pixels; 0 = not sent.
     pub screen_width: i32,
+    /// Screen height in pixels; 0 = not sent.
     pub screen_height: i32,
+    /// Send the item even if the API would take it for a bot's.
     pub disable_bot_filter: bool,
     /// Up to 20 tags (keys and values up to 50 characters, keys unique and non-empty).
     pub tags: *const pirsch_kv,
+    /// How many entries `tags` has.
     pub tags_len: usize,
     /// When it happened, for importing logs: RFC 3339 ("2026-11-30T10:00:00Z", any offset,
     /// optional fraction) or Unix epoch milliseconds as digits ("1764496800000"). NULL or ""
@@ -74,7 +92,9 @@ pub struct pirsch_event_options {
     pub duration_seconds: u32,
     /// Up to 20 metadata entries (same limits as tags).
     pub meta: *const pirsch_kv,
+    /// How many entries `meta` has.
     pub meta_len: usize,
+    /// The event does not count as an interaction (for the bounce rate).
     pub non_interactive: bool,
 }
 
@@ -143,7 +163,9 @@ pub type pirsch_queue_stats = pirsch_stats;
 #[repr(C)]
 #[derive(Clone, Copy)]
 pub struct pirsch_strings {
+    /// The strings (may be NULL when len is 0).
     pub items: *const *const c_char,
+    /// How many strings.
     pub len: usize,
 }
 
@@ -162,6 +184,7 @@ pub struct pirsch_filter {
     /// First and last day, YYYY-MM-DD, both included; required except for
     /// PIRSCH_STATISTIC_ACTIVE_VISITORS. `to` must not be before `from`.
     pub from: *const c_char,
+    /// Last day, YYYY-MM-DD (see from).
     pub to: *const c_char,
     /// IANA time zone of the days, e.g. "Europe/Berlin" (default: the dashboard's).
     pub tz: *const c_char,
@@ -169,10 +192,13 @@ pub struct pirsch_filter {
     pub scale: *const c_char,
     /// PIRSCH_STATISTIC_ACTIVE_VISITORS: how many seconds back count as active.
     pub start: u32,
+    /// Paths, e.g. "/pricing".
     pub path: pirsch_strings,
     /// Paths matching a regular expression.
     pub pattern: pirsch_strings,
+    /// Entry paths.
     pub entry_path: pirsch_strings,
+    /// Exit paths.
     pub exit_path: pirsch_strings,
     /// Event names (required for EVENT_METADATA and EVENT_PAGES).
     pub event: pirsch_strings,
@@ -182,18 +208,29 @@ pub struct pirsch_filter {
     pub language: pirsch_strings,
     /// ISO 3166-1 alpha-2 codes, lower case, e.g. "de".
     pub country: pirsch_strings,
+    /// Regions.
     pub region: pirsch_strings,
+    /// Cities.
     pub city: pirsch_strings,
+    /// Referrers (full URLs).
     pub referrer: pirsch_strings,
+    /// Referrer names, e.g. "Google".
     pub referrer_name: pirsch_strings,
+    /// Operating systems, e.g. "Windows".
     pub os: pirsch_strings,
+    /// Browsers, e.g. "Firefox".
     pub browser: pirsch_strings,
     /// "XXL", "XL", "L", "M", "S", "XS".
     pub screen_class: pirsch_strings,
+    /// UTM sources.
     pub utm_source: pirsch_strings,
+    /// UTM media.
     pub utm_medium: pirsch_strings,
+    /// UTM campaigns.
     pub utm_campaign: pirsch_strings,
+    /// UTM contents.
     pub utm_content: pirsch_strings,
+    /// UTM terms.
     pub utm_term: pirsch_strings,
     /// Tag keys (PIRSCH_STATISTIC_TAGS: the key whose values to list).
     pub tag: pirsch_strings,
@@ -201,10 +238,13 @@ pub struct pirsch_filter {
     pub platform: *const c_char,
     /// Event metadata that must match, sent as `meta_<key>=<value>`.
     pub event_meta: *const pirsch_kv,
+    /// How many entries `event_meta` has.
     pub event_meta_len: usize,
     /// Tags that must match, sent as `tag_<key>=<value>`.
     pub tags: *const pirsch_kv,
+    /// How many entries `tags` has.
     pub tags_len: usize,
+    /// The event metadata key whose values are summed as a custom metric.
     pub custom_metric_key: *const c_char,
     /// "integer" or "float".
     pub custom_metric_type: *const c_char,
@@ -212,9 +252,11 @@ pub struct pirsch_filter {
     pub include_avg_time_on_page: bool,
     /// Rows to skip and to return (0 = the API's default).
     pub offset: u32,
+    /// See offset.
     pub limit: u32,
     /// The field to sort by, e.g. "visitors"; `direction` "asc" or "desc".
     pub sort: *const c_char,
+    /// See sort.
     pub direction: *const c_char,
     /// Only rows whose main field contains this text.
     pub search: *const c_char,
