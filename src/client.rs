@@ -47,6 +47,10 @@ impl Setup {
     }
 }
 
+/// How long pirsch_free waits past shutdown_timeout_ms for the sender to end after its
+/// connections were shut down (only a connect or TLS handshake in progress needs it).
+pub(crate) const SHUTDOWN_GRACE: Duration = Duration::from_millis(100);
+
 pub(crate) struct Client {
     setup: Arc<Setup>,
     state: ForkLocal,
@@ -319,12 +323,17 @@ impl Client {
             return;
         };
         let deadline = Instant::now() + self.setup.shutdown_timeout;
-        // Requests started after this point are cut to the deadline; one already in progress
-        // may run up to timeout_ms. Wait a little grace, then detach the thread (it keeps its
-        // own references; the logger is closed below; the code stays mapped, see -z nodelete
-        // in build.rs).
-        let give_up = deadline + Duration::from_millis(500);
-        let finished = st.queue.close(deadline, give_up);
+        // Requests started after this point are cut to the deadline. One already in progress
+        // (started with timeout_ms) is interrupted at the deadline: its connection is shut
+        // down, the sender sees a network error past the deadline and ends (dropping or
+        // spooling what is left). Only a TCP connect or TLS handshake in progress cannot be
+        // interrupted; after a short grace the thread is detached (it keeps its own
+        // references; the logger is closed below; the code stays mapped, -z nodelete).
+        let mut finished = st.queue.close(deadline, deadline);
+        if !finished {
+            st.api.interrupt();
+            finished = st.queue.wait_sender(deadline + SHUTDOWN_GRACE);
+        }
         let handle = st.sender.lock().unwrap_or_else(|p| p.into_inner()).take();
         if let (true, Some(handle)) = (finished, handle) {
             let _ = handle.join();

@@ -78,6 +78,13 @@ impl Api {
         self.tokens.credentials().is_access_key()
     }
 
+    /// Shuts down every connection of this client's agent, so that a request in progress on
+    /// another thread returns at once with a network error. The agent then refuses new
+    /// requests: only for pirsch_free, after which the client is not used.
+    pub fn interrupt(&self) {
+        self.transport.interrupt();
+    }
+
     /// Access tokens obtained so far.
     pub fn token_refreshes(&self) -> u64 {
         self.tokens.refreshes()

@@ -313,6 +313,11 @@ impl Transport {
         }
     }
 
+    /// Shuts down the agent's connections, idle and in use (see Api::interrupt).
+    pub fn interrupt(&self) {
+        self.agent.clone().shutdown();
+    }
+
     pub fn base(&self) -> &BaseUrl {
         &self.base
     }

@@ -233,6 +233,11 @@ impl QueueHandle {
             q.shutdown_deadline = Some(deadline);
         }
         self.wake.notify_all();
+        self.wait_sender(give_up)
+    }
+
+    /// Waits until the sender thread has finished, or `give_up` passed; whether it finished.
+    pub fn wait_sender(&self, give_up: Instant) -> bool {
         let mut q = self.lock();
         while q.sender_running && Instant::now() < give_up {
             let left = give_up.saturating_duration_since(Instant::now());
