@@ -67,6 +67,11 @@ C_TYPES = {
     "struct pirsch_hit_options *": ctypes.POINTER(_native.HitOptions),
     "const struct pirsch_event_options *": ctypes.POINTER(_native.EventOptions),
     "struct pirsch_stats *": ctypes.POINTER(_native.Stats),
+    "pirsch_queue_stats *": ctypes.POINTER(_native.Stats),
+    "pirsch_statistic": ctypes.c_int32,
+    "const struct pirsch_filter *": ctypes.POINTER(_native.Filter),
+    "struct pirsch_strings": _native.Strings,
+    "const char *const *": ctypes.POINTER(ctypes.c_char_p),
     # Opaque handles are plain pointers.
     "struct pirsch_client *": ctypes.c_void_p,
     "const struct pirsch_client *": ctypes.c_void_p,
@@ -106,6 +111,8 @@ def _split_params(params):
     ("pirsch_hit_options", _native.HitOptions),
     ("pirsch_event_options", _native.EventOptions),
     ("pirsch_stats", _native.Stats),
+    ("pirsch_strings", _native.Strings),
+    ("pirsch_filter", _native.Filter),
 ])
 def test_py_structs_match_the_header(cname, struct):
     m = re.search(r"struct " + cname + r" \{(.*?)\}", _header_text(), re.S)

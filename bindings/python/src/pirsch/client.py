@@ -575,7 +575,7 @@ class Client:
         """The background queue's counters (see :class:`Stats`)."""
         st = _native.Stats()
         st.struct_size = ctypes.sizeof(_native.Stats)
-        self._call(self._lib.pirsch_stats, ctypes.byref(st))
+        self._call(self._lib.pirsch_client_stats, ctypes.byref(st))
         return Stats(**{name: getattr(st, name) for name in _native.STATS_FIELDS})
 
     # -- any API call --------------------------------------------------------------------
