@@ -17,7 +17,7 @@ import logging as _logging
 
 from . import _native
 from . import statistics
-from .client import Client, Headers, LogTarget, Stats, close_all
+from .client import Client, Headers, LogTarget, Stats, TimeLike, close_all
 from .errors import (
     AuthError,
     Closed,
@@ -38,7 +38,7 @@ __version__ = "0.1.0"
 _logging.getLogger("pirsch").addHandler(_logging.NullHandler())
 
 __all__ = [
-    "Client", "Stats", "Headers", "LogTarget", "close_all", "library_version", "library_path",
+    "Client", "Stats", "Headers", "LogTarget", "TimeLike", "close_all", "library_version", "library_path",
     "Filter", "Statistic", "statistics", "statistics_path",
     "PirschError", "LibraryError", "InvalidArgument", "AuthError", "HTTPError", "NetworkError",
     "TimeoutError", "QueueFull", "Closed", "InternalError",

@@ -19,7 +19,7 @@ from . import statistics as _st
 from .errors import ERR_CLOSED, ERR_INVALID_ARGUMENT, Closed, InvalidArgument, PirschError, error_for
 from .statistics import Filter, Statistic
 
-__all__ = ["Client", "Stats", "Headers", "LogTarget"]
+__all__ = ["Client", "Stats", "Headers", "LogTarget", "TimeLike"]
 
 #: Raw request headers: a mapping, or (name, value) pairs (repeated names allowed).
 Headers = Union[Mapping[str, str], Iterable[Tuple[Union[str, bytes], Union[str, bytes]]]]
@@ -167,7 +167,35 @@ def _build_hit(fields: Dict[str, Any]) -> _Request:
         req.keep += [tags, arr]
         hit.tags = ctypes.cast(arr, ctypes.POINTER(_native.KV))
         hit.tags_len = len(tags)
+    when = _time_value(fields.get("time"))
+    if when is not None:
+        hit.time = when
     return req
+
+
+#: When a page view, event or session happened: an aware ``datetime`` (a naive one is taken
+#: as UTC), Unix epoch milliseconds as an ``int``, or a string libpirsch reads (RFC 3339, or
+#: epoch milliseconds as digits). ``None``: now.
+TimeLike = Union[datetime.datetime, int, str]
+
+
+def _time_value(value: Any) -> Optional[bytes]:
+    """pirsch_hit_options.time for a TimeLike; None for "now". libpirsch checks the value
+    (format, at most 60 s ahead, not older than max_item_age_ms)."""
+    if value is None or value == "" or value == b"":
+        return None
+    if isinstance(value, datetime.datetime):
+        if value.tzinfo is None or value.utcoffset() is None:
+            value = value.replace(tzinfo=datetime.timezone.utc)
+        utc = value.astimezone(datetime.timezone.utc)
+        return (utc.strftime("%Y-%m-%dT%H:%M:%S") + f".{utc.microsecond // 1000:03d}Z").encode()
+    if isinstance(value, bool) or isinstance(value, datetime.date):
+        raise TypeError(f"time must be a datetime, an int (epoch milliseconds) or a str, not {type(value).__name__}")
+    if isinstance(value, int):
+        return str(value).encode()
+    if isinstance(value, (str, bytes)):
+        return _enc("time", value)
+    raise TypeError(f"time must be a datetime, an int (epoch milliseconds) or a str, not {type(value).__name__}")
 
 
 def _add_event(req: _Request, name: str, duration_seconds: int, meta: Optional[Mapping[str, str]],
@@ -459,6 +487,7 @@ class Client:
         disable_bot_filter: bool = False,
         tags: Optional[Mapping[str, str]] = None,
         headers: Optional[Headers] = None,
+        time: Optional[TimeLike] = None,
         wait: bool = True,
     ) -> None:
         """Sends a page view. ``url`` (the full URL) and ``ip`` (the peer that connected to
@@ -467,6 +496,11 @@ class Client:
         ``headers``: the request's raw headers (a mapping or (name, value) pairs); the
         user agent, client hints, referrer and proxy fields are taken from them
         (pirsch_hit_options_from_headers), and explicit fields override them.
+
+        ``time``: when it happened, for importing logs: an aware ``datetime`` (naive = UTC),
+        epoch milliseconds (``int``) or an RFC 3339 string; ``None`` = now. More than 60 s
+        ahead, or older than ``max_item_age_ms`` (1 hour by default; raise it, up to 30 days,
+        to import older logs), raises InvalidArgument with the library's reason.
 
         ``wait=True`` (default) blocks until the API accepted it (pirsch_hit);
         ``wait=False`` queues it for the background sender and returns at once
@@ -503,11 +537,12 @@ class Client:
         disable_bot_filter: bool = False,
         tags: Optional[Mapping[str, str]] = None,
         headers: Optional[Headers] = None,
+        time: Optional[TimeLike] = None,
         wait: bool = True,
     ) -> None:
         """Sends an event ``name`` (e.g. "signup") on the page view the other fields describe
         (as in :meth:`hit`). ``duration_seconds`` (0: not sent), ``meta``: up to 20 string
-        entries. Blocking, or queued with ``wait=False``."""
+        entries. ``time`` as in :meth:`hit`. Blocking, or queued with ``wait=False``."""
         fields = dict(locals())
         req = _build_hit(fields)
         _add_event(req, name, duration_seconds, meta, non_interactive)
@@ -537,13 +572,14 @@ class Client:
         disable_bot_filter: bool = False,
         tags: Optional[Mapping[str, str]] = None,
         headers: Optional[Headers] = None,
+        time: Optional[TimeLike] = None,
         wait: bool = True,
     ) -> None:
         """Keeps the visitor's session alive without a page view. Uses ``ip``,
         ``user_agent``, the sec_ch_* fields and ``disable_bot_filter`` (send the same values
         as with the visitor's page views); the other fields are accepted and ignored, so the
-        arguments of :meth:`hit` can be passed as they are. Blocking, or queued with
-        ``wait=False``."""
+        arguments of :meth:`hit` can be passed as they are. ``time`` as in :meth:`hit`.
+        Blocking, or queued with ``wait=False``."""
         fields = dict(locals())
         self._submit("session", _build_hit(fields), wait)
 
