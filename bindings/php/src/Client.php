@@ -19,7 +19,9 @@ use Pirsch\Native\Internal\Settings;
  * and ip (required), user_agent, accept_language, sec_ch_ua, sec_ch_ua_mobile,
  * sec_ch_ua_platform, sec_ch_ua_platform_version, sec_ch_width, sec_ch_viewport_width, title,
  * referrer, cf_connecting_ip, x_forwarded_for, forwarded, x_real_ip (strings), screen_width,
- * screen_height (ints), disable_bot_filter (bool), tags (['key' => 'value']); null or "" is
+ * screen_height (ints), disable_bot_filter (bool), tags (['key' => 'value']), time (when it
+ * happened, for importing logs: a DateTimeInterface, Unix epoch milliseconds as an int, or an
+ * RFC 3339 string; refused more than 60 s ahead or older than max_item_age_ms); null or "" is
  * not sent. 'headers' => [name => value] fills them from a request's raw headers first
  * (pirsch_hit_options_from_headers: proxy headers believed only from trusted_proxies, Cookie
  * and every other header ignored); the fields given beside it win.
@@ -730,6 +732,9 @@ final class Client
             unset($fields['url'], $fields['ip']);   // set from the same strings
         }
         $known = $this->hitFields();
+        if (array_key_exists('time', $fields) && isset($known['time'])) {
+            $fields['time'] = self::timeValue($fields['time']);
+        }
         foreach ($fields as $name => $value) {
             $kind = $known[$name] ?? throw Library::error(
                 'PIRSCH_ERR_INVALID_ARGUMENT',
@@ -789,6 +794,26 @@ final class Client
         $ev->meta_len = $n;
         $ev->non_interactive = $nonInteractive;
         return $ev;
+    }
+
+    /**
+     * pirsch_hit_options.time: a DateTimeInterface (sent as UTC with milliseconds), Unix epoch
+     * milliseconds as an int, or a string as libpirsch reads it (RFC 3339 or epoch milliseconds);
+     * null or '' = now. The library checks it (at most 60 s ahead, not older than max_item_age_ms).
+     */
+    private static function timeValue(mixed $value): ?string
+    {
+        if ($value instanceof \DateTimeInterface) {
+            return \DateTimeImmutable::createFromInterface($value)->setTimezone(new \DateTimeZone('UTC'))->format('Y-m-d\\TH:i:s.v\\Z');
+        }
+        if (is_int($value)) {
+            return (string) $value;
+        }
+        if ($value === null || is_string($value)) {
+            return $value;
+        }
+        throw Library::error('PIRSCH_ERR_INVALID_ARGUMENT', 'time must be a DateTimeInterface, an int (epoch milliseconds) or a string, not '
+            . get_debug_type($value));
     }
 
     private static function text(mixed $value, string $name): string
