@@ -19,7 +19,9 @@ use Pirsch\Native\Internal\Settings;
  * and ip (required), user_agent, accept_language, sec_ch_ua, sec_ch_ua_mobile,
  * sec_ch_ua_platform, sec_ch_ua_platform_version, sec_ch_width, sec_ch_viewport_width, title,
  * referrer, cf_connecting_ip, x_forwarded_for, forwarded, x_real_ip (strings), screen_width,
- * screen_height (ints), disable_bot_filter (bool), tags (['key' => 'value']); null or "" is
+ * screen_height (ints), disable_bot_filter (bool), tags (['key' => 'value']), time (when it
+ * happened, for importing logs: a DateTimeInterface, Unix epoch milliseconds as an int, or an
+ * RFC 3339 string; refused more than 60 s ahead or older than max_item_age_ms); null or "" is
  * not sent. 'headers' => [name => value] fills them from a request's raw headers first
  * (pirsch_hit_options_from_headers: proxy headers believed only from trusted_proxies, Cookie
  * and every other header ignored); the fields given beside it win.
@@ -29,6 +31,10 @@ use Pirsch\Native\Internal\Settings;
  * a background thread of the library delivers in batches. Failures throw a subclass of
  * Pirsch\Native\Exception\PirschException with the library's message. The destructor (or close())
  * delivers what is still queued, for up to shutdown_timeout_ms.
+ *
+ * Statistics (an OAuth client): the methods of the official PHP SDK (visitors(), totalVisitors(),
+ * pages(), ..., domain(), listFunnel(), funnel()) with a Filter, returning read-only objects of
+ * Pirsch\Native\Statistics; statistics() gives the decoded JSON of any of them.
  */
 final class Client
 {
@@ -305,6 +311,304 @@ final class Client
         }
     }
 
+    // -- statistics: each blocks like hit() and needs an OAuth client (an access key gets
+    // HttpException 403). Names as the official PHP SDK's Pirsch\Client.
+
+    /**
+     * Statistic $which (a Statistic::* constant) for $filter, as the API's decoded JSON (arrays):
+     * pirsch_statistics. The typed methods below read the same answers into objects.
+     */
+    public function statistics(int $which, Filter $filter): mixed
+    {
+        $mem = new CallData($this->ffi);
+        $f = $filter->cdata($this->ffi, $mem);
+        return $this->jsonCall(fn (\FFI\CData $out): int => $this->ffi->pirsch_statistics($this->client(), $which, \FFI::addr($f), $out));
+    }
+
+    /**
+     * The request statistics($which, $filter) would send ("/api/v1/statistics/...?id=..."),
+     * without sending it (pirsch_statistics_path; the filter is checked as there).
+     */
+    public static function statisticsPath(int $which, Filter $filter): string
+    {
+        $ffi = Library::ffi();
+        $mem = new CallData($ffi);
+        $f = $filter->cdata($ffi, $mem);
+        $out = $ffi->new('char *');
+        $rc = $ffi->pirsch_statistics_path($which, \FFI::addr($f), \FFI::addr($out));
+        if ($rc !== 0) {
+            throw Library::exception($rc, $ffi->pirsch_last_error());
+        }
+        try {
+            return \FFI::string($out);
+        } finally {
+            $ffi->pirsch_string_free($out);
+        }
+    }
+
+    /** @return list<Statistics\Domain> the domains this client may read (pirsch_domains) */
+    public function domains(): array
+    {
+        return Statistics\Domain::listFrom($this->jsonCall(fn (\FFI\CData $out): int => $this->ffi->pirsch_domains($this->client(), $out)));
+    }
+
+    /** The client's one domain, as the official SDK's domain(); PirschException when it can read none or several (use domains()). */
+    public function domain(): Statistics\Domain
+    {
+        $domains = $this->domains();
+        if (count($domains) !== 1) {
+            throw new PirschException('the client can read ' . count($domains) . ' domains, not one: use domains()');
+        }
+        return $domains[0];
+    }
+
+    /**
+     * The funnels of a domain (its id, or a Filter's $id) with their steps (pirsch_funnels).
+     *
+     * @return list<Statistics\Funnel>
+     */
+    public function listFunnel(Filter|string $domain): array
+    {
+        $mem = new CallData($this->ffi);
+        $id = $mem->str($domain instanceof Filter ? $domain->id : $domain, 'domain id');
+        return Statistics\Funnel::listFrom($this->jsonCall(fn (\FFI\CData $out): int => $this->ffi->pirsch_funnels($this->client(), $id, $out)));
+    }
+
+    /** A funnel's definition and step figures; $funnelId (or $filter->funnel_id) names it (listFunnel() lists them). */
+    public function funnel(Filter $filter, ?string $funnelId = null): Statistics\FunnelData
+    {
+        if ($funnelId !== null) {
+            $filter = clone $filter;
+            $filter->funnel_id = $funnelId;
+        }
+        return Statistics\FunnelData::fromArray($this->statistics(Statistic::FUNNEL, $filter));
+    }
+
+    /** @return list<Statistics\VisitorStats> visitors, views, sessions and bounces per day (or $filter->scale) */
+    public function visitors(Filter $filter): array
+    {
+        return Statistics\VisitorStats::listFrom($this->statistics(Statistic::VISITORS, $filter));
+    }
+
+    /** The totals for the days of the filter. */
+    public function totalVisitors(Filter $filter): Statistics\TotalVisitorStats
+    {
+        return Statistics\TotalVisitorStats::fromArray($this->statistics(Statistic::TOTAL, $filter));
+    }
+
+    /** @return list<Statistics\PageStats> */
+    public function pages(Filter $filter): array
+    {
+        return Statistics\PageStats::listFrom($this->statistics(Statistic::PAGES, $filter));
+    }
+
+    /** @return list<Statistics\EntryStats> */
+    public function entryPages(Filter $filter): array
+    {
+        return Statistics\EntryStats::listFrom($this->statistics(Statistic::ENTRY_PAGES, $filter));
+    }
+
+    /** @return list<Statistics\ExitStats> */
+    public function exitPages(Filter $filter): array
+    {
+        return Statistics\ExitStats::listFrom($this->statistics(Statistic::EXIT_PAGES, $filter));
+    }
+
+    /** @return list<Statistics\TimeSpentStats> */
+    public function sessionDuration(Filter $filter): array
+    {
+        return Statistics\TimeSpentStats::listFrom($this->statistics(Statistic::SESSION_DURATION, $filter));
+    }
+
+    /** @return list<Statistics\TimeSpentStats> */
+    public function timeOnPage(Filter $filter): array
+    {
+        return Statistics\TimeSpentStats::listFrom($this->statistics(Statistic::TIME_ON_PAGE, $filter));
+    }
+
+    /** @return list<Statistics\UTMSourceStats> */
+    public function utmSource(Filter $filter): array
+    {
+        return Statistics\UTMSourceStats::listFrom($this->statistics(Statistic::UTM_SOURCE, $filter));
+    }
+
+    /** @return list<Statistics\UTMMediumStats> */
+    public function utmMedium(Filter $filter): array
+    {
+        return Statistics\UTMMediumStats::listFrom($this->statistics(Statistic::UTM_MEDIUM, $filter));
+    }
+
+    /** @return list<Statistics\UTMCampaignStats> */
+    public function utmCampaign(Filter $filter): array
+    {
+        return Statistics\UTMCampaignStats::listFrom($this->statistics(Statistic::UTM_CAMPAIGN, $filter));
+    }
+
+    /** @return list<Statistics\UTMContentStats> */
+    public function utmContent(Filter $filter): array
+    {
+        return Statistics\UTMContentStats::listFrom($this->statistics(Statistic::UTM_CONTENT, $filter));
+    }
+
+    /** @return list<Statistics\UTMTermStats> */
+    public function utmTerm(Filter $filter): array
+    {
+        return Statistics\UTMTermStats::listFrom($this->statistics(Statistic::UTM_TERM, $filter));
+    }
+
+    /** @return list<Statistics\ConversionGoal> */
+    public function conversionGoals(Filter $filter): array
+    {
+        return Statistics\ConversionGoal::listFrom($this->statistics(Statistic::CONVERSION_GOALS, $filter));
+    }
+
+    /** @return list<Statistics\EventStats> */
+    public function events(Filter $filter): array
+    {
+        return Statistics\EventStats::listFrom($this->statistics(Statistic::EVENTS, $filter));
+    }
+
+    /** @return list<Statistics\EventStats> the values of one metadata key: needs $filter->event and $filter->event_meta_key */
+    public function eventMetadata(Filter $filter): array
+    {
+        return Statistics\EventStats::listFrom($this->statistics(Statistic::EVENT_METADATA, $filter));
+    }
+
+    /** @return list<Statistics\EventListStats> */
+    public function listEvents(Filter $filter): array
+    {
+        return Statistics\EventListStats::listFrom($this->statistics(Statistic::LIST_EVENTS, $filter));
+    }
+
+    /** @return list<Statistics\PageStats> the pages an event happened on: needs $filter->event (the Go SDK's EventPages) */
+    public function eventPages(Filter $filter): array
+    {
+        return Statistics\PageStats::listFrom($this->statistics(Statistic::EVENT_PAGES, $filter));
+    }
+
+    public function growth(Filter $filter): Statistics\Growth
+    {
+        return Statistics\Growth::fromArray($this->statistics(Statistic::GROWTH, $filter));
+    }
+
+    /** Visitors of the last $filter->start seconds (no dates needed). */
+    public function activeVisitors(Filter $filter): Statistics\ActiveVisitorsData
+    {
+        return Statistics\ActiveVisitorsData::fromArray($this->statistics(Statistic::ACTIVE_VISITORS, $filter));
+    }
+
+    /** @return list<Statistics\VisitorHourStats> */
+    public function timeOfDay(Filter $filter): array
+    {
+        return Statistics\VisitorHourStats::listFrom($this->statistics(Statistic::TIME_OF_DAY, $filter));
+    }
+
+    /** @return list<Statistics\LanguageStats> */
+    public function languages(Filter $filter): array
+    {
+        return Statistics\LanguageStats::listFrom($this->statistics(Statistic::LANGUAGES, $filter));
+    }
+
+    /** @return list<Statistics\ReferrerStats> */
+    public function referrer(Filter $filter): array
+    {
+        return Statistics\ReferrerStats::listFrom($this->statistics(Statistic::REFERRER, $filter));
+    }
+
+    /** @return list<Statistics\Keyword> Google Search Console keywords */
+    public function keywords(Filter $filter): array
+    {
+        return Statistics\Keyword::listFrom($this->statistics(Statistic::KEYWORDS, $filter));
+    }
+
+    /** @return list<Statistics\OSStats> */
+    public function os(Filter $filter): array
+    {
+        return Statistics\OSStats::listFrom($this->statistics(Statistic::OS, $filter));
+    }
+
+    /** @return list<Statistics\OSVersionStats> */
+    public function osVersions(Filter $filter): array
+    {
+        return Statistics\OSVersionStats::listFrom($this->statistics(Statistic::OS_VERSIONS, $filter));
+    }
+
+    /** @return list<Statistics\BrowserStats> */
+    public function browser(Filter $filter): array
+    {
+        return Statistics\BrowserStats::listFrom($this->statistics(Statistic::BROWSER, $filter));
+    }
+
+    /** @return list<Statistics\BrowserVersionStats> */
+    public function browserVersions(Filter $filter): array
+    {
+        return Statistics\BrowserVersionStats::listFrom($this->statistics(Statistic::BROWSER_VERSIONS, $filter));
+    }
+
+    public function platform(Filter $filter): Statistics\PlatformStats
+    {
+        return Statistics\PlatformStats::fromArray($this->statistics(Statistic::PLATFORM, $filter));
+    }
+
+    /** @return list<Statistics\ScreenClassStats> */
+    public function screen(Filter $filter): array
+    {
+        return Statistics\ScreenClassStats::listFrom($this->statistics(Statistic::SCREEN, $filter));
+    }
+
+    /** @return list<Statistics\CountryStats> */
+    public function country(Filter $filter): array
+    {
+        return Statistics\CountryStats::listFrom($this->statistics(Statistic::COUNTRY, $filter));
+    }
+
+    /** @return list<Statistics\RegionStats> */
+    public function region(Filter $filter): array
+    {
+        return Statistics\RegionStats::listFrom($this->statistics(Statistic::REGION, $filter));
+    }
+
+    /** @return list<Statistics\CityStats> */
+    public function city(Filter $filter): array
+    {
+        return Statistics\CityStats::listFrom($this->statistics(Statistic::CITY, $filter));
+    }
+
+    /** @return list<Statistics\TagStats> */
+    public function tagKeys(Filter $filter): array
+    {
+        return Statistics\TagStats::listFrom($this->statistics(Statistic::TAG_KEYS, $filter));
+    }
+
+    /** @return list<Statistics\TagStats> the values of the tag keys in $filter->tag */
+    public function tags(Filter $filter): array
+    {
+        return Statistics\TagStats::listFrom($this->statistics(Statistic::TAGS, $filter));
+    }
+
+    /** Calls $call with a `char **`, checks its result and returns the decoded JSON it got. */
+    private function jsonCall(\Closure $call): mixed
+    {
+        $out = $this->ffi->new('char *');
+        $this->check($call(\FFI::addr($out)));
+        if (\FFI::isNull($out)) {
+            return null;
+        }
+        try {
+            $text = \FFI::string($out);
+        } finally {
+            $this->ffi->pirsch_string_free($out);
+        }
+        if (trim($text) === '') {
+            return null;
+        }
+        try {
+            return json_decode($text, true, 512, JSON_THROW_ON_ERROR | JSON_BIGINT_AS_STRING);
+        } catch (\JsonException) {
+            return $text;
+        }
+    }
+
     /**
      * Stops the client: delivers what is queued (up to shutdown_timeout_ms) and frees it; for a
      * shared client, gives back this object's reference (the C client stays until the process
@@ -428,6 +732,9 @@ final class Client
             unset($fields['url'], $fields['ip']);   // set from the same strings
         }
         $known = $this->hitFields();
+        if (array_key_exists('time', $fields) && isset($known['time'])) {
+            $fields['time'] = self::timeValue($fields['time']);
+        }
         foreach ($fields as $name => $value) {
             $kind = $known[$name] ?? throw Library::error(
                 'PIRSCH_ERR_INVALID_ARGUMENT',
@@ -487,6 +794,26 @@ final class Client
         $ev->meta_len = $n;
         $ev->non_interactive = $nonInteractive;
         return $ev;
+    }
+
+    /**
+     * pirsch_hit_options.time: a DateTimeInterface (sent as UTC with milliseconds), Unix epoch
+     * milliseconds as an int, or a string as libpirsch reads it (RFC 3339 or epoch milliseconds);
+     * null or '' = now. The library checks it (at most 60 s ahead, not older than max_item_age_ms).
+     */
+    private static function timeValue(mixed $value): ?string
+    {
+        if ($value instanceof \DateTimeInterface) {
+            return \DateTimeImmutable::createFromInterface($value)->setTimezone(new \DateTimeZone('UTC'))->format('Y-m-d\\TH:i:s.v\\Z');
+        }
+        if (is_int($value)) {
+            return (string) $value;
+        }
+        if ($value === null || is_string($value)) {
+            return $value;
+        }
+        throw Library::error('PIRSCH_ERR_INVALID_ARGUMENT', 'time must be a DateTimeInterface, an int (epoch milliseconds) or a string, not '
+            . get_debug_type($value));
     }
 
     private static function text(mixed $value, string $name): string

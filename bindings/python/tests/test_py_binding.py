@@ -67,6 +67,11 @@ C_TYPES = {
     "struct pirsch_hit_options *": ctypes.POINTER(_native.HitOptions),
     "const struct pirsch_event_options *": ctypes.POINTER(_native.EventOptions),
     "struct pirsch_stats *": ctypes.POINTER(_native.Stats),
+    "pirsch_queue_stats *": ctypes.POINTER(_native.Stats),
+    "pirsch_statistic": ctypes.c_int32,
+    "const struct pirsch_filter *": ctypes.POINTER(_native.Filter),
+    "struct pirsch_strings": _native.Strings,
+    "const char *const *": ctypes.POINTER(ctypes.c_char_p),
     # Opaque handles are plain pointers.
     "struct pirsch_client *": ctypes.c_void_p,
     "const struct pirsch_client *": ctypes.c_void_p,
@@ -106,6 +111,8 @@ def _split_params(params):
     ("pirsch_hit_options", _native.HitOptions),
     ("pirsch_event_options", _native.EventOptions),
     ("pirsch_stats", _native.Stats),
+    ("pirsch_strings", _native.Strings),
+    ("pirsch_filter", _native.Filter),
 ])
 def test_py_structs_match_the_header(cname, struct):
     m = re.search(r"struct " + cname + r" \{(.*?)\}", _header_text(), re.S)
@@ -116,6 +123,11 @@ def test_py_structs_match_the_header(cname, struct):
         assert C_TYPES[ctype] == pytype, f"{cname}.{name}: {ctype} declared as {pytype}"
     if cname == "pirsch_stats":
         assert tuple(pirsch.Stats.__dataclass_fields__) == tuple(name for _, name in fields[1:])
+    if cname == "pirsch_filter":
+        # pirsch.Filter has every field but struct_size (from_ for from; each pointer with
+        # its length as one mapping).
+        c_names = [name for _, name in fields[1:] if not name.endswith("_len")]
+        assert [n.rstrip("_") for n in pirsch.Filter.__dataclass_fields__] == c_names
 
 
 def test_py_every_function_is_declared_as_in_the_header():
@@ -152,6 +164,10 @@ def test_py_constants_match_the_header():
             cls = errors._BY_CODE[int(value)]
             assert issubclass(cls, pirsch.PirschError)
     assert pirsch.library_version() == _native.HEADER_VERSION
+    statistics = {name[len("PIRSCH_STATISTIC_"):]: int(v) for name, v in defines.items()
+                  if name.startswith("PIRSCH_STATISTIC_")}
+    assert statistics.pop("COUNT") == len(pirsch.Statistic)
+    assert statistics == {s.name: s.value for s in pirsch.Statistic}
 
 
 # --- finding the library ---------------------------------------------------------------

@@ -36,6 +36,29 @@ final class CallData
     }
 
     /**
+     * A `const char *const *` array of C copies of $values (for struct pirsch_strings), and its
+     * length. [null, 0] for an empty array.
+     *
+     * @param array<string|int|float|\Stringable> $values
+     * @return array{0: ?\FFI\CData, 1: int}
+     */
+    public function strings(array $values, string $what): array
+    {
+        if ($values === []) {
+            return [null, 0];
+        }
+        $arr = $this->ffi->new('char *[' . count($values) . ']');
+        foreach (array_values($values) as $i => $v) {
+            if (!is_string($v) && !is_int($v) && !is_float($v) && !$v instanceof \Stringable) {
+                throw \Pirsch\Native\Library::error('PIRSCH_ERR_INVALID_ARGUMENT', "$what: each value must be a string, not " . get_debug_type($v));
+            }
+            $arr[$i] = $this->str((string) $v, $what);
+        }
+        $this->keep[] = $arr;
+        return [$this->ffi->cast('const char *const *', \FFI::addr($arr[0])), count($values)];
+    }
+
+    /**
      * A `pirsch_kv` array from ['key' => 'value'] (a list of values repeats the key, for
      * headers sent more than once), and its length. [null, 0] for an empty array.
      *

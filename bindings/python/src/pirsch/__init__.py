@@ -8,11 +8,16 @@
 
 WSGI and ASGI middleware that queue a page view for every HTML page served:
 ``pirsch.wsgi.PirschMiddleware``, ``pirsch.asgi.PirschMiddleware``.
+
+Statistics (an OAuth client): ``client.total_visitors(pirsch.Filter(domain_id=..., from_=day,
+to=day))`` and the other methods named as in Pirsch's SDKs, returning the dataclasses of
+``pirsch.statistics``.
 """
 import logging as _logging
 
 from . import _native
-from .client import Client, Headers, LogTarget, Stats, close_all
+from . import statistics
+from .client import Client, Headers, LogTarget, Stats, TimeLike, close_all
 from .errors import (
     AuthError,
     Closed,
@@ -25,6 +30,7 @@ from .errors import (
     QueueFull,
     TimeoutError,
 )
+from .statistics import Filter, Statistic, statistics_path
 
 __version__ = "0.1.0"
 
@@ -32,7 +38,8 @@ __version__ = "0.1.0"
 _logging.getLogger("pirsch").addHandler(_logging.NullHandler())
 
 __all__ = [
-    "Client", "Stats", "Headers", "LogTarget", "close_all", "library_version", "library_path",
+    "Client", "Stats", "Headers", "LogTarget", "TimeLike", "close_all", "library_version", "library_path",
+    "Filter", "Statistic", "statistics", "statistics_path",
     "PirschError", "LibraryError", "InvalidArgument", "AuthError", "HTTPError", "NetworkError",
     "TimeoutError", "QueueFull", "Closed", "InternalError",
 ]

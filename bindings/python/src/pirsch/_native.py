@@ -52,6 +52,7 @@ _HIT_FIELDS: Any = (
         ("disable_bot_filter", ctypes.c_bool),
         ("tags", ctypes.POINTER(KV)),
         ("tags_len", ctypes.c_size_t),
+        ("time", c_str),
     ]
 )
 
@@ -91,13 +92,66 @@ class Stats(ctypes.Structure):
     _fields_ = _STATS_FIELDS
 
 
+class Strings(ctypes.Structure):
+    """struct pirsch_strings"""
+
+    _fields_ = [("items", ctypes.POINTER(c_str)), ("len", ctypes.c_size_t)]
+
+
+#: The list fields of struct pirsch_filter, in order (each a struct pirsch_strings).
+FILTER_LIST_FIELDS = (
+    "path", "pattern", "entry_path", "exit_path", "event", "event_meta_key", "language", "country",
+    "region", "city", "referrer", "referrer_name", "os", "browser", "screen_class", "utm_source",
+    "utm_medium", "utm_campaign", "utm_content", "utm_term", "tag",
+)
+
+_FILTER_FIELDS: Any = (
+    [
+        ("struct_size", ctypes.c_size_t),
+        ("domain_id", c_str),
+        ("from", c_str),
+        ("to", c_str),
+        ("tz", c_str),
+        ("scale", c_str),
+        ("start", ctypes.c_uint32),
+    ]
+    + [(name, Strings) for name in FILTER_LIST_FIELDS]
+    + [
+        ("platform", c_str),
+        ("event_meta", ctypes.POINTER(KV)),
+        ("event_meta_len", ctypes.c_size_t),
+        ("tags", ctypes.POINTER(KV)),
+        ("tags_len", ctypes.c_size_t),
+        ("custom_metric_key", c_str),
+        ("custom_metric_type", c_str),
+        ("include_avg_time_on_page", ctypes.c_bool),
+        ("offset", ctypes.c_uint32),
+        ("limit", ctypes.c_uint32),
+        ("sort", c_str),
+        ("direction", c_str),
+        ("search", c_str),
+        ("funnel_id", c_str),
+    ]
+)
+
+
+class Filter(ctypes.Structure):
+    """struct pirsch_filter"""
+
+    _fields_ = _FILTER_FIELDS
+
+
 #: void (*log)(void *userdata, int level, const char *message)
 LOG_CALLBACK = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_int, c_str)
 
 P_HIT = ctypes.POINTER(HitOptions)
 P_EVENT = ctypes.POINTER(EventOptions)
 P_KV = ctypes.POINTER(KV)
+P_FILTER = ctypes.POINTER(Filter)
+P_STATS = ctypes.POINTER(Stats)
+P_OUT = ctypes.POINTER(ctypes.c_void_p)  # char **: freed with pirsch_string_free
 result = ctypes.c_int32  # pirsch_result
+statistic = ctypes.c_int32  # pirsch_statistic
 
 #: Every function of pirsch.h: name -> (restype, argtypes).
 FUNCTIONS = {
@@ -117,14 +171,19 @@ FUNCTIONS = {
     "pirsch_session": (result, [c_client, P_HIT]),
     # char **response_out: a void pointer we free with pirsch_string_free (a c_char_p result
     # would be copied to bytes and lose the pointer).
-    "pirsch_request": (result, [c_client, c_str, c_str, c_str, ctypes.POINTER(ctypes.c_void_p)]),
+    "pirsch_request": (result, [c_client, c_str, c_str, c_str, P_OUT]),
     "pirsch_string_free": (None, [ctypes.c_void_p]),
     "pirsch_hit_options_from_headers": (result, [P_HIT, c_str, c_str, P_KV, ctypes.c_size_t]),
     "pirsch_hit_enqueue": (result, [c_client, P_HIT]),
     "pirsch_event_enqueue": (result, [c_client, P_EVENT, P_HIT]),
     "pirsch_session_enqueue": (result, [c_client, P_HIT]),
     "pirsch_flush": (result, [c_client, ctypes.c_uint32]),
-    "pirsch_stats": (result, [c_client, ctypes.POINTER(Stats)]),
+    "pirsch_stats": (result, [c_client, P_STATS]),
+    "pirsch_client_stats": (result, [c_client, P_STATS]),
+    "pirsch_statistics": (result, [c_client, statistic, P_FILTER, P_OUT]),
+    "pirsch_statistics_path": (result, [statistic, P_FILTER, P_OUT]),
+    "pirsch_domains": (result, [c_client, P_OUT]),
+    "pirsch_funnels": (result, [c_client, c_str, P_OUT]),
 }
 
 _PACKAGE_LIB_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_lib")

@@ -1,6 +1,7 @@
 """pirsch.Client: one libpirsch client (pirsch_client_new ... pirsch_free)."""
 import atexit
 import ctypes
+import dataclasses
 import datetime
 import itertools
 import json as _json
@@ -14,9 +15,11 @@ from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Seque
 from urllib.parse import urlencode
 
 from . import _native
-from .errors import ERR_CLOSED, ERR_INVALID_ARGUMENT, Closed, InvalidArgument, error_for
+from . import statistics as _st
+from .errors import ERR_CLOSED, ERR_INVALID_ARGUMENT, Closed, InvalidArgument, PirschError, error_for
+from .statistics import Filter, Statistic
 
-__all__ = ["Client", "Stats", "Headers", "LogTarget"]
+__all__ = ["Client", "Stats", "Headers", "LogTarget", "TimeLike"]
 
 #: Raw request headers: a mapping, or (name, value) pairs (repeated names allowed).
 Headers = Union[Mapping[str, str], Iterable[Tuple[Union[str, bytes], Union[str, bytes]]]]
@@ -164,7 +167,35 @@ def _build_hit(fields: Dict[str, Any]) -> _Request:
         req.keep += [tags, arr]
         hit.tags = ctypes.cast(arr, ctypes.POINTER(_native.KV))
         hit.tags_len = len(tags)
+    when = _time_value(fields.get("time"))
+    if when is not None:
+        hit.time = when
     return req
+
+
+#: When a page view, event or session happened: an aware ``datetime`` (a naive one is taken
+#: as UTC), Unix epoch milliseconds as an ``int``, or a string libpirsch reads (RFC 3339, or
+#: epoch milliseconds as digits). ``None``: now.
+TimeLike = Union[datetime.datetime, int, str]
+
+
+def _time_value(value: Any) -> Optional[bytes]:
+    """pirsch_hit_options.time for a TimeLike; None for "now". libpirsch checks the value
+    (format, at most 60 s ahead, not older than max_item_age_ms)."""
+    if value is None or value == "" or value == b"":
+        return None
+    if isinstance(value, datetime.datetime):
+        if value.tzinfo is None or value.utcoffset() is None:
+            value = value.replace(tzinfo=datetime.timezone.utc)
+        utc = value.astimezone(datetime.timezone.utc)
+        return (utc.strftime("%Y-%m-%dT%H:%M:%S") + f".{utc.microsecond // 1000:03d}Z").encode()
+    if isinstance(value, bool) or isinstance(value, datetime.date):
+        raise TypeError(f"time must be a datetime, an int (epoch milliseconds) or a str, not {type(value).__name__}")
+    if isinstance(value, int):
+        return str(value).encode()
+    if isinstance(value, (str, bytes)):
+        return _enc("time", value)
+    raise TypeError(f"time must be a datetime, an int (epoch milliseconds) or a str, not {type(value).__name__}")
 
 
 def _add_event(req: _Request, name: str, duration_seconds: int, meta: Optional[Mapping[str, str]],
@@ -456,6 +487,7 @@ class Client:
         disable_bot_filter: bool = False,
         tags: Optional[Mapping[str, str]] = None,
         headers: Optional[Headers] = None,
+        time: Optional[TimeLike] = None,
         wait: bool = True,
     ) -> None:
         """Sends a page view. ``url`` (the full URL) and ``ip`` (the peer that connected to
@@ -464,6 +496,11 @@ class Client:
         ``headers``: the request's raw headers (a mapping or (name, value) pairs); the
         user agent, client hints, referrer and proxy fields are taken from them
         (pirsch_hit_options_from_headers), and explicit fields override them.
+
+        ``time``: when it happened, for importing logs: an aware ``datetime`` (naive = UTC),
+        epoch milliseconds (``int``) or an RFC 3339 string; ``None`` = now. More than 60 s
+        ahead, or older than ``max_item_age_ms`` (1 hour by default; raise it, up to 30 days,
+        to import older logs), raises InvalidArgument with the library's reason.
 
         ``wait=True`` (default) blocks until the API accepted it (pirsch_hit);
         ``wait=False`` queues it for the background sender and returns at once
@@ -500,11 +537,12 @@ class Client:
         disable_bot_filter: bool = False,
         tags: Optional[Mapping[str, str]] = None,
         headers: Optional[Headers] = None,
+        time: Optional[TimeLike] = None,
         wait: bool = True,
     ) -> None:
         """Sends an event ``name`` (e.g. "signup") on the page view the other fields describe
         (as in :meth:`hit`). ``duration_seconds`` (0: not sent), ``meta``: up to 20 string
-        entries. Blocking, or queued with ``wait=False``."""
+        entries. ``time`` as in :meth:`hit`. Blocking, or queued with ``wait=False``."""
         fields = dict(locals())
         req = _build_hit(fields)
         _add_event(req, name, duration_seconds, meta, non_interactive)
@@ -534,13 +572,14 @@ class Client:
         disable_bot_filter: bool = False,
         tags: Optional[Mapping[str, str]] = None,
         headers: Optional[Headers] = None,
+        time: Optional[TimeLike] = None,
         wait: bool = True,
     ) -> None:
         """Keeps the visitor's session alive without a page view. Uses ``ip``,
         ``user_agent``, the sec_ch_* fields and ``disable_bot_filter`` (send the same values
         as with the visitor's page views); the other fields are accepted and ignored, so the
-        arguments of :meth:`hit` can be passed as they are. Blocking, or queued with
-        ``wait=False``."""
+        arguments of :meth:`hit` can be passed as they are. ``time`` as in :meth:`hit`.
+        Blocking, or queued with ``wait=False``."""
         fields = dict(locals())
         self._submit("session", _build_hit(fields), wait)
 
@@ -575,8 +614,165 @@ class Client:
         """The background queue's counters (see :class:`Stats`)."""
         st = _native.Stats()
         st.struct_size = ctypes.sizeof(_native.Stats)
-        self._call(self._lib.pirsch_stats, ctypes.byref(st))
+        self._call(self._lib.pirsch_client_stats, ctypes.byref(st))
         return Stats(**{name: getattr(st, name) for name in _native.STATS_FIELDS})
+
+    # -- statistics ----------------------------------------------------------------------
+    # Each blocks like hit(wait=True) and needs an OAuth client (an access key gets
+    # HTTPError 403). The names are those of Pirsch's official SDKs, in snake_case.
+
+    def _json_call(self, fn: Any, *args: Any) -> Any:
+        out = ctypes.c_void_p()
+        self._call(fn, *args, ctypes.byref(out))
+        text = _st._take_string(self._lib, out)
+        if text is None or not text.strip():
+            return None
+        try:
+            return _json.loads(text)
+        except ValueError:
+            return text
+
+    def statistics(self, which: Union[Statistic, int], filter: Filter) -> Any:
+        """Statistic ``which`` (a :class:`pirsch.Statistic`) for ``filter``, as the API's
+        decoded JSON (a list or a dict): pirsch_statistics. The typed methods below parse the
+        same answers into dataclasses."""
+        cf = _st._CFilter(filter)
+        return self._json_call(self._lib.pirsch_statistics, _st._which(which), ctypes.byref(cf.struct))
+
+    def domains(self) -> List[_st.Domain]:
+        """The domains this client may read (pirsch_domains)."""
+        return _st._list_of(_st.Domain, self._json_call(self._lib.pirsch_domains))
+
+    def domain(self) -> _st.Domain:
+        """The client's one domain, as the official SDKs' ``Domain()``; raises PirschError when
+        the client can read none or several (use :meth:`domains` then)."""
+        domains = self.domains()
+        if len(domains) != 1:
+            raise PirschError(f"the client can read {len(domains)} domains, not one: use domains()")
+        return domains[0]
+
+    def list_funnel(self, domain: Union[str, Filter]) -> List[_st.Funnel]:
+        """The funnels of a domain (its id, or a Filter's ``domain_id``) with their steps
+        (pirsch_funnels)."""
+        domain_id = domain.domain_id if isinstance(domain, Filter) else domain
+        return _st._list_of(_st.Funnel, self._json_call(self._lib.pirsch_funnels, _enc("domain_id", domain_id)))
+
+    def funnel(self, filter: Filter, funnel_id: Optional[str] = None) -> _st.FunnelData:
+        """A funnel's definition and step figures; ``funnel_id`` (or ``filter.funnel_id``)
+        names it (:meth:`list_funnel` lists them)."""
+        if funnel_id is not None:
+            filter = dataclasses.replace(filter, funnel_id=funnel_id)
+        return _st._from_json(_st.FunnelData, self.statistics(Statistic.FUNNEL, filter))
+
+    def visitors(self, filter: Filter) -> List[_st.VisitorStats]:
+        """Visitors, views, sessions and bounces per day (or ``filter.scale``)."""
+        return _st._list_of(_st.VisitorStats, self.statistics(Statistic.VISITORS, filter))
+
+    def total_visitors(self, filter: Filter) -> _st.TotalVisitorStats:
+        """The totals for the days of the filter."""
+        return _st._from_json(_st.TotalVisitorStats, self.statistics(Statistic.TOTAL, filter))
+
+    def pages(self, filter: Filter) -> List[_st.PageStats]:
+        return _st._list_of(_st.PageStats, self.statistics(Statistic.PAGES, filter))
+
+    def entry_pages(self, filter: Filter) -> List[_st.EntryStats]:
+        return _st._list_of(_st.EntryStats, self.statistics(Statistic.ENTRY_PAGES, filter))
+
+    def exit_pages(self, filter: Filter) -> List[_st.ExitStats]:
+        return _st._list_of(_st.ExitStats, self.statistics(Statistic.EXIT_PAGES, filter))
+
+    def session_duration(self, filter: Filter) -> List[_st.TimeSpentStats]:
+        return _st._list_of(_st.TimeSpentStats, self.statistics(Statistic.SESSION_DURATION, filter))
+
+    def time_on_page(self, filter: Filter) -> List[_st.TimeSpentStats]:
+        return _st._list_of(_st.TimeSpentStats, self.statistics(Statistic.TIME_ON_PAGE, filter))
+
+    def utm_source(self, filter: Filter) -> List[_st.UTMSourceStats]:
+        return _st._list_of(_st.UTMSourceStats, self.statistics(Statistic.UTM_SOURCE, filter))
+
+    def utm_medium(self, filter: Filter) -> List[_st.UTMMediumStats]:
+        return _st._list_of(_st.UTMMediumStats, self.statistics(Statistic.UTM_MEDIUM, filter))
+
+    def utm_campaign(self, filter: Filter) -> List[_st.UTMCampaignStats]:
+        return _st._list_of(_st.UTMCampaignStats, self.statistics(Statistic.UTM_CAMPAIGN, filter))
+
+    def utm_content(self, filter: Filter) -> List[_st.UTMContentStats]:
+        return _st._list_of(_st.UTMContentStats, self.statistics(Statistic.UTM_CONTENT, filter))
+
+    def utm_term(self, filter: Filter) -> List[_st.UTMTermStats]:
+        return _st._list_of(_st.UTMTermStats, self.statistics(Statistic.UTM_TERM, filter))
+
+    def conversion_goals(self, filter: Filter) -> List[_st.ConversionGoal]:
+        return _st._list_of(_st.ConversionGoal, self.statistics(Statistic.CONVERSION_GOALS, filter))
+
+    def events(self, filter: Filter) -> List[_st.EventStats]:
+        return _st._list_of(_st.EventStats, self.statistics(Statistic.EVENTS, filter))
+
+    def event_metadata(self, filter: Filter) -> List[_st.EventStats]:
+        """The values of one event's metadata key: needs ``filter.event`` and
+        ``filter.event_meta_key``."""
+        return _st._list_of(_st.EventStats, self.statistics(Statistic.EVENT_METADATA, filter))
+
+    def list_events(self, filter: Filter) -> List[_st.EventListStats]:
+        return _st._list_of(_st.EventListStats, self.statistics(Statistic.LIST_EVENTS, filter))
+
+    def event_pages(self, filter: Filter) -> List[_st.PageStats]:
+        """The pages an event happened on: needs ``filter.event``."""
+        return _st._list_of(_st.PageStats, self.statistics(Statistic.EVENT_PAGES, filter))
+
+    def growth(self, filter: Filter) -> _st.Growth:
+        return _st._from_json(_st.Growth, self.statistics(Statistic.GROWTH, filter))
+
+    def active_visitors(self, filter: Filter) -> _st.ActiveVisitorsData:
+        """Visitors of the last ``filter.start`` seconds (no dates needed)."""
+        return _st._from_json(_st.ActiveVisitorsData, self.statistics(Statistic.ACTIVE_VISITORS, filter))
+
+    def time_of_day(self, filter: Filter) -> List[_st.VisitorHourStats]:
+        return _st._list_of(_st.VisitorHourStats, self.statistics(Statistic.TIME_OF_DAY, filter))
+
+    def languages(self, filter: Filter) -> List[_st.LanguageStats]:
+        return _st._list_of(_st.LanguageStats, self.statistics(Statistic.LANGUAGES, filter))
+
+    def referrer(self, filter: Filter) -> List[_st.ReferrerStats]:
+        return _st._list_of(_st.ReferrerStats, self.statistics(Statistic.REFERRER, filter))
+
+    def keywords(self, filter: Filter) -> List[_st.Keyword]:
+        """Google Search Console keywords (for a domain connected to it)."""
+        return _st._list_of(_st.Keyword, self.statistics(Statistic.KEYWORDS, filter))
+
+    def os(self, filter: Filter) -> List[_st.OSStats]:
+        return _st._list_of(_st.OSStats, self.statistics(Statistic.OS, filter))
+
+    def os_versions(self, filter: Filter) -> List[_st.OSVersionStats]:
+        return _st._list_of(_st.OSVersionStats, self.statistics(Statistic.OS_VERSIONS, filter))
+
+    def browser(self, filter: Filter) -> List[_st.BrowserStats]:
+        return _st._list_of(_st.BrowserStats, self.statistics(Statistic.BROWSER, filter))
+
+    def browser_versions(self, filter: Filter) -> List[_st.BrowserVersionStats]:
+        return _st._list_of(_st.BrowserVersionStats, self.statistics(Statistic.BROWSER_VERSIONS, filter))
+
+    def platform(self, filter: Filter) -> _st.PlatformStats:
+        return _st._from_json(_st.PlatformStats, self.statistics(Statistic.PLATFORM, filter))
+
+    def screen(self, filter: Filter) -> List[_st.ScreenClassStats]:
+        return _st._list_of(_st.ScreenClassStats, self.statistics(Statistic.SCREEN, filter))
+
+    def country(self, filter: Filter) -> List[_st.CountryStats]:
+        return _st._list_of(_st.CountryStats, self.statistics(Statistic.COUNTRY, filter))
+
+    def region(self, filter: Filter) -> List[_st.RegionStats]:
+        return _st._list_of(_st.RegionStats, self.statistics(Statistic.REGION, filter))
+
+    def city(self, filter: Filter) -> List[_st.CityStats]:
+        return _st._list_of(_st.CityStats, self.statistics(Statistic.CITY, filter))
+
+    def tag_keys(self, filter: Filter) -> List[_st.TagStats]:
+        return _st._list_of(_st.TagStats, self.statistics(Statistic.TAG_KEYS, filter))
+
+    def tags(self, filter: Filter) -> List[_st.TagStats]:
+        """The values of the tag keys in ``filter.tag``."""
+        return _st._list_of(_st.TagStats, self.statistics(Statistic.TAGS, filter))
 
     # -- any API call --------------------------------------------------------------------
 

@@ -1,0 +1,19 @@
+<?php
+
+declare(strict_types=1);
+
+namespace Pirsch\Native\Statistics;
+
+/**
+ * Client::browser().
+ * Properties as the API's JSON fields (Go SDK type BrowserStats); see Result for missing and unknown fields.
+ */
+final class BrowserStats extends Result
+{
+    public function __construct(
+        public readonly int $visitors = 0,
+        public readonly float $relative_visitors = 0.0,
+        public readonly string $browser = '',
+    ) {
+    }
+}
