@@ -6,6 +6,7 @@
 //! - `auth`: credentials and the shared access token.
 
 pub(crate) mod auth;
+pub(crate) mod connector;
 pub(crate) mod statistics;
 pub(crate) mod transport;
 

@@ -276,6 +276,15 @@ mod resolver_tests {
     }
 }
 
+/// ureq's default chain with our plain-TCP transport: a CONNECT proxy (it opens its own
+/// connection), else `LeanTcpConnector`, then TLS with rustls for https.
+fn connector() -> impl ureq::unversioned::transport::Connector<()> {
+    use ureq::unversioned::transport::{ConnectProxyConnector, Connector, RustlsConnector};
+    ().chain(ConnectProxyConnector::default())
+        .chain(super::connector::LeanTcpConnector)
+        .chain(RustlsConnector::default())
+}
+
 pub struct Transport {
     agent: ureq::Agent,
     base: BaseUrl,
@@ -301,11 +310,7 @@ impl Transport {
             .max_idle_age(Duration::from_secs(50))
             .user_agent(concat!("libpirsch/", env!("CARGO_PKG_VERSION")))
             .build();
-        let agent = ureq::Agent::with_parts(
-            config,
-            ureq::unversioned::transport::DefaultConnector::new(),
-            CachingResolver::default(),
-        );
+        let agent = ureq::Agent::with_parts(config, connector(), CachingResolver::default());
         Transport {
             agent,
             base,
