@@ -1,7 +1,6 @@
 //! The imitated Pirsch API v1 endpoints.
 
 use std::collections::hash_map::DefaultHasher;
-use std::collections::{HashMap, HashSet};
 use std::hash::{Hash, Hasher};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -14,8 +13,9 @@ use serde_json::Value;
 use crate::faults::Action;
 use crate::http::{Request, Response};
 use crate::items::{self, Errors};
-use crate::state::{lock, Auth, Item, Kind, PageView, State};
-use crate::timeutil::{format_day, format_rfc3339, now_ms, parse_date};
+use crate::state::{lock, Auth, Item, Kind, State};
+use crate::stats::{self, Endpoint, Refusal};
+use crate::timeutil::{format_rfc3339, now_ms};
 
 /// Result of handling one /api/v1 request.
 pub struct Outcome {
@@ -65,14 +65,7 @@ enum Route {
     Token,
     Write(Kind, bool),
     Domain,
-    Stats(StatKind),
-}
-
-#[derive(Clone, Copy)]
-enum StatKind {
-    Visitor,
-    Total,
-    Page,
+    Stats(Endpoint),
 }
 
 fn route(path: &str) -> Option<(Route, &'static str)> {
@@ -85,10 +78,7 @@ fn route(path: &str) -> Option<(Route, &'static str)> {
         "/api/v1/event/batch" => (Route::Write(Kind::Event, true), "POST"),
         "/api/v1/session/batch" => (Route::Write(Kind::Session, true), "POST"),
         "/api/v1/domain" => (Route::Domain, "GET"),
-        "/api/v1/statistics/visitor" => (Route::Stats(StatKind::Visitor), "GET"),
-        "/api/v1/statistics/total" => (Route::Stats(StatKind::Total), "GET"),
-        "/api/v1/statistics/page" => (Route::Stats(StatKind::Page), "GET"),
-        _ => return None,
+        p => (Route::Stats(Endpoint::from_path(p)?), "GET"),
     })
 }
 
@@ -194,23 +184,6 @@ fn token(state: &State, req: &Request) -> Response {
     }
 }
 
-fn url_path(url: &str) -> &str {
-    let rest = match url.find("://") {
-        Some(i) => &url[i + 3..],
-        None => url,
-    };
-    match rest.find(['/', '?', '#']) {
-        Some(i) if rest.as_bytes()[i] == b'/' => {
-            let p = &rest[i..];
-            match p.find(['?', '#']) {
-                Some(j) => &p[..j],
-                None => p,
-            }
-        }
-        _ => "/",
-    }
-}
-
 fn visitor_hash(ip: &str, ua: &str) -> u64 {
     let mut h = DefaultHasher::new();
     ip.hash(&mut h);
@@ -291,7 +264,7 @@ fn write(state: &State, req: &Request, kind: Kind, batch: bool, auth: Auth) -> O
         return out;
     }
     if state.record.load(Ordering::Relaxed) {
-        let today = (now_ms() / 86_400_000) as i64;
+        let now = (now_ms() / 1000) as i64;
         let items: Vec<Arc<Item>> = raws
             .iter()
             .map(|r| {
@@ -303,21 +276,30 @@ fn write(state: &State, req: &Request, kind: Kind, batch: bool, auth: Auth) -> O
                 })
             })
             .collect();
-        let views: Vec<PageView> = if kind == Kind::Hit {
-            infos
+        // What the statistics need of page views and events (not of session keep-alives).
+        // Every item is valid here, so `fields` and `infos` go together.
+        let facts: Vec<stats::record::Facts> = if kind == Kind::Session {
+            Vec::new()
+        } else {
+            fields
                 .iter()
-                .map(|i| PageView {
-                    day: i.time.map_or(today, |t| t.div_euclid(86_400)),
-                    visitor: visitor_hash(i.ip, i.ua),
-                    path: url_path(i.url.unwrap_or("")).into(),
+                .flatten()
+                .zip(&infos)
+                .map(|(f, i)| {
+                    stats::facts(
+                        f,
+                        kind == Kind::Event,
+                        i.time.unwrap_or(now),
+                        visitor_hash(i.ip, i.ua),
+                    )
                 })
                 .collect()
-        } else {
-            Vec::new()
         };
-        let mut d = lock(&state.data);
-        d.items.extend(items);
-        d.pageviews.extend(views);
+        lock(&state.data).items.extend(items);
+        let mut store = lock(&state.stats);
+        for f in facts {
+            store.push(f);
+        }
     }
     Outcome {
         resp: Some(Response::empty(200)),
@@ -328,160 +310,12 @@ fn write(state: &State, req: &Request, kind: Kind, batch: bool, auth: Auth) -> O
 
 // ---------------------------------------------------------------- statistics
 
-fn hex_val(c: u8) -> Option<u8> {
-    (c as char).to_digit(16).map(|v| v as u8)
-}
-
-fn percent_decode(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        match b[i] {
-            b'+' => out.push(b' '),
-            b'%' if i + 2 < b.len() => match (hex_val(b[i + 1]), hex_val(b[i + 2])) {
-                (Some(h), Some(l)) => {
-                    out.push(h * 16 + l);
-                    i += 2;
-                }
-                _ => out.push(b'%'),
-            },
-            c => out.push(c),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-pub fn query_param(query: &str, name: &str) -> Option<String> {
-    query.split('&').find_map(|kv| {
-        let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
-        (percent_decode(k) == name).then(|| percent_decode(v))
-    })
-}
-
-fn statistics(state: &State, req: &Request, k: StatKind) -> Response {
-    let mut errs = Vec::new();
-    let id = query_param(&req.query, "id").filter(|s| !s.is_empty());
-    if id.is_none() {
-        errs.push(("id".to_string(), "id is required".to_string()));
-    }
-    let mut date = |name: &str| match query_param(&req.query, name).filter(|s| !s.is_empty()) {
-        None => {
-            errs.push((name.to_string(), format!("{name} is required")));
-            None
-        }
-        Some(s) => match parse_date(&s) {
-            Some(d) => Some(d),
-            None => {
-                errs.push((
-                    name.to_string(),
-                    format!("{name} must be a date YYYY-MM-DD"),
-                ));
-                None
-            }
-        },
-    };
-    let from = date("from");
-    let to = date("to");
-    let (from, to) = match (from, to) {
-        (Some(f), Some(t)) if errs.is_empty() => (f, t),
-        _ => return validation(400, &errs),
-    };
-    if to < from {
-        return validation(400, &[("to".into(), "to must not be before from".into())]);
-    }
-    let d = lock(&state.data);
-    let views = d.pageviews.iter().filter(|p| p.day >= from && p.day <= to);
-    match k {
-        StatKind::Visitor => {
-            let to = to.min(from + 365);
-            let n = (to - from + 1) as usize;
-            let mut days: Vec<(u64, HashSet<u64>)> = (0..n).map(|_| (0, HashSet::new())).collect();
-            for p in views {
-                if p.day <= to {
-                    let e = &mut days[(p.day - from) as usize];
-                    e.0 += 1;
-                    e.1.insert(p.visitor);
-                }
-            }
-            drop(d);
-            let mut s = String::from("[");
-            for (i, (views, visitors)) in days.iter().enumerate() {
-                if i > 0 {
-                    s.push(',');
-                }
-                let v = visitors.len();
-                s.push_str(&format!(
-                    "{{\"day\":\"{}\",\"visitors\":{v},\"views\":{views},\"sessions\":{v},\"bounces\":0,\"bounce_rate\":0}}",
-                    format_day(from + i as i64)
-                ));
-            }
-            s.push(']');
-            Response::json(200, s)
-        }
-        StatKind::Total => {
-            let mut total = 0u64;
-            let mut visitors = HashSet::new();
-            for p in views {
-                total += 1;
-                visitors.insert(p.visitor);
-            }
-            drop(d);
-            let v = visitors.len();
-            Response::json(
-                200,
-                format!("{{\"visitors\":{v},\"views\":{total},\"sessions\":{v},\"bounces\":0,\"bounce_rate\":0}}"),
-            )
-        }
-        StatKind::Page => {
-            let mut pages: HashMap<&str, (u64, HashSet<u64>)> = HashMap::new();
-            for p in views {
-                let e = pages.entry(&p.path).or_default();
-                e.0 += 1;
-                e.1.insert(p.visitor);
-            }
-            let mut rows: Vec<(String, u64, usize)> = pages
-                .into_iter()
-                .map(|(p, (v, s))| (p.to_string(), v, s.len()))
-                .collect();
-            drop(d);
-            rows.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-            let mut s = String::from("[");
-            for (i, (path, views, visitors)) in rows.iter().enumerate() {
-                if i > 0 {
-                    s.push(',');
-                }
-                s.push_str(&format!(
-                    "{{\"path\":{},\"visitors\":{visitors},\"views\":{views}}}",
-                    js(path)
-                ));
-            }
-            s.push(']');
-            Response::json(200, s)
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn paths() {
-        assert_eq!(url_path("https://example.com"), "/");
-        assert_eq!(url_path("https://example.com?x=1"), "/");
-        assert_eq!(url_path("https://example.com/a/b?x=1#y"), "/a/b");
-        assert_eq!(url_path("http://e.com/p#f"), "/p");
-    }
-
-    #[test]
-    fn decode() {
-        assert_eq!(percent_decode("a%20b+c%2"), "a b c%2");
-        assert_eq!(
-            query_param("id=x&from=2026-01-01", "from").as_deref(),
-            Some("2026-01-01")
-        );
-        assert_eq!(query_param("id", "id").as_deref(), Some(""));
+fn statistics(state: &State, req: &Request, ep: Endpoint) -> Response {
+    let now = (now_ms() / 1000) as i64;
+    let answer = stats::answer(&lock(&state.stats), ep, &req.query, now);
+    match answer {
+        Ok(json) => Response::json(200, json),
+        Err(Refusal::Invalid(errs)) => validation(400, &errs),
+        Err(Refusal::NotFound(msg)) => error(404, msg),
     }
 }

@@ -5,9 +5,10 @@ use std::sync::Arc;
 
 use serde_json::{json, Map, Value};
 
-use crate::api::{error, js, query_param, validation};
+use crate::api::{error, js, validation};
 use crate::http::{Request, Response};
 use crate::state::{lock, Item, Kind, State};
+use crate::urlenc::query_param;
 
 fn ok() -> Response {
     Response::json(200, "{\"ok\":true}")
@@ -101,8 +102,8 @@ fn received(state: &State, req: &Request) -> Response {
             }
         },
     };
-    // drain=true also forgets what it returns (and, with hits, the page views the statistics
-    // are made of), so that a long run keeps the stand-in's memory bounded.
+    // drain=true also forgets what it returns (and, with hits and events, the records the
+    // statistics are made of), so that a long run keeps the stand-in's memory bounded.
     let drain = matches!(
         query_param(&req.query, "drain").as_deref(),
         Some("true" | "1")
@@ -115,8 +116,12 @@ fn received(state: &State, req: &Request) -> Response {
         };
         if drain {
             d.items.retain(|i| kind.is_some_and(|k| i.kind != k));
-            if kind.map_or(true, |k| k == Kind::Hit) {
-                d.pageviews = Vec::new();
+            let mut store = lock(&state.stats);
+            match kind {
+                None => store.clear(),
+                Some(Kind::Hit) => store.retain(|r| r.is_event()),
+                Some(Kind::Event) => store.retain(|r| !r.is_event()),
+                Some(Kind::Session) => {}
             }
         }
         picked

@@ -14,14 +14,14 @@ use crate::timeutil::parse_rfc3339;
 pub enum Shallow<'de> {
     Null,
     Str(Cow<'de, str>),
-    Int {
-        negative: bool,
-    },
+    Int(i128),
     Float,
     Bool,
-    /// An object; `all_str` when every value is a string.
+    /// An object; `all_str` when every value is a string. `pairs` holds the
+    /// entries whose values are strings (tags, event_meta), in order.
     Map {
         all_str: bool,
+        pairs: Vec<(Cow<'de, str>, Cow<'de, str>)>,
     },
     Seq,
 }
@@ -43,10 +43,10 @@ impl<'de> Visitor<'de> for ShallowVisitor {
         Ok(Shallow::Bool)
     }
     fn visit_i64<E>(self, v: i64) -> Result<Self::Value, E> {
-        Ok(Shallow::Int { negative: v < 0 })
+        Ok(Shallow::Int(v.into()))
     }
-    fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
-        Ok(Shallow::Int { negative: false })
+    fn visit_u64<E>(self, v: u64) -> Result<Self::Value, E> {
+        Ok(Shallow::Int(v.into()))
     }
     fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
         Ok(Shallow::Float)
@@ -62,12 +62,14 @@ impl<'de> Visitor<'de> for ShallowVisitor {
     }
     fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> Result<Self::Value, A::Error> {
         let mut all_str = true;
-        while m.next_key::<IgnoredAny>()?.is_some() {
-            if !matches!(m.next_value::<Shallow>()?, Shallow::Str(_)) {
-                all_str = false;
+        let mut pairs = Vec::new();
+        while let Some(k) = m.next_key::<Shallow>()? {
+            match (k, m.next_value::<Shallow>()?) {
+                (Shallow::Str(k), Shallow::Str(v)) => pairs.push((k, v)),
+                _ => all_str = false,
             }
         }
-        Ok(Shallow::Map { all_str })
+        Ok(Shallow::Map { all_str, pairs })
     }
     fn visit_seq<A: SeqAccess<'de>>(self, mut s: A) -> Result<Self::Value, A::Error> {
         while s.next_element::<IgnoredAny>()?.is_some() {}
@@ -193,11 +195,11 @@ fn push(errs: &mut Errors, prefix: &str, field: &str, msg: String) {
 }
 
 /// The last value of a field (JSON objects may repeat keys; the last wins).
-fn get<'a, 'de>(fields: &'a Fields<'de>, name: &str) -> Option<&'a Shallow<'de>> {
+pub fn get<'a, 'de>(fields: &'a Fields<'de>, name: &str) -> Option<&'a Shallow<'de>> {
     fields.iter().rev().find(|(k, _)| k == name).map(|(_, v)| v)
 }
 
-fn as_str<'a>(v: Option<&'a Shallow<'_>>) -> Option<&'a str> {
+pub fn as_str<'a>(v: Option<&'a Shallow<'_>>) -> Option<&'a str> {
     match v {
         Some(Shallow::Str(s)) => Some(s),
         _ => None,
@@ -249,10 +251,10 @@ pub fn validate<'a>(
         let ok = match (ty, v) {
             (_, Shallow::Null) => true,
             (Ty::Str, Shallow::Str(_)) => true,
-            (Ty::Int, Shallow::Int { .. }) => true,
-            (Ty::NonNegInt, Shallow::Int { negative }) => !negative,
+            (Ty::Int, Shallow::Int(_)) => true,
+            (Ty::NonNegInt, Shallow::Int(v)) => *v >= 0,
             (Ty::Bool, Shallow::Bool) => true,
-            (Ty::StrMap, Shallow::Map { all_str }) => *all_str,
+            (Ty::StrMap, Shallow::Map { all_str, .. }) => *all_str,
             _ => false,
         };
         if !ok {
@@ -368,6 +370,26 @@ mod tests {
         )
         .is_empty());
         assert!(parse_fields("[1]").is_none());
+    }
+
+    #[test]
+    fn shallow_keeps_integers_and_string_entries() {
+        let f = parse_fields(
+            r#"{"screen_width":-3,"event_duration":18446744073709551615,"tags":{"a":"1","n":2,"b":"x"}}"#,
+        )
+        .unwrap();
+        assert!(matches!(get(&f, "screen_width"), Some(Shallow::Int(-3))));
+        assert!(
+            matches!(get(&f, "event_duration"), Some(Shallow::Int(v)) if *v == u64::MAX as i128)
+        );
+        match get(&f, "tags") {
+            Some(Shallow::Map { all_str, pairs }) => {
+                assert!(!all_str);
+                let p: Vec<_> = pairs.iter().map(|(k, v)| (&**k, &**v)).collect();
+                assert_eq!(p, [("a", "1"), ("b", "x")]);
+            }
+            _ => panic!("tags"),
+        }
     }
 }
 

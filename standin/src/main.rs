@@ -8,7 +8,9 @@ mod faults;
 mod http;
 mod items;
 mod state;
+mod stats;
 mod timeutil;
+mod urlenc;
 
 use std::collections::{HashMap, HashSet};
 use std::io::{self, BufReader, Write};

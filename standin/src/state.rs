@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::faults::Faults;
+use crate::stats::Store;
 use crate::timeutil::now_ms;
 
 pub fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -64,17 +65,9 @@ pub struct Item {
     pub body: Box<str>,
 }
 
-/// A page view, for the statistics endpoints.
-pub struct PageView {
-    pub day: i64,
-    pub visitor: u64,
-    pub path: Box<str>,
-}
-
 #[derive(Default)]
 pub struct Data {
     pub items: Vec<Arc<Item>>,
-    pub pageviews: Vec<PageView>,
 }
 
 #[derive(Default)]
@@ -99,6 +92,8 @@ pub struct State {
     /// token -> expiry (Unix ms)
     pub tokens: Mutex<HashMap<String, u64>>,
     pub data: Mutex<Data>,
+    /// What the statistics endpoints are computed from.
+    pub stats: Mutex<Store>,
     pub counters: Mutex<Counters>,
     pub faults: Faults,
     token_seq: AtomicU64,
@@ -119,6 +114,7 @@ impl State {
             record: AtomicBool::new(true),
             tokens: Mutex::new(HashMap::new()),
             data: Mutex::new(Data::default()),
+            stats: Mutex::new(Store::default()),
             counters: Mutex::new(Counters::default()),
             faults: Faults::default(),
             token_seq: AtomicU64::new(0),
@@ -221,11 +217,8 @@ impl State {
     }
 
     pub fn reset(&self) {
-        {
-            let mut d = lock(&self.data);
-            d.items = Vec::new();
-            d.pageviews = Vec::new();
-        }
+        lock(&self.data).items = Vec::new();
+        lock(&self.stats).clear();
         *lock(&self.counters) = Counters::default();
         self.faults.clear();
     }
