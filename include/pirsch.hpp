@@ -196,8 +196,9 @@ private:
 /**
  * The strings of one builder: NUL-terminated copies, back to back, addressed by offset (so
  * that spilling to the heap moves nothing that anyone points to). Offset 0 means "unset".
- * kInline bytes live inside the object; beyond them one heap block holds everything, and
- * grows by doubling. clear() keeps the heap block, so a reused builder stops allocating.
+ * kInline bytes live inside the object; beyond them one heap block holds everything (with
+ * kInline bytes to spare, growing by at least doubling). clear() keeps the heap block, so a
+ * reused builder stops allocating.
  */
 class Arena {
 public:
@@ -234,10 +235,7 @@ public:
                 heap_ = std::move(o.heap_);
                 cap_ = o.cap_;
             } else {
-                if (o.size_ > cap_) {  // cannot happen: cap_ >= kInline >= o.size_
-                    o.size_ = 1;
-                }
-                std::memcpy(data(), o.inline_, o.size_);
+                std::memcpy(data(), o.inline_, o.size_);  // o.size_ <= kInline <= cap_
             }
             size_ = o.size_;
             o.cap_ = kInline;
@@ -280,8 +278,10 @@ private:
         if (more <= cap_ - size_) return true;
         constexpr std::size_t kMax = std::numeric_limits<std::uint32_t>::max();
         if (more > kMax - size_) return false;
+        // Double, and leave at least another kInline of room: the fields that follow a
+        // large one (a long URL first, then the headers) fit in the same block.
         std::size_t want = size_ + more, cap = cap_ * 2;
-        while (cap < want) cap *= 2;
+        if (cap < want + kInline) cap = want + kInline;
         if (cap > kMax) cap = kMax;
         char *block = new (std::nothrow) char[cap];
         if (!block) return false;
@@ -304,6 +304,19 @@ public:
     struct Ref {
         std::uint32_t key, value;
     };
+    KvList() noexcept = default;
+    KvList(const KvList &) = default;
+    KvList &operator=(const KvList &) = default;
+    /** A moved-from list is empty (its offsets would point into a moved-from Arena). */
+    KvList(KvList &&o) noexcept : inline_(o.inline_), more_(std::move(o.more_)), n_(std::exchange(o.n_, 0)) {}
+    KvList &operator=(KvList &&o) noexcept {
+        inline_ = o.inline_;
+        more_ = std::move(o.more_);
+        n_ = std::exchange(o.n_, 0);
+        o.more_.clear();
+        return *this;
+    }
+    ~KvList() = default;
     bool push(Ref r) noexcept {
         if (n_ < kInline) {
             inline_[n_++] = r;
@@ -402,6 +415,33 @@ namespace detail {
 
 /** What every builder stores: the page view's strings in one Arena, by field. */
 class HitData {
+public:
+    HitData() noexcept = default;
+    HitData(const HitData &) = default;
+    HitData &operator=(const HitData &) = default;
+    /** A moved-from builder is empty, as after clear(). */
+    HitData(HitData &&o) noexcept
+        : arena_(std::move(o.arena_)), str_(std::exchange(o.str_, {})), tags_(std::move(o.tags_)),
+          screen_width_(o.screen_width_), screen_height_(o.screen_height_), disable_bot_filter_(o.disable_bot_filter_),
+          problem_(o.problem_), problem_field_(o.problem_field_) {
+        o.reset();
+    }
+    HitData &operator=(HitData &&o) noexcept {
+        if (this != &o) {
+            arena_ = std::move(o.arena_);
+            str_ = o.str_;
+            tags_ = std::move(o.tags_);
+            screen_width_ = o.screen_width_;
+            screen_height_ = o.screen_height_;
+            disable_bot_filter_ = o.disable_bot_filter_;
+            problem_ = o.problem_;
+            problem_field_ = o.problem_field_;
+            o.reset();
+        }
+        return *this;
+    }
+    ~HitData() = default;
+
 protected:
     enum Field : unsigned {
         kUrl, kIp, kUserAgent, kAcceptLanguage, kSecChUa, kSecChUaMobile, kSecChUaPlatform,
