@@ -1349,9 +1349,15 @@ private:
     }
 
     pirsch_result read_stats(Stats &out) const noexcept {
+#if defined(PIRSCH_STATISTIC_COUNT)  // libpirsch 0.2: the counters under a name C++ can use
+        pirsch_queue_stats st{};
+        st.struct_size = sizeof st;
+        pirsch_result rc = pirsch_client_stats(c_, &st);
+#else
         struct pirsch_stats st {};  // `struct`: the function pirsch_stats has the plain name
         st.struct_size = sizeof st;
         pirsch_result rc = pirsch_stats(c_, &st);
+#endif
         if (rc != PIRSCH_OK) return rc;
         out.enqueued = st.enqueued;
         out.sent = st.sent;
