@@ -2,7 +2,8 @@
 # The C++ tests (make test-cpp):
 #  1. the compile matrix: g++ and clang++, C++17 and C++20, all warnings as errors, over
 #     tests/cpp/test_client.cpp and examples/cpp/{pageview,server}.cpp (pirsch.hpp included);
-#  2. every ```c block of README.md compiled as C11 (gcc) and as C++17 (g++, clang++);
+#  2. every ```c block of README.md compiled as C11 (gcc) and as C++17 (g++, clang++), and
+#     every ```cpp block as C++17;
 #  3. tests/cpp/test_client.cpp through the real library against the stand-in, built with
 #     each compiler under AddressSanitizer + UBSan (leaks are errors);
 #  4. examples/cpp/server (cpp-httplib) under AddressSanitizer: real requests in, the page
@@ -61,13 +62,13 @@ fi
 SOURCES=(tests/cpp/test_client.cpp examples/cpp/pageview.cpp examples/cpp/server.cpp)
 echo
 echo "C++ compile matrix (${WARN[*]})"
-printf '%-16s %-7s' compiler standard
+printf '%-16s %-8s' compiler standard
 for src in "${SOURCES[@]}"; do printf ' %-17s' "$(basename "$src")"; done
 echo
 for cxx in g++ clang++; do
     version=$($cxx -dumpversion)
     for std in c++17 c++20; do
-        printf '%-16s %-7s' "$cxx $version" "$std"
+        printf '%-16s %-8s' "$cxx $version" "$std"
         for src in "${SOURCES[@]}"; do
             log="$OUT/$cxx-$std-$(basename "$src").log"
             extra=()
@@ -87,18 +88,24 @@ if [ $failed = 1 ]; then
     die "the compile matrix failed"
 fi
 
-# ---- 2. The README's C snippets, as C and as C++ -----------------------------------------
+# ---- 2. The README's snippets: C as C and as C++, C++ as C++ ------------------------------
 python3 tests/cpp/readme_snippets.py README.md "$OUT/readme" >"$OUT/snippets"
 echo
-echo "README.md's C snippets (C: ${C_WARN[*]}; C++: ${SNIPPET_WARN[*]})"
-printf '%-18s %-12s %-14s %-14s\n' snippet "C11 gcc" "C++17 g++" "C++17 clang++"
+echo "README.md's snippets (C: ${C_WARN[*]}; C as C++: ${SNIPPET_WARN[*]}; C++: the matrix's flags)"
+printf '%-22s %-14s %-14s %-14s\n' snippet "C11 gcc" "C++17 g++" "C++17 clang++"
 while read -r snip; do
     line=${snip#readme_}
-    printf '%-18s' "README.md:${line%.c}"
-    for build in "gcc -std=c11 ${C_WARN[*]}" "g++ -x c++ -std=c++17 ${SNIPPET_WARN[*]}" "clang++ -x c++ -std=c++17 ${SNIPPET_WARN[*]}"; do
-        log="$OUT/readme/${snip%.c}-${build%% *}.log"
+    if [ "${snip##*.}" = c ]; then
+        printf '%-22s' "README.md:${line%.c} (c)"
+        builds=("gcc -std=c11 ${C_WARN[*]}" "g++ -x c++ -std=c++17 ${SNIPPET_WARN[*]}" "clang++ -x c++ -std=c++17 ${SNIPPET_WARN[*]}")
+    else
+        printf '%-22s %-14s' "README.md:${line%.cpp} (cpp)" -
+        builds=("g++ -std=c++17 ${WARN[*]} ${HTTPLIB_CFLAGS[*]}" "clang++ -std=c++17 ${WARN[*]} ${HTTPLIB_CFLAGS[*]}")
+    fi
+    for build in "${builds[@]}"; do
+        log="$OUT/readme/${snip%.*}-${build%% *}.log"
         # shellcheck disable=SC2086  # $build is a compiler and its flags
-        if $build -I"$INC_DIR" -c "$OUT/readme/$snip" -o "$OUT/snippet.o" >"$log" 2>&1; then
+        if $build "${INCS[@]}" -c "$OUT/readme/$snip" -o "$OUT/snippet.o" >"$log" 2>&1; then
             printf ' %-14s' ok
         else
             printf ' %-14s' FAIL
