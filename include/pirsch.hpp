@@ -15,7 +15,7 @@
  * - Strings: every input is a std::string_view. The builders (PageView, Event, Session) copy
  *   what they are given once, NUL-terminated, into one arena per builder: 1 KiB inside the
  *   object, spilling into one heap block only when a page view is larger. Setting a field
- *   never allocates in the common case, sending never allocates at all.
+ *   never allocates in the common case; sending allocates nothing (up to 20 tags or metadata).
  * - Errors: pirsch::Error (a std::runtime_error) with the pirsch_result code and the
  *   library's explanation (pirsch_last_error), or, from every overload that takes a
  *   std::error_code&, the code in pirsch::category() and no exception. The builders' setters
@@ -376,10 +376,11 @@ struct has_time_field<T, std::void_t<decltype(std::declval<T &>().time)>> : std:
 /** Whether a view holds a NUL byte (where C would stop reading it). */
 inline bool has_nul(std::string_view s) noexcept { return !s.empty() && std::memchr(s.data(), 0, s.size()) != nullptr; }
 
-/** ASCII case-insensitive comparison of a header name (surrounding blanks ignored) with a lowercase name. */
+/** ASCII case-insensitive comparison of a header name (surrounding ASCII whitespace ignored, as the library does) with a lowercase name. */
+inline bool is_blank(char c) noexcept { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f'; }
 inline bool header_name_is(std::string_view name, std::string_view lower) noexcept {
-    while (!name.empty() && (name.front() == ' ' || name.front() == '\t')) name.remove_prefix(1);
-    while (!name.empty() && (name.back() == ' ' || name.back() == '\t')) name.remove_suffix(1);
+    while (!name.empty() && is_blank(name.front())) name.remove_prefix(1);
+    while (!name.empty() && is_blank(name.back())) name.remove_suffix(1);
     if (name.size() != lower.size()) return false;
     for (std::size_t i = 0; i < name.size(); ++i) {
         char c = name[i];
@@ -533,8 +534,8 @@ protected:
      */
     template <class Headers>
     pirsch_result from_headers_impl(std::string_view url, std::string_view peer_ip, const Headers &headers) noexcept {
-        if (has_nul(url)) return fail_here("url holds a NUL byte");
-        if (has_nul(peer_ip)) return fail_here("the peer address holds a NUL byte");
+        if (has_nul(url)) return fail_here("pirsch.hpp: url holds a NUL byte: nothing was read");
+        if (has_nul(peer_ip)) return fail_here("pirsch.hpp: the peer address holds a NUL byte: nothing was read");
         constexpr std::size_t kStack = 32;
         std::array<pirsch_kv, kStack> stack_kv;
         std::vector<pirsch_kv> heap_kv;

@@ -102,7 +102,9 @@ struct Standin {
         const std::string mark = "{\"kind\":";
         while ((at = all.find(mark, at)) != std::string::npos) {
             std::size_t next = all.find(mark, at + 1);
-            out.push_back(all.substr(at, next == std::string::npos ? std::string::npos : next - at));
+            // Up to the "," before the next item, or the "]}" that ends the list.
+            std::size_t end = next == std::string::npos ? all.size() - 2 : next - 1;
+            out.push_back(all.substr(at, end - at));
             at += mark.size();
         }
         return out;
@@ -461,7 +463,41 @@ static void test_from_headers(Standin &s) {
     s.reset();
     client.send(pv);
     CHECK(has(s.received("hit"), "\"url\":\"https://example.com/ok\""));
-    std::puts("ok   from_headers: fields, joined proxy lists and decoded referrers outlive the next call, failures");
+
+    // The same request through the C function with every header, and through the C++ one
+    // (which passes on only the headers the library reads): the same page view arrives.
+    pirsch::Config fwd = config();
+    fwd.set("forward_proxy_headers", "true").set("trusted_proxies", "10.0.0.0/8");
+    pirsch::Client both("", "pa_standin_key", fwd);
+    const char *names[] = {" User-Agent\t", "ACCEPT-LANGUAGE", "sec-ch-ua", "Sec-CH-UA-Mobile", "Sec-Ch-Ua-Platform",
+                           "sec-ch-ua-platform-version", "Sec-CH-Width", "sec-ch-viewport-width", "Referer",
+                           "CF-Connecting-IP", "X-Forwarded-For", "Forwarded", "X-Real-IP", "x-forwarded-for",
+                           "forwarded", "Cookie", "Authorization", "Host", "user-agent", "X-Unknown"};
+    std::vector<std::pair<std::string, std::string>> all;
+    std::vector<pirsch_kv> kv;
+    for (const char *n : names) all.emplace_back(n, std::string("v-") + n + "-" + std::to_string(all.size()));
+    all[1].second = "de";
+    all[9].second = "203.0.113.1";
+    all[10].second = "203.0.113.2";
+    all[12].second = "203.0.113.3";
+    all[13].second = "10.0.0.9";
+    for (const auto &h : all) kv.push_back(pirsch_kv{h.first.c_str(), h.second.c_str()});
+    const char *url = "https://example.com/same?utm_source=x";
+    pirsch_hit_options c_hit{};
+    c_hit.struct_size = sizeof c_hit;
+    CHECK(pirsch_hit_options_from_headers(&c_hit, url, "10.0.0.1", kv.data(), kv.size()) == PIRSCH_OK);
+    s.reset();
+    CHECK(pirsch_hit(both.get(), &c_hit) == PIRSCH_OK);
+    both.send(pirsch::PageView().from_headers(url, "10.0.0.1", all));
+    auto same = s.items("hit");
+    CHECK(same.size() == 2);
+    if (same.size() == 2) {
+        CHECK(same[0] == same[1]);
+        CHECK(has(same[0], "\"ip\":\"203.0.113.2\""));
+        CHECK(has(same[0], "\"x_forwarded_for\":\"203.0.113.2, 10.0.0.9\""));
+    }
+    std::puts("ok   from_headers: fields, joined proxy lists and decoded referrers outlive the next call, failures, "
+              "the same page view as the C function given every header");
 }
 
 static void test_shared(Standin &s) {
