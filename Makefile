@@ -7,7 +7,7 @@ MAJOR   := $(firstword $(subst ., ,$(VERSION)))
 REL     := target/release
 NATIVE_LIBS := -lgcc_s -lutil -lrt -lpthread -lm -ldl -lc
 
-.PHONY: all build header docs deps test test-layers test-rust test-overflow test-standin test-php nginx-module test-nginx bench-nginx test-c test-examples test-install demo install uninstall bench bench-instructions clean
+.PHONY: all build header docs deps test test-layers test-rust test-overflow test-standin test-php nginx-module test-nginx bench-nginx test-c test-cpp test-examples test-install demo install uninstall bench bench-instructions clean
 
 all: build
 
@@ -29,7 +29,7 @@ deps:
 TEST_TARGETS :=
 include $(sort $(wildcard mk/*.mk))
 
-test: deps build test-layers docs test-rust test-overflow test-standin test-c test-examples test-install test-php test-nginx $(TEST_TARGETS)
+test: deps build test-layers docs test-rust test-overflow test-standin test-c test-cpp test-examples test-install test-php test-nginx $(TEST_TARGETS)
 	@echo "make test: all suites passed"
 
 # The layers of src/ import only downwards (scripts/check-layers.py prints the graph).
@@ -48,6 +48,11 @@ test-standin: build
 
 test-c: build
 	scripts/c-tests.sh
+
+# The C++ face (include/pirsch.hpp): the compile matrix, the README's C snippets as C and C++,
+# the C++ tests under ASan+UBSan, a cpp-httplib server counting page views (scripts/test-cpp.sh).
+test-cpp: build
+	PIRSCH_LIB_DIR=$(REL) PIRSCH_INCLUDE_DIR=include PIRSCH_STANDIN=$(REL)/pirsch-standin scripts/test-cpp.sh
 
 # The examples (C, Python, PHP) against the stand-in, and the repository check (tests/python).
 # The Python package's own tests are in bindings/python/tests (mk/python.mk: make test-python).
@@ -92,7 +97,7 @@ STRIP      ?= strip
 OBJCOPY    ?= objcopy
 SO_FILE    := libpirsch.so.$(VERSION)
 INSTALLED  := $(LIBDIR)/$(SO_FILE) $(LIBDIR)/libpirsch.so.$(MAJOR) $(LIBDIR)/libpirsch.so \
-	$(LIBDIR)/.debug/$(SO_FILE).debug $(LIBDIR)/libpirsch.a $(INCLUDEDIR)/pirsch.h \
+	$(LIBDIR)/.debug/$(SO_FILE).debug $(LIBDIR)/libpirsch.a $(INCLUDEDIR)/pirsch.h $(INCLUDEDIR)/pirsch.hpp \
 	$(LIBDIR)/pkgconfig/pirsch.pc $(LIBDIR)/cmake/pirsch/pirsch-config.cmake \
 	$(LIBDIR)/cmake/pirsch/pirsch-config-version.cmake
 SUBST = sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|g' \
@@ -117,6 +122,7 @@ endif
 	ln -sf $(SO_FILE) $(DESTDIR)$(LIBDIR)/libpirsch.so.$(MAJOR)
 	ln -sf libpirsch.so.$(MAJOR) $(DESTDIR)$(LIBDIR)/libpirsch.so
 	install -m 644 include/pirsch.h $(DESTDIR)$(INCLUDEDIR)/pirsch.h
+	install -m 644 include/pirsch.hpp $(DESTDIR)$(INCLUDEDIR)/pirsch.hpp
 	$(SUBST) pirsch.pc.in > $(DESTDIR)$(LIBDIR)/pkgconfig/pirsch.pc
 	$(SUBST) cmake/pirsch-config.cmake.in > $(DESTDIR)$(LIBDIR)/cmake/pirsch/pirsch-config.cmake
 	$(SUBST) cmake/pirsch-config-version.cmake.in > $(DESTDIR)$(LIBDIR)/cmake/pirsch/pirsch-config-version.cmake

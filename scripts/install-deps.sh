@@ -26,6 +26,11 @@ command -v pkg-config >/dev/null || need_apt+=(pkg-config)
 command -v cmake >/dev/null || need_apt+=(cmake)
 command -v openssl >/dev/null || need_apt+=(openssl)
 command -v g++ >/dev/null || need_apt+=(g++)
+# The C++ tests (scripts/test-cpp.sh): clang++ beside g++, clang's sanitizer runtimes, and
+# cpp-httplib for the example server.
+command -v clang++ >/dev/null || need_apt+=(clang)
+ls /usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.asan-x86_64.a >/dev/null 2>&1 || need_apt+=(libclang-rt-dev)
+[ -f /usr/include/httplib.h ] || need_apt+=(libcpp-httplib-dev)
 command -v valgrind >/dev/null || need_apt+=(valgrind)
 command -v doxygen >/dev/null || need_apt+=(doxygen)
 if ! command -v php >/dev/null || ! php -m 2>/dev/null | grep -qi '^ffi$'; then

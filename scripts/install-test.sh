@@ -23,7 +23,7 @@ PREFIX="$OUT/prefix"
 make -s install PREFIX="$PREFIX" >/dev/null
 MULTIARCH=$(cc -print-multiarch 2>/dev/null || true)
 LIBDIR="$PREFIX/lib${MULTIARCH:+/$MULTIARCH}"
-for f in "$LIBDIR/libpirsch.so" "$LIBDIR/libpirsch.so.0" "$LIBDIR/libpirsch.a" "$PREFIX/include/pirsch.h" \
+for f in "$LIBDIR/libpirsch.so" "$LIBDIR/libpirsch.so.0" "$LIBDIR/libpirsch.a" "$PREFIX/include/pirsch.h" "$PREFIX/include/pirsch.hpp" \
          "$LIBDIR/pkgconfig/pirsch.pc" "$LIBDIR/cmake/pirsch/pirsch-config.cmake" \
          "$LIBDIR/cmake/pirsch/pirsch-config-version.cmake"; do
     [ -e "$f" ] || fail "$f missing"
@@ -48,7 +48,11 @@ cc -Wall -Wextra -Werror examples/c/pageview.c -o "$OUT/pageview-static" \
     $(pkg-config --cflags pirsch) "$(pkg-config --variable=libdir pirsch)/libpirsch.a" \
     $(pkg-config --static --libs pirsch | sed 's/-lpirsch//; s/-L[^ ]*//')
 if ldd "$OUT/pageview-static" | grep -q libpirsch; then fail "static build still needs libpirsch.so"; fi
-ok "pkg-config builds, shared and static"
+# C++: pirsch.hpp is installed beside pirsch.h, so the same flags build the C++ example.
+c++ -std=c++17 -Wall -Wextra -Wpedantic -Werror -Wconversion examples/cpp/pageview.cpp -o "$OUT/pageview-cpp" \
+    $(pkg-config --cflags --libs pirsch) -Wl,-rpath,"$(pkg-config --variable=libdir pirsch)"
+ldd "$OUT/pageview-cpp" | grep -q "libpirsch.so.0 => $LIBDIR/" || fail "the C++ example is not linked to the installed .so"
+ok "pkg-config builds, shared and static, and the C++ example (pirsch.hpp)"
 
 cmake -S examples/cmake -B "$OUT/cmake" -DCMAKE_PREFIX_PATH="$PREFIX" -DCMAKE_C_FLAGS="-Wall -Wextra -Werror" \
     -DCMAKE_CXX_FLAGS="-Wall -Wextra -Werror" > "$OUT/cmake.log" 2>&1 || { cat "$OUT/cmake.log"; fail "cmake configure"; }
