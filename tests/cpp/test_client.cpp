@@ -632,15 +632,20 @@ static void test_statistics(Standin &s) {
     CHECK(has(days, "\"day\":\"" + f.from));
     CHECK(has(days, "\"visitors\":2"));
     std::string pages = reader.pages(f);
-    CHECK(has(pages, "{\"path\":\"/a\",\"visitors\":2"));
-    CHECK(has(pages, "{\"path\":\"/b\",\"visitors\":1"));
+    CHECK(has(pages, "{\"path\":\"/a\","));
+    CHECK(has(pages, "\"visitors\":2,\"views\":2,"));  // /a: two visitors, two views
+    CHECK(has(pages, "\"visitors\":1,\"views\":1,"));  // /b: one of them, once
     std::error_code ec;
     CHECK(reader.pages(f, ec) == pages && !ec);
     CHECK(has(reader.domains(), "\"id\":\"standin-domain-1\""));
-    // The stand-in has no /api/v1/funnel: its 404 shows the request that was made.
-    CHECK(reader.funnels("standin-domain-1", ec).empty());
+    // The stand-in has no funnels: an empty list; an unknown funnel is its 404, which shows
+    // the request that was made.
+    CHECK(reader.funnels("standin-domain-1", ec) == "[]" && !ec);
+    pirsch::Filter with_funnel = f;
+    with_funnel.funnel_id = "no-such-funnel";
+    CHECK(reader.statistics(pirsch::Statistic::funnel, with_funnel, ec).empty());
     CHECK(ec == pirsch::errc::http);
-    CHECK(has(std::string(pirsch::last_error()), "GET /api/v1/funnel: HTTP 404"));
+    CHECK(has(std::string(pirsch::last_error()), "GET /api/v1/statistics/funnel: HTTP 404"));
 
     // The filter is checked before anything is sent; thrown or as error_code.
     pirsch::Filter none;
