@@ -640,8 +640,145 @@ fn bench_spool() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// Pins the calling thread (0 = this thread) or process `pid` to one CPU.
+fn pin(pid: libc::pid_t, cpu: usize) {
+    unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        libc::CPU_SET(cpu, &mut set);
+        libc::sched_setaffinity(pid, std::mem::size_of::<libc::cpu_set_t>(), &set);
+    }
+}
+
+/// The nginx master and its workers, pinned to `cpu`.
+fn pin_nginx(master: u32, cpu: usize) {
+    pin(master as libc::pid_t, cpu);
+    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let stat = std::fs::read_to_string(entry.path().join("stat")).unwrap_or_default();
+        // pid (comm) state ppid ...
+        let ppid = stat
+            .rsplit_once(')')
+            .and_then(|(_, rest)| rest.split_whitespace().nth(1))
+            .and_then(|p| p.parse::<u32>().ok());
+        if ppid == Some(master) {
+            pin(pid as libc::pid_t, cpu);
+        }
+    }
+}
+
+/// The exact bytes libpirsch sends for one blocking page view: read by a one-shot server.
+fn captured_request(p: &Page) -> Vec<u8> {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let server = std::thread::spawn(move || {
+        let (mut conn, _) = listener.accept().unwrap();
+        let mut buf = Vec::new();
+        let mut chunk = [0u8; 4096];
+        loop {
+            let n = conn.read(&mut chunk).unwrap();
+            buf.extend_from_slice(&chunk[..n]);
+            if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                let head = String::from_utf8_lossy(&buf[..end]).to_ascii_lowercase();
+                let len: usize = head
+                    .lines()
+                    .find_map(|l| l.strip_prefix("content-length:"))
+                    .map(|v| v.trim().parse().unwrap())
+                    .unwrap_or(0);
+                if buf.len() >= end + 4 + len {
+                    buf.truncate(end + 4 + len);
+                    break;
+                }
+            }
+        }
+        conn.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+            .unwrap();
+        buf
+    });
+    let cl = client(&url, &[]);
+    assert_eq!(unsafe { pirsch_hit(cl, &p.opts) }, PIRSCH_OK);
+    unsafe { pirsch_free(cl) };
+    server.join().unwrap()
+}
+
+/// The reference: the same request bytes over one keep-alive connection, one write and one
+/// read per request, nothing else (what wrk -c1 does).
+fn raw_rate(url: &str, request: &[u8], n: usize) -> f64 {
+    use std::io::{Read, Write};
+    let addr = url.trim_start_matches("http://");
+    let mut conn = std::net::TcpStream::connect(addr).unwrap();
+    conn.set_nodelay(true).unwrap();
+    let mut buf = [0u8; 4096];
+    let mut one = |conn: &mut std::net::TcpStream| {
+        conn.write_all(request).unwrap();
+        let mut have = 0;
+        loop {
+            let got = conn.read(&mut buf[have..]).unwrap();
+            assert!(got > 0, "the server closed the connection");
+            have += got;
+            if let Some(end) = buf[..have].windows(4).position(|w| w == b"\r\n\r\n") {
+                let head = String::from_utf8_lossy(&buf[..end]).to_ascii_lowercase();
+                assert!(head.starts_with("http/1.1 200"), "{head}");
+                assert!(head.contains("content-length: 0"), "{head}");
+                break;
+            }
+        }
+    };
+    one(&mut conn);
+    let start = Instant::now();
+    for _ in 0..n {
+        one(&mut conn);
+    }
+    n as f64 / start.elapsed().as_secs_f64()
+}
+
+/// Blocking page views into nginx `return 200;` against the reference client, pinned (nginx
+/// on CPU 0, the caller on CPU 1), alternating rounds.
+fn bench_blocking_reference() {
+    let Some(ng) = start_nginx() else {
+        println!("blocking against a raw client: skipped (nginx is not installed; `apt-get install nginx`)");
+        return;
+    };
+    let cpus = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
+    let pinned = cpus >= 2;
+    if pinned {
+        pin_nginx(ng.child.id(), 0);
+        pin(0, 1);
+    }
+    let page = typical_page(1);
+    let request = captured_request(&page);
+    let (n, rounds) = (20_000, 7);
+    let (mut lib, mut raw) = (Vec::new(), Vec::new());
+    for _ in 0..rounds {
+        lib.push(blocking_rate(&ng.url, n));
+        raw.push(raw_rate(&ng.url, &request, n));
+    }
+    let (l, r) = (median(lib.clone()), median(raw.clone()));
+    println!(
+        "blocking page views into nginx `return 200;` over keep-alive ({}; {rounds} alternating rounds of {n}; the same {}-byte request):",
+        if pinned { "pinned: nginx on CPU 0, caller on CPU 1" } else { "not pinned: one CPU" },
+        request.len()
+    );
+    println!(
+        "  libpirsch pirsch_hit        median {:>8.0}/s  rounds {:?}",
+        l,
+        lib.iter().map(|x| x.round()).collect::<Vec<_>>()
+    );
+    println!(
+        "  raw keep-alive client       median {:>8.0}/s  rounds {:?}  (one write, one read)",
+        r,
+        raw.iter().map(|x| x.round()).collect::<Vec<_>>()
+    );
+    println!("  ratio libpirsch/raw         {:.2} (goal >= 0.95)", l / r);
+}
+
 const BENCHES: &[(&str, fn())] = &[
     ("blocking", bench_blocking),
+    ("blocking-reference", bench_blocking_reference),
     ("enqueue", bench_enqueue_latency),
     ("memory", bench_memory),
     ("throughput", bench_throughput),
@@ -669,7 +806,7 @@ fn main() {
         match BENCHES.iter().find(|(n, _)| *n == name) {
             Some((_, f)) => f(),
             None => panic!(
-                "unknown benchmark {name:?}; known: blocking, enqueue, memory, throughput, cost, spool"
+                "unknown benchmark {name:?}; known: blocking, blocking-reference, enqueue, memory, throughput, cost, spool"
             ),
         }
     }
