@@ -191,7 +191,11 @@ static char *ngx_http_pirsch_secret_file(ngx_conf_t *cf, ngx_command_t *cmd, voi
 static char *ngx_http_pirsch_setting(ngx_conf_t *cf, ngx_command_t *cmd, void *conf) {
     ngx_http_pirsch_main_conf_t *mcf = conf;
     ngx_str_t *value = cf->args->elts;
-    ngx_keyval_t *kv = ngx_array_push(mcf->settings);
+    ngx_keyval_t *kv = mcf->settings->elts;
+    for (ngx_uint_t i = 0; i < mcf->settings->nelts; i++) {
+        if (kv[i].key.data == (u_char *) cmd->post) return "is duplicate";
+    }
+    kv = ngx_array_push(mcf->settings);
     if (kv == NULL) return NGX_CONF_ERROR;
     kv->key.data = cmd->post;
     kv->key.len = ngx_strlen((u_char *) cmd->post);
@@ -359,7 +363,8 @@ static char *ngx_http_pirsch_init_main_conf(ngx_conf_t *cf, void *conf) {
 /* ---- runtime ------------------------------------------------------------------------- */
 
 /* Whether the response counts as a page view under the location's pirsch_methods,
-   pirsch_status and pirsch_content_types (by default: a GET answered 2xx with text/html).
+   pirsch_status and pirsch_content_types (by default: a GET answered 2xx or 304 with
+   text/html: a revisit answered 304 Not Modified still shows the visitor the page).
    Allocates nothing. */
 static ngx_uint_t ngx_http_pirsch_matches(ngx_http_request_t *r, ngx_http_pirsch_loc_conf_t *lcf) {
     /* Method: GET unless configured. */
@@ -373,10 +378,10 @@ static ngx_uint_t ngx_http_pirsch_matches(ngx_http_request_t *r, ngx_http_pirsch
         }
         if (i == lcf->methods->nelts) return 0;
     }
-    /* Status: 2xx unless configured. */
+    /* Status: 2xx and 304 unless configured. */
     ngx_uint_t status = r->headers_out.status ? r->headers_out.status : (r->err_status ? r->err_status : 0);
     if (lcf->statuses == NULL) {
-        if (status < 200 || status > 299) return 0;
+        if ((status < 200 || status > 299) && status != NGX_HTTP_NOT_MODIFIED) return 0;
     } else {
         ngx_uint_t *s = lcf->statuses->elts, i;
         for (i = 0; i < lcf->statuses->nelts; i += 2) {
@@ -384,8 +389,13 @@ static ngx_uint_t ngx_http_pirsch_matches(ngx_http_request_t *r, ngx_http_pirsch
         }
         if (i >= lcf->statuses->nelts) return 0;
     }
-    /* Content type: text/html unless configured ("*" for any). */
+    /* Content type: text/html unless configured ("*" for any). The not-modified filter
+       empties a 304's content type (len 0) but leaves its text and content_type_len: the
+       type the page would have had. */
     ngx_str_t ct = r->headers_out.content_type;
+    if (ct.len == 0 && status == NGX_HTTP_NOT_MODIFIED && ct.data != NULL) {
+        ct.len = r->headers_out.content_type_len;
+    }
     size_t len = 0;
     while (len < ct.len && ct.data[len] != ';' && ct.data[len] != ' ') len++;
     if (lcf->content_types == NULL) {
@@ -399,25 +409,46 @@ static ngx_uint_t ngx_http_pirsch_matches(ngx_http_request_t *r, ngx_http_pirsch
     return 0;
 }
 
-/* The request's URL as the visitor asked for it, scheme://host/uri?args, NUL-terminated,
-   into *url. Allocates the string from pool. NGX_ERROR when the pool is out of memory. */
+/* The request's URL as the visitor asked for it, scheme://host[:port]/uri?args,
+   NUL-terminated, into *url: the host and port as the Host header (or an absolute request
+   line) gave them, so a non-default port is kept; without either, the server name and, when
+   not the scheme's default, the port the connection came in on. Allocates the string from
+   pool. NGX_ERROR when the pool is out of memory. */
 static ngx_int_t ngx_http_pirsch_build_url(ngx_http_request_t *r, ngx_pool_t *pool, char **url) {
     ngx_str_t   host;
     ngx_uint_t  https;
     size_t      len;
     u_char     *p;
 
-    host = r->headers_in.server;
-    if (host.len == 0 && r->headers_in.host) host = r->headers_in.host->value;
+    ngx_uint_t  port;
+    u_char      port_text[sizeof(":65535")];
+    size_t      port_len;
+
     https = 0;
 #if (NGX_HTTP_SSL)
     https = r->connection->ssl != NULL;
 #endif
-    len = (https ? 8 : 7) + host.len + r->unparsed_uri.len;
+    port_len = 0;
+    if (r->host_start && r->host_end && r->host_end > r->host_start) {
+        /* An absolute request line: its authority, port included. */
+        host.data = r->host_start;
+        host.len = (r->port_end && r->port_end > r->host_end ? r->port_end : r->host_end) - r->host_start;
+    } else if (r->headers_in.host && r->headers_in.host->value.len) {
+        host = r->headers_in.host->value;   /* host[:port] as the visitor sent it */
+    } else {
+        ngx_http_core_srv_conf_t *cscf = ngx_http_get_module_srv_conf(r, ngx_http_core_module);
+        host = r->headers_in.server.len ? r->headers_in.server : cscf->server_name;
+        port = ngx_inet_get_port(r->connection->local_sockaddr);
+        if (port != 0 && port != (https ? 443 : 80)) {
+            port_len = ngx_sprintf(port_text, ":%ui", port) - port_text;
+        }
+    }
+    len = (https ? 8 : 7) + host.len + port_len + r->unparsed_uri.len;
     *url = ngx_pnalloc(pool, len + 1);
     if (*url == NULL) return NGX_ERROR;
     p = ngx_cpymem(*url, https ? "https://" : "http://", https ? 8 : 7);
     p = ngx_cpymem(p, host.data, host.len);
+    p = ngx_cpymem(p, port_text, port_len);
     p = ngx_cpymem(p, r->unparsed_uri.data, r->unparsed_uri.len);
     *p = '\0';
     return NGX_OK;

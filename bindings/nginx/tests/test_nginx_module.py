@@ -108,6 +108,34 @@ def test_what_counts_is_configurable(api):
     assert_clean_log(ng)
 
 
+def test_a_revisit_answered_304_counts_and_the_url_keeps_its_port(api):
+    """A browser revisiting a page gets 304 Not Modified and still shows the page: counted by
+    default. The URL keeps the port the visitor used (Host header), and without a Host header
+    (HTTP/1.0) the server name with the port the connection came in on."""
+    import socket
+    ng = Nginx(api.url, http_extra="pirsch_flush_interval_ms 50; if_modified_since before;").start()
+    try:
+        assert ng.request("/page.html?first", headers=BROWSER)[0] == 200
+        since = "Wed, 01 Jan 2200 00:00:00 GMT"   # later than the file: not modified
+        assert ng.request("/page.html?again", headers={**BROWSER, "If-Modified-Since": since})[0] == 304
+        assert ng.request("/img.png", headers={**BROWSER, "If-Modified-Since": since})[0] == 304  # an image: not counted
+        assert ng.request("/page.html?port", headers={**BROWSER, "Host": "example.test:18085"})[0] == 200
+        with socket.create_connection(("127.0.0.1", ng.port)) as c:
+            c.sendall(b"GET /page.html?http10 HTTP/1.0\r\nUser-Agent: Mozilla/5.0\r\n\r\n")
+            assert c.recv(100).startswith(b"HTTP/1.1 200")
+        assert wait_for(lambda: len(hits(api)) >= 4)
+        time.sleep(0.3)
+        assert sorted(h["url"] for h in hits(api)) == sorted([
+            "http://example.test/page.html?first",
+            "http://example.test/page.html?again",
+            "http://example.test:18085/page.html?port",
+            f"http://example.test:{ng.port}/page.html?http10",
+        ])
+    finally:
+        ng.stop()
+    assert_clean_log(ng)
+
+
 @pytest.mark.parametrize("how", ["reload-then-quit", "term"])
 def test_reload_and_stop_lose_nothing(api, how):
     # A long flush interval: what arrives was delivered by the workers' exit path.
@@ -201,15 +229,19 @@ def test_a_stalled_or_failing_api_never_slows_a_response(api, fault):
     ("", None),
     ("pirsch_access_key_file /nonexistent/key;", "cannot open the secret file"),
     ("pirsch_batch_size 0;", "batch_size"),
-    ("pirsch_base_url http://analytics.example.com;", "plain http"),
+    ("REMOTE_PLAIN_HTTP", "plain http"),
     ("pirsch_trusted_proxies 10.0.0.0/40;", "trusted_proxies"),
     ("pirsch_client_ip_header x-client-ip;", "client_ip_header"),
     ("pirsch_log_level loud;", "log_level"),
     ("pirsch_status 700;", "not a status"),
     ("pirsch_methods get;", "not an HTTP method"),
+    ("pirsch_base_url http://127.0.0.1:9;", "is duplicate"),
 ])
 def test_misconfiguration_is_refused_at_nginx_t(api, http_extra, needle):
-    ng = Nginx(api.url, http_extra=http_extra)
+    if http_extra == "REMOTE_PLAIN_HTTP":
+        ng = Nginx("http://analytics.example.com", http_extra="")
+    else:
+        ng = Nginx(api.url, http_extra=http_extra)
     r = ng.test_config()
     if needle is None:
         assert r.returncode == 0, r.stderr
