@@ -38,6 +38,7 @@ pub fn prepared_json(
         trusted_proxies: config.trusted_proxies.clone(),
         client_ip_header: config.client_ip_header,
         forward_proxy_headers: config.forward_proxy_headers,
+        max_item_age: config.max_item_age,
     };
     let item = rules.prepare(kind, hit, event)?;
     let mut out = Vec::new();
