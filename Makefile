@@ -7,7 +7,7 @@ MAJOR   := $(firstword $(subst ., ,$(VERSION)))
 REL     := target/release
 NATIVE_LIBS := -lgcc_s -lutil -lrt -lpthread -lm -ldl -lc
 
-.PHONY: all build header docs deps test test-layers test-rust test-overflow test-standin test-php nginx-module test-nginx bench-nginx test-c test-cpp test-examples test-install demo install uninstall bench bench-instructions clean
+.PHONY: all build header docs deps test test-layers test-rust test-overflow test-standin test-php nginx-module test-nginx bench-nginx apache-module test-apache test-c test-cpp test-examples test-install demo install uninstall bench bench-instructions clean
 
 all: build
 
@@ -29,7 +29,7 @@ deps:
 TEST_TARGETS :=
 include $(sort $(wildcard mk/*.mk))
 
-test: deps build test-layers docs test-rust test-overflow test-standin test-c test-cpp test-examples test-install test-php test-nginx $(TEST_TARGETS)
+test: deps build test-layers docs test-rust test-overflow test-standin test-c test-cpp test-examples test-install test-php test-nginx test-apache $(TEST_TARGETS)
 	@echo "make test: all suites passed"
 
 # The layers of src/ import only downwards (scripts/check-layers.py prints the graph).
@@ -151,3 +151,13 @@ test-nginx: nginx-module
 bench-nginx: nginx-module
 	@command -v wrk >/dev/null || apt-get install -y -qq wrk >/dev/null
 	python3 bindings/nginx/bench.py
+
+# The Apache httpd module (bindings/apache), built with apxs (Debian's apache2-dev) and linked
+# to target/release/libpirsch.so by rpath (PIRSCH_RPATH= for none): target/apache/mod_pirsch.so
+apache-module: build
+	@command -v apxs >/dev/null || scripts/install-deps.sh
+	scripts/build-apache-module.sh
+
+# A real Apache (prefork, worker and event in turn) in front of the stand-in.
+test-apache: apache-module
+	python3 -m pytest -q bindings/apache/tests

@@ -41,6 +41,10 @@ command -v composer >/dev/null || need_apt+=(composer)
 command -v php-fpm8.2 >/dev/null || [ -x /usr/sbin/php-fpm8.2 ] || need_apt+=(php8.2-fpm)
 [ -x /usr/sbin/nginx ] || need_apt+=(nginx)
 [ -d /usr/share/nginx/src ] || need_apt+=(nginx-dev)
+# The Apache module (make apache-module, make test-apache): apache2 and apxs, mod_remoteip
+# and the MPMs come with apache2-bin.
+[ -x /usr/sbin/apache2 ] || need_apt+=(apache2)
+command -v apxs >/dev/null || need_apt+=(apache2-dev)
 
 if [ ${#need_apt[@]} -gt 0 ]; then
     echo "install-deps: installing ${need_apt[*]}"
