@@ -565,7 +565,8 @@ static void pirsch_child_init(apr_pool_t *pchild, server_rec *s_main) {
    PirschContentTypes (by default: a GET answered 2xx or 304, with text/html). */
 static int pirsch_matches(request_rec *r, request_rec *last, pirsch_dir_conf *dc) {
     if (dc->methods == NULL) {
-        if (r->method_number != M_GET || r->header_only) return 0;
+        /* Not r->header_only: Apache sets it for HEAD (method_number M_GET) and for 304s. */
+        if (strcmp(r->method, "GET") != 0) return 0;
     } else {
         const char **m = (const char **) dc->methods->elts;
         int i;
@@ -584,7 +585,13 @@ static int pirsch_matches(request_rec *r, request_rec *last, pirsch_dir_conf *dc
         }
         if (i >= dc->statuses->nelts) return 0;
     }
-    const char *ct = last->content_type ? last->content_type : "";
+    const char *ct = last->content_type;
+    if (ct == NULL && status == HTTP_NOT_MODIFIED) {
+        /* Apache drops the type of a 304 as it sends the headers: the one known before the
+           handler ran (mod_mime's, by the file's extension) stands in. */
+        ct = ap_get_module_config(last->request_config, &pirsch_module);
+    }
+    if (ct == NULL) ct = "";
     size_t len = 0;
     while (ct[len] && ct[len] != ';' && ct[len] != ' ') len++;
     if (dc->types == NULL) return len == 9 && strncasecmp(ct, "text/html", 9) == 0;
@@ -668,10 +675,17 @@ static int pirsch_log_transaction(request_rec *r) {
     return DECLINED;
 }
 
+/* Before the handler: the content type Apache chose for the file, which a 304 loses. */
+static int pirsch_fixups(request_rec *r) {
+    if (r->content_type) ap_set_module_config(r->request_config, &pirsch_module, (void *) r->content_type);
+    return DECLINED;
+}
+
 static void pirsch_register_hooks(apr_pool_t *p) {
     (void) p;
     ap_hook_check_config(pirsch_check_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_child_init(pirsch_child_init, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_fixups(pirsch_fixups, NULL, NULL, APR_HOOK_LAST);
     ap_hook_log_transaction(pirsch_log_transaction, NULL, NULL, APR_HOOK_MIDDLE);
 }
 
