@@ -7,7 +7,7 @@ MAJOR   := $(firstword $(subst ., ,$(VERSION)))
 REL     := target/release
 NATIVE_LIBS := -lgcc_s -lutil -lrt -lpthread -lm -ldl -lc
 
-.PHONY: all build header docs deps test test-layers test-rust test-overflow test-standin test-php nginx-module test-nginx bench-nginx apache-module test-apache test-c test-cpp test-examples test-install demo install uninstall bench bench-instructions clean
+.PHONY: all build header docs deps test test-layers test-rust test-overflow test-standin test-php nginx-module test-nginx bench-nginx apache-module test-apache install-apache-module uninstall-apache-module test-c test-cpp test-examples test-install demo install uninstall bench bench-instructions clean
 
 all: build
 
@@ -161,3 +161,22 @@ apache-module: build
 # A real Apache (prefork, worker and event in turn) in front of the stand-in.
 test-apache: apache-module
 	python3 -m pytest -q bindings/apache/tests
+
+# The Apache module for an installed libpirsch (`make install`): no rpath, the library is
+# found in the system's libdir. Same layout as libapache2-mod-pirsch: the module in
+# /usr/lib/apache2/modules, pirsch.load and pirsch.conf in /etc/apache2/mods-available;
+# enable it with `a2enmod pirsch`. Like `make install`, it never runs cargo.
+APACHE_MODULES_DIR   ?= $(shell apxs -q LIBEXECDIR 2>/dev/null || echo /usr/lib/apache2/modules)
+APACHE_AVAILABLE_DIR ?= /etc/apache2/mods-available
+install-apache-module:
+	@[ -f $(REL)/libpirsch.so ] || { echo "make install-apache-module: run \`make build\` first" >&2; exit 1; }
+	PIRSCH_RPATH= PIRSCH_APACHE_OUT=$(CURDIR)/target/apache-install scripts/build-apache-module.sh
+	install -d $(DESTDIR)$(APACHE_MODULES_DIR) $(DESTDIR)$(APACHE_AVAILABLE_DIR)
+	install -m 644 target/apache-install/mod_pirsch.so $(DESTDIR)$(APACHE_MODULES_DIR)/mod_pirsch.so
+	sed 's|/usr/lib/apache2/modules|$(APACHE_MODULES_DIR)|' bindings/apache/pirsch.load > $(DESTDIR)$(APACHE_AVAILABLE_DIR)/pirsch.load
+	@[ -f $(DESTDIR)$(APACHE_AVAILABLE_DIR)/pirsch.conf ] || install -m 644 bindings/apache/pirsch.conf $(DESTDIR)$(APACHE_AVAILABLE_DIR)/pirsch.conf
+	@echo "make install-apache-module: now \`sudo a2enmod pirsch\`, the two lines in $(APACHE_AVAILABLE_DIR)/pirsch.conf, and reload apache2"
+
+uninstall-apache-module:
+	rm -f $(DESTDIR)$(APACHE_MODULES_DIR)/mod_pirsch.so $(DESTDIR)$(APACHE_AVAILABLE_DIR)/pirsch.load
+	@echo "make uninstall-apache-module: $(APACHE_AVAILABLE_DIR)/pirsch.conf (your configuration) is kept"

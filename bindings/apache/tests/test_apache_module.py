@@ -331,3 +331,21 @@ def test_without_the_module_nothing_is_sent(api):
     finally:
         ap.stop()
     assert hits(api) == []
+
+
+def test_the_librarys_messages_and_the_counters_go_to_the_error_log(api):
+    # The API refuses every batch: the library's warning (from its sender thread) lands in
+    # Apache's error log, and each child's counters are logged as it exits.
+    api.post("/_standin/faults", {"path_prefix": "/api/v1/", "status": 400})
+    ap = Apache(api.url, server_extra="PirschConfig flush_interval_ms 10").start()
+    try:
+        for i in range(3):
+            assert ap.request(f"/page.html?n={i}")[0] == 200
+        assert wait_for(lambda: "dropped_rejected" in ap.error_log(), 5)
+    finally:
+        ap.stop()
+    log = ap.error_log()
+    assert "[pirsch:warn]" in log and "the API refused" in log, log[-2000:]
+    exits = [line for line in log.splitlines() if "exiting: enqueued=" in line]
+    assert sum(int(line.split("dropped_rejected=")[1].split()[0]) for line in exits) == 3, exits
+    assert_clean_log(ap)
