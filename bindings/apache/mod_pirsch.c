@@ -512,7 +512,9 @@ static apr_status_t pirsch_child_exit(void *data) {
         memset(&st, 0, sizeof(st));
         st.struct_size = sizeof(st);
         pirsch_client_stats(cc[i].client, &st);
-        ap_log_error(APLOG_MARK, rc == PIRSCH_OK ? APLOG_NOTICE : APLOG_WARNING, 0, cc[i].s,
+        /* A child that counted nothing (an idle one the parent reaps) says so only at debug. */
+        int level = rc != PIRSCH_OK ? APLOG_WARNING : st.enqueued || st.unspooled ? APLOG_NOTICE : APLOG_DEBUG;
+        ap_log_error(APLOG_MARK, level, 0, cc[i].s,
                      "pirsch: child %" APR_PID_T_FMT " exiting: enqueued=%" APR_UINT64_T_FMT " sent=%" APR_UINT64_T_FMT
                      " batches=%" APR_UINT64_T_FMT " retries=%" APR_UINT64_T_FMT " dropped_queue_full=%" APR_UINT64_T_FMT
                      " dropped_rejected=%" APR_UINT64_T_FMT " dropped_expired=%" APR_UINT64_T_FMT " spooled=%" APR_UINT64_T_FMT

@@ -17,6 +17,7 @@ MPMS = ["prefork", "worker", "event"]
 
 HTML = "<!doctype html><title>t</title><p>hello</p>\n"
 CGI = """#!/bin/sh
+[ -n "$CONTENT_LENGTH" ] && head -c "$CONTENT_LENGTH" > /dev/null
 printf 'Content-Type: %s\\r\\nStatus: %s\\r\\n\\r\\n<p>form</p>\\n' "${CT:-text/html}" "${CODE:-200}"
 """
 
