@@ -349,3 +349,16 @@ def test_the_librarys_messages_and_the_counters_go_to_the_error_log(api):
     exits = [line for line in log.splitlines() if "exiting: enqueued=" in line]
     assert sum(int(line.split("dropped_rejected=")[1].split()[0]) for line in exits) == 3, exits
     assert_clean_log(ap)
+
+
+@pytest.mark.parametrize("mpm", MPMS)
+def test_the_shared_page_view_table(api, mpm):
+    """tests/python/pageview_table.py: the same requests counted as by the nginx module."""
+    import pageview_table
+    ap = Apache(api.url, mpm=mpm, server_extra="PirschConfig flush_interval_ms 50").start()
+    try:
+        expected, got = pageview_table.run(ap, lambda: [h["url"] for h in hits(api)], wait_for)
+    finally:
+        ap.stop()
+    assert got == expected
+    assert_clean_log(ap)

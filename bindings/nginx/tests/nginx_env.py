@@ -114,9 +114,9 @@ http {{
         except FileNotFoundError:
             return ""
 
-    def request(self, path, method="GET", headers=None, source="127.0.0.1", body=None):
+    def request(self, path, method="GET", headers=None, source="127.0.0.1", body=None, host="example.test"):
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10, source_address=(source, 0))
-        hdrs = {"Host": "example.test"}
+        hdrs = {"Host": host}
         hdrs.update(headers or {})
         start = time.perf_counter()
         conn.request(method, path, body=body, headers=hdrs)

@@ -258,3 +258,15 @@ def test_the_address_the_realip_module_decided_is_used(api):
     finally:
         ng.stop()
     assert_clean_log(ng)
+
+
+def test_the_shared_page_view_table(api):
+    """tests/python/pageview_table.py: the same requests counted as by the Apache module."""
+    import pageview_table
+    ng = Nginx(api.url, http_extra="pirsch_flush_interval_ms 50;").start()
+    try:
+        expected, got = pageview_table.run(ng, lambda: [h["url"] for h in hits(api)], wait_for)
+    finally:
+        ng.stop()
+    assert got == expected
+    assert_clean_log(ng)
