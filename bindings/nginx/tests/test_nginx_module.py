@@ -199,9 +199,12 @@ def test_a_stalled_or_failing_api_never_slows_a_response(api, fault):
 
 @pytest.mark.parametrize("http_extra, needle", [
     ("", None),
-    ("pirsch_access_key_file /nonexistent/key;", "cannot open the secret file"),
+    ("pirsch_access_key_file /nonexistent/key;", "is duplicate"),  # the default config has one
+    ("pirsch_base_url http://127.0.0.1:1;", "is duplicate"),
+    ("pirsch_flush_interval_ms 50; pirsch_flush_interval_ms 60;", "is duplicate"),
+    ("pirsch_tag a b; pirsch_tag a c;", "is duplicate"),
     ("pirsch_batch_size 0;", "batch_size"),
-    ("pirsch_base_url http://analytics.example.com;", "plain http"),
+    ("pirsch_base_url http://analytics.example.com;", "plain http"),  # replaces the stand-in's (see below)
     ("pirsch_trusted_proxies 10.0.0.0/40;", "trusted_proxies"),
     ("pirsch_client_ip_header x-client-ip;", "client_ip_header"),
     ("pirsch_log_level loud;", "log_level"),
@@ -209,7 +212,10 @@ def test_a_stalled_or_failing_api_never_slows_a_response(api, fault):
     ("pirsch_methods get;", "not an HTTP method"),
 ])
 def test_misconfiguration_is_refused_at_nginx_t(api, http_extra, needle):
-    ng = Nginx(api.url, http_extra=http_extra)
+    base_url = None
+    if http_extra.startswith("pirsch_base_url http://analytics"):
+        base_url, http_extra = http_extra.split()[1].rstrip(";"), ""
+    ng = Nginx(api.url, http_extra=http_extra, base_url=base_url)
     r = ng.test_config()
     if needle is None:
         assert r.returncode == 0, r.stderr
@@ -221,6 +227,8 @@ def test_pirsch_on_without_credentials_is_refused(api):
     ng = Nginx(api.url, credentials="")
     r = ng.test_config()
     assert r.returncode != 0 and "needs credentials" in r.stderr, r.stderr
+    r = Nginx(api.url, credentials="pirsch_access_key_file /nonexistent/key;").test_config()
+    assert r.returncode != 0 and "cannot open the secret file" in r.stderr, r.stderr
     r = Nginx(api.url, credentials="pirsch_client_id standin-client; pirsch_client_secret standin-secret;").test_config()
     assert r.returncode == 0, r.stderr
 
