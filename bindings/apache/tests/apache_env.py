@@ -166,3 +166,75 @@ ScriptAlias /form "{cgi}/form"
         took = time.perf_counter() - start
         conn.close()
         return resp.status, took
+
+
+PHP_FPM = "/usr/sbin/php-fpm8.2"
+
+PHP_FILES = {
+    "index.php": "<?php /* no Pirsch code */ ?><!doctype html><title>app</title><p>Hello <?= htmlspecialchars($_SERVER['REQUEST_URI']) ?></p>\n",
+    "api.php": "<?php header('Content-Type: application/json'); echo json_encode(['ok' => true]);\n",
+    "go.php": "<?php header('Location: /app/', true, 302);\n",
+    "nope.php": "<?php http_response_code(404); ?><p>not here</p>\n",
+}
+
+
+class PhpFpm:
+    """A PHP-FPM pool (foreground, temporary folder) on a unix socket, with an app in
+    `html/app` of `apache` (index.php as a front controller, FallbackResource), served
+    through mod_proxy_fcgi."""
+
+    def __init__(self, apache):
+        self.dir = os.path.join(apache.dir, "php")
+        os.makedirs(self.dir)
+        os.chmod(self.dir, 0o755)
+        app = os.path.join(apache.dir, "html", "app")
+        os.makedirs(app)
+        for name, body in PHP_FILES.items():
+            with open(os.path.join(app, name), "w") as f:
+                f.write(body)
+        self.sock = os.path.join(self.dir, "php-fpm.sock")
+        user = "user = www-data\ngroup = www-data\n" if os.geteuid() == 0 else ""
+        self.conf = os.path.join(self.dir, "php-fpm.conf")
+        with open(self.conf, "w") as f:
+            f.write(f"""[global]
+pid = {self.dir}/php-fpm.pid
+error_log = {self.dir}/php-fpm.log
+daemonize = no
+[app]
+{user}listen = {self.sock}
+listen.mode = 0666
+pm = static
+pm.max_children = 2
+""")
+        with open(apache.conf, "a") as f:
+            f.write(f"""
+LoadModule proxy_module {MODULES}/mod_proxy.so
+LoadModule proxy_fcgi_module {MODULES}/mod_proxy_fcgi.so
+<Directory "{app}">
+    DirectoryIndex index.php
+    FallbackResource /app/index.php
+</Directory>
+<FilesMatch "\\.php$">
+    SetHandler "proxy:unix:{self.sock}|fcgi://localhost"
+</FilesMatch>
+""")
+        self.proc = None
+
+    def start(self):
+        self.proc = subprocess.Popen([PHP_FPM, "-y", self.conf, "-F"] + (["-R"] if os.geteuid() == 0 else []),
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+        deadline = time.time() + 10
+        while time.time() < deadline and not os.path.exists(self.sock):
+            if self.proc.poll() is not None:
+                raise RuntimeError("php-fpm exited: " + self.proc.stderr.read().decode())
+            time.sleep(0.05)
+        return self
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGQUIT)
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()

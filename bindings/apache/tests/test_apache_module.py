@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from apache_env import APACHE, MODULE, MPMS, Apache
+from apache_env import APACHE, MODULE, MPMS, PHP_FPM, Apache, PhpFpm
 from standin import Standin
 
 pytestmark = pytest.mark.skipif(not os.path.exists(MODULE) or not shutil.which(APACHE),
@@ -361,4 +361,34 @@ def test_the_shared_page_view_table(api, mpm):
     finally:
         ap.stop()
     assert got == expected
+    assert_clean_log(ap)
+
+
+@pytest.mark.skipif(not os.path.exists(PHP_FPM), reason="needs php8.2-fpm")
+@pytest.mark.parametrize("mpm", ["prefork", "event"])
+def test_php_fpm_behind_apache_is_counted_without_php_code(api, mpm):
+    """A PHP application (PHP-FPM through mod_proxy_fcgi, a front controller behind
+    FallbackResource) with no Pirsch code: its pages count under the visitor's URL; JSON, a
+    redirect, a 404 from PHP and a POST do not."""
+    ap = Apache(api.url, mpm=mpm, server_extra="PirschConfig flush_interval_ms 50")
+    fpm = PhpFpm(ap).start()
+    try:
+        ap.start()
+        try:
+            assert ap.request("/app/", headers=BROWSER)[0] == 200
+            assert ap.request("/app/pricing?plan=pro", headers=BROWSER)[0] == 200   # the front controller
+            assert ap.request("/app/api.php", headers=BROWSER)[0] == 200            # JSON
+            assert ap.request("/app/go.php", headers=BROWSER)[0] == 302             # a redirect
+            assert ap.request("/app/nope.php", headers=BROWSER)[0] == 404           # PHP's own 404
+            assert ap.request("/app/index.php?form=1", method="POST", body="a=1",
+                              headers={**BROWSER, "Content-Type": "application/x-www-form-urlencoded"})[0] == 200
+            assert wait_for(lambda: len(hits(api)) >= 2)
+            time.sleep(0.3)
+        finally:
+            ap.stop()
+    finally:
+        fpm.stop()
+    got = {h["url"]: h for h in hits(api)}
+    assert sorted(got) == ["http://example.test/app/", "http://example.test/app/pricing?plan=pro"], sorted(got)
+    assert got["http://example.test/app/pricing?plan=pro"]["user_agent"] == BROWSER["User-Agent"]
     assert_clean_log(ap)
