@@ -7,7 +7,7 @@ MAJOR   := $(firstword $(subst ., ,$(VERSION)))
 REL     := target/release
 NATIVE_LIBS := -lgcc_s -lutil -lrt -lpthread -lm -ldl -lc
 
-.PHONY: all build header docs deps test test-layers test-rust test-overflow test-standin test-php nginx-module test-nginx bench-nginx apache-module test-apache install-apache-module uninstall-apache-module test-c test-cpp test-examples test-install demo install uninstall bench bench-instructions clean
+.PHONY: all build header docs deps test test-layers test-rust test-overflow test-standin test-php nginx-module test-nginx bench-nginx apache-module test-apache install-apache-module uninstall-apache-module bench-apache test-c test-cpp test-examples test-install demo install uninstall bench bench-instructions clean
 
 all: build
 
@@ -180,3 +180,8 @@ install-apache-module:
 uninstall-apache-module:
 	rm -f $(DESTDIR)$(APACHE_MODULES_DIR)/mod_pirsch.so $(DESTDIR)$(APACHE_AVAILABLE_DIR)/pirsch.load
 	@echo "make uninstall-apache-module: $(APACHE_AVAILABLE_DIR)/pirsch.conf (your configuration) is kept"
+
+# What mod_pirsch costs Apache per counted request next to a CustomLog line (bindings/apache/bench.py).
+bench-apache: apache-module
+	@command -v wrk >/dev/null || apt-get install -y -qq wrk >/dev/null
+	python3 bindings/apache/bench.py
