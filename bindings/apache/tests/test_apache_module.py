@@ -392,3 +392,53 @@ def test_php_fpm_behind_apache_is_counted_without_php_code(api, mpm):
     assert sorted(got) == ["http://example.test/app/", "http://example.test/app/pricing?plan=pro"], sorted(got)
     assert got["http://example.test/app/pricing?plan=pro"]["user_agent"] == BROWSER["User-Agent"]
     assert_clean_log(ap)
+
+
+@pytest.mark.parametrize("mpm", ["prefork", "event"])
+def test_with_a_spool_restarts_during_an_outage_lose_nothing(api, mpm):
+    """The API is down: Apache takes 300 page views, restarts gracefully, takes 300 more and
+    stops gracefully; each exiting child writes what it could not send to the spool (the
+    children run as www-data). The API comes back, Apache starts again, and its children
+    deliver exactly the 600, once each, with the times they were counted at."""
+    import pathlib
+    import tempfile
+    import urllib.request
+    # Not pytest's tmp_path: its parents are private to root, and the children run as www-data.
+    spool = pathlib.Path(tempfile.mkdtemp(prefix="pirsch-apache-spool-"))
+    spool.chmod(0o777)
+    api.post("/_standin/faults", {"path_prefix": "/api/v1/hit/batch", "status": 503})
+    extra = (f"PirschConfig spool_dir {spool}\nPirschConfig spool_sync interval\n"
+             "PirschConfig flush_interval_ms 100\nPirschConfig shutdown_timeout_ms 200")
+    ap = Apache(api.url, mpm=mpm, server_extra=extra).start()
+    try:
+        for i in range(300):
+            assert ap.request(f"/page.html?n={i}")[0] == 200
+        old = ap.children()
+        ap.send(signal.SIGUSR1)
+        assert wait_for(lambda: set(ap.children()).isdisjoint(old) and len(ap.children()) >= 1, 15)
+        time.sleep(0.3)
+        for i in range(300, 600):
+            assert ap.request(f"/page.html?n={i}")[0] == 200
+        ap.stop(signal.SIGWINCH)
+    finally:
+        ap.stop()
+    counted_before = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime())
+    assert "spooled=" in ap.error_log() and list(spool.glob("*.spool")), ap.error_log()[-2000:]
+    assert hits(api) == []
+    time.sleep(1.1)
+    urllib.request.urlopen(urllib.request.Request(api.url + "/_standin/faults", method="DELETE")).read()
+    ap2 = Apache(api.url, mpm=mpm, server_extra=extra).start()
+    try:
+        # A child delivers the spool once its sender runs (after its first page view).
+        for i in range(8):
+            ap2.request(f"/page.html?after={i}")
+        assert wait_for(lambda: len([h for h in hits(api) if "n=" in h["url"]]) >= 600, 20)
+        time.sleep(0.5)
+    finally:
+        ap2.stop()
+    got = [h for h in hits(api) if "n=" in h["url"]]
+    ns = [int(h["url"].rsplit("n=", 1)[1]) for h in got]
+    assert sorted(ns) == list(range(600)), f"{len(ns)} arrived, {len(set(ns))} distinct"
+    assert all(h["time"][:19] <= counted_before for h in got), "original times"
+    assert not list(spool.glob("*.spool"))
+    assert_clean_log(ap2)
