@@ -26,11 +26,13 @@
 #include "ap_expr.h"
 #include "ap_mpm.h"
 #include "mpm_common.h"
+#include "unixd.h"
 #include "apr_hash.h"
 #include "apr_strings.h"
 #include "apr_tables.h"
 
 #include <errno.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -427,6 +429,30 @@ static pirsch_client *pirsch_make_client(apr_pool_t *p, pirsch_server_conf *sc, 
     return c;
 }
 
+/* The spool folder is made and written by the children, which run as User/Group, not as the
+   root that reads the configuration (and for which the library's own check passes): say so at
+   configtest when the folder's permissions keep that user out. By owner, group and mode only
+   (an ACL or a supplementary group may still let it in: a warning, not a refusal). */
+static void pirsch_check_spool_owner(server_rec *s, pirsch_server_conf *sc, const char *where) {
+    if (geteuid() != 0 || ap_unixd_config.user_id == 0) return;
+    pirsch_setting *st = (pirsch_setting *) sc->settings->elts;
+    for (int i = 0; i < sc->settings->nelts; i++) {
+        if (strcmp(st[i].key, "spool_dir") != 0) continue;
+        struct stat sb;
+        if (stat(st[i].value, &sb) != 0) continue; /* the library said what it thinks of that */
+        int ok = (sb.st_uid == ap_unixd_config.user_id && (sb.st_mode & S_IWUSR) && (sb.st_mode & S_IXUSR)) ||
+                 (sb.st_gid == ap_unixd_config.group_id && (sb.st_mode & S_IWGRP) && (sb.st_mode & S_IXGRP)) ||
+                 ((sb.st_mode & S_IWOTH) && (sb.st_mode & S_IXOTH));
+        if (!ok) {
+            ap_log_error(APLOG_MARK, APLOG_WARNING | APLOG_STARTUP, 0, s,
+                         "pirsch: %s: PirschConfig spool_dir %s: the children run as uid %ld, gid %ld, which this folder's "
+                         "owner and mode do not let write there: they would count nothing (chown it to the User "
+                         "Apache runs as, e.g. www-data)", where, st[i].value, (long) ap_unixd_config.user_id,
+                         (long) ap_unixd_config.group_id);
+        }
+    }
+}
+
 /* Runs at every start and restart, and with `apachectl configtest`, after the virtual
    hosts' configurations are merged: credentials present, and the whole configuration of
    each server accepted by the library (plain http to a remote host, credentials that cannot
@@ -469,6 +495,7 @@ static int pirsch_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *
             return HTTP_INTERNAL_SERVER_ERROR;
         }
         pirsch_free(probe);
+        pirsch_check_spool_owner(s, sc, where);
         int budget = sc->shutdown_ms >= 0 ? sc->shutdown_ms : PIRSCH_DEFAULT_SHUTDOWN_MS;
         if (ap_graceful_shutdown_timeout > 0 && budget > ap_graceful_shutdown_timeout * 1000) {
             ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,

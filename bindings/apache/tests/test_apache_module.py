@@ -442,3 +442,14 @@ def test_with_a_spool_restarts_during_an_outage_lose_nothing(api, mpm):
     assert all(h["time"][:19] <= counted_before for h in got), "original times"
     assert not list(spool.glob("*.spool"))
     assert_clean_log(ap2)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the children run as another user only when Apache starts as root")
+def test_configtest_warns_of_a_spool_the_children_cannot_write(api):
+    import tempfile
+    spool = tempfile.mkdtemp(prefix="pirsch-apache-spool-")   # 0700, root's
+    r = Apache(api.url, server_extra=f"PirschConfig spool_dir {spool}").test_config()
+    assert r.returncode == 0 and "they would count nothing" in r.stderr, r.stderr
+    os.chmod(spool, 0o777)
+    r = Apache(api.url, server_extra=f"PirschConfig spool_dir {spool}").test_config()
+    assert r.returncode == 0 and "they would count nothing" not in r.stderr, r.stderr
