@@ -187,11 +187,6 @@ class PhpFpm:
         self.dir = os.path.join(apache.dir, "php")
         os.makedirs(self.dir)
         os.chmod(self.dir, 0o755)
-        app = os.path.join(apache.dir, "html", "app")
-        os.makedirs(app)
-        for name, body in PHP_FILES.items():
-            with open(os.path.join(app, name), "w") as f:
-                f.write(body)
         self.sock = os.path.join(self.dir, "php-fpm.sock")
         user = "user = www-data\ngroup = www-data\n" if os.geteuid() == 0 else ""
         self.conf = os.path.join(self.dir, "php-fpm.conf")
@@ -210,14 +205,8 @@ pm.max_children = 2
             f.write(f"""
 LoadModule proxy_module {MODULES}/mod_proxy.so
 LoadModule proxy_fcgi_module {MODULES}/mod_proxy_fcgi.so
-<Directory "{app}">
-    DirectoryIndex index.php
-    FallbackResource /app/index.php
-</Directory>
-<FilesMatch "\\.php$">
-    SetHandler "proxy:unix:{self.sock}|fcgi://localhost"
-</FilesMatch>
 """)
+        add_php_app(apache, f"proxy:unix:{self.sock}|fcgi://localhost")
         self.proc = None
 
     def start(self):
@@ -238,3 +227,33 @@ LoadModule proxy_fcgi_module {MODULES}/mod_proxy_fcgi.so
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+
+
+MOD_PHP = os.path.join(MODULES, "libphp8.2.so")
+
+
+def add_php_app(apache, handler):
+    """The app of PHP_FILES in `html/app` (index.php as a front controller behind
+    FallbackResource), its .php files handled by `handler` (a SetHandler value)."""
+    app = os.path.join(apache.dir, "html", "app")
+    os.makedirs(app)
+    for name, body in PHP_FILES.items():
+        with open(os.path.join(app, name), "w") as f:
+            f.write(body)
+    with open(apache.conf, "a") as f:
+        f.write(f"""
+<Directory "{app}">
+    DirectoryIndex index.php
+    FallbackResource /app/index.php
+</Directory>
+<FilesMatch "\\.php$">
+    SetHandler "{handler}"
+</FilesMatch>
+""")
+
+
+def add_mod_php(apache):
+    """PHP inside the Apache children (mod_php; prefork only)."""
+    with open(apache.conf, "a") as f:
+        f.write(f"LoadModule php_module {MOD_PHP}\n")
+    add_php_app(apache, "application/x-httpd-php")

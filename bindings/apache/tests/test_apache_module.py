@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from apache_env import APACHE, MODULE, MPMS, PHP_FPM, Apache, PhpFpm
+from apache_env import APACHE, MOD_PHP, MODULE, MPMS, PHP_FPM, Apache, PhpFpm, add_mod_php
 from standin import Standin
 
 pytestmark = pytest.mark.skipif(not os.path.exists(MODULE) or not shutil.which(APACHE),
@@ -364,14 +364,24 @@ def test_the_shared_page_view_table(api, mpm):
     assert_clean_log(ap)
 
 
-@pytest.mark.skipif(not os.path.exists(PHP_FPM), reason="needs php8.2-fpm")
-@pytest.mark.parametrize("mpm", ["prefork", "event"])
-def test_php_fpm_behind_apache_is_counted_without_php_code(api, mpm):
-    """A PHP application (PHP-FPM through mod_proxy_fcgi, a front controller behind
-    FallbackResource) with no Pirsch code: its pages count under the visitor's URL; JSON, a
-    redirect, a 404 from PHP and a POST do not."""
+PHP_WAYS = [
+    pytest.param("php-fpm", "prefork", marks=pytest.mark.skipif(not os.path.exists(PHP_FPM), reason="needs php8.2-fpm")),
+    pytest.param("php-fpm", "event", marks=pytest.mark.skipif(not os.path.exists(PHP_FPM), reason="needs php8.2-fpm")),
+    pytest.param("mod_php", "prefork", marks=pytest.mark.skipif(not os.path.exists(MOD_PHP), reason="needs libapache2-mod-php8.2")),
+]
+
+
+@pytest.mark.parametrize("php, mpm", PHP_WAYS)
+def test_php_behind_apache_is_counted_without_php_code(api, php, mpm):
+    """A PHP application (PHP-FPM through mod_proxy_fcgi, or mod_php; a front controller
+    behind FallbackResource) with no Pirsch code: its pages count under the visitor's URL;
+    JSON, a redirect, a 404 from PHP and a POST do not."""
     ap = Apache(api.url, mpm=mpm, server_extra="PirschConfig flush_interval_ms 50")
-    fpm = PhpFpm(ap).start()
+    if php == "php-fpm":
+        fpm = PhpFpm(ap).start()
+    else:
+        add_mod_php(ap)
+        fpm = None
     try:
         ap.start()
         try:
@@ -387,7 +397,8 @@ def test_php_fpm_behind_apache_is_counted_without_php_code(api, mpm):
         finally:
             ap.stop()
     finally:
-        fpm.stop()
+        if fpm:
+            fpm.stop()
     got = {h["url"]: h for h in hits(api)}
     assert sorted(got) == ["http://example.test/app/", "http://example.test/app/pricing?plan=pro"], sorted(got)
     assert got["http://example.test/app/pricing?plan=pro"]["user_agent"] == BROWSER["User-Agent"]
