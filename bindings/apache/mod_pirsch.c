@@ -414,7 +414,7 @@ static pirsch_client *pirsch_make_client(apr_pool_t *p, pirsch_server_conf *sc, 
     pirsch_setting *st = (pirsch_setting *) sc->settings->elts;
     for (int i = 0; i < sc->settings->nelts; i++) {
         if (pirsch_config_set(cfg, st[i].key, st[i].value) != PIRSCH_OK) {
-            *err = apr_psprintf(p, "%s \"%s\": %s", st[i].key, st[i].value, pirsch_last_error());
+            *err = apr_pstrdup(p, pirsch_last_error()); /* names the key and the value */
             pirsch_config_free(cfg);
             return NULL;
         }
