@@ -32,6 +32,7 @@
 #include "apr_tables.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <sys/stat.h>
 #include <stdio.h>
 #include <string.h>
@@ -210,8 +211,8 @@ static const char *pirsch_cmd_on(cmd_parms *cmd, void *dconf, int flag) {
 static const char *pirsch_cmd_credential(cmd_parms *cmd, void *dconf, const char *value) {
     pirsch_server_conf *sc = pirsch_sconf(cmd->server);
     size_t off = (size_t) cmd->info;
-    unsigned bit = off == APR_OFFSETOF(pirsch_server_conf, access_key) ? SEEN_ACCESS_KEY
-                 : off == APR_OFFSETOF(pirsch_server_conf, client_id) ? SEEN_CLIENT_ID : SEEN_CLIENT_SECRET;
+    unsigned bit = off == offsetof(pirsch_server_conf, access_key) ? SEEN_ACCESS_KEY
+                 : off == offsetof(pirsch_server_conf, client_id) ? SEEN_CLIENT_ID : SEEN_CLIENT_SECRET;
     const char *err = pirsch_once(cmd, bit);
     (void) dconf;
     if (err) return err;
@@ -226,7 +227,7 @@ static const char *pirsch_cmd_credential(cmd_parms *cmd, void *dconf, const char
    read when the configuration is, before Apache drops its privileges). */
 static const char *pirsch_cmd_secret_file(cmd_parms *cmd, void *dconf, const char *arg) {
     size_t off = (size_t) cmd->info;
-    unsigned bit = off == APR_OFFSETOF(pirsch_server_conf, access_key) ? SEEN_ACCESS_KEY : SEEN_CLIENT_SECRET;
+    unsigned bit = off == offsetof(pirsch_server_conf, access_key) ? SEEN_ACCESS_KEY : SEEN_CLIENT_SECRET;
     const char *err = pirsch_once(cmd, bit);
     (void) dconf;
     if (err) return err;
@@ -357,7 +358,7 @@ static const char *pirsch_cmd_types(cmd_parms *cmd, void *dconf, const char *arg
     return NULL;
 }
 
-#define OFF(field) ((void *) APR_OFFSETOF(pirsch_server_conf, field))
+#define OFF(field) ((void *) offsetof(pirsch_server_conf, field))
 
 static const command_rec pirsch_cmds[] = {
     AP_INIT_FLAG("Pirsch", pirsch_cmd_on, NULL, RSRC_CONF | ACCESS_CONF,
@@ -388,7 +389,7 @@ static const command_rec pirsch_cmds[] = {
                      "the statuses that count: codes or classes (default 2xx 304)"),
     AP_INIT_RAW_ARGS("PirschContentTypes", pirsch_cmd_types, NULL, RSRC_CONF | ACCESS_CONF,
                      "the response content types that count, or * (default text/html)"),
-    {NULL}
+    {NULL, {NULL}, NULL, 0, RAW_ARGS, NULL}
 };
 
 /* The credentials and settings of a (merged) server, as one string: servers with the same
@@ -662,7 +663,7 @@ static int pirsch_log_transaction(request_rec *r) {
     const char *peer = r->useragent_ip ? r->useragent_ip : r->connection->client_ip;
     const apr_array_header_t *arr = apr_table_elts(r->headers_in);
     const apr_table_entry_t *e = (const apr_table_entry_t *) arr->elts;
-    pirsch_kv *headers = apr_palloc(r->pool, (arr->nelts ? arr->nelts : 1) * sizeof(pirsch_kv));
+    pirsch_kv *headers = apr_palloc(r->pool, (size_t) (arr->nelts ? arr->nelts : 1) * sizeof(pirsch_kv));
     size_t n = 0;
     for (int i = 0; i < arr->nelts; i++) {
         if (e[i].key == NULL || e[i].val == NULL) continue;
@@ -679,7 +680,7 @@ static int pirsch_log_transaction(request_rec *r) {
     }
     if (dc->tags && dc->tags->nelts > 0) {
         pirsch_tag *t = (pirsch_tag *) dc->tags->elts;
-        pirsch_kv *tags = apr_palloc(r->pool, dc->tags->nelts * sizeof(pirsch_kv));
+        pirsch_kv *tags = apr_palloc(r->pool, (size_t) dc->tags->nelts * sizeof(pirsch_kv));
         size_t m = 0;
         for (int i = 0; i < dc->tags->nelts; i++) {
             const char *err = NULL;
