@@ -472,3 +472,29 @@ def test_configtest_warns_of_a_spool_the_children_cannot_write(api):
     os.chmod(spool, 0o777)
     r = Apache(api.url, server_extra=f"PirschConfig spool_dir {spool}").test_config()
     assert r.returncode == 0 and "they would count nothing" not in r.stderr, r.stderr
+
+
+@pytest.mark.skipif(not shutil.which("valgrind"), reason="needs valgrind")
+def test_no_memory_error_under_valgrind(api):
+    """apache2 -X (one process serving, prefork) under valgrind's memcheck: page views with
+    tags, proxies, a 404 and an image, then a stop; memcheck reports no error."""
+    import socket
+    import subprocess
+    ap = Apache(api.url, mpm="prefork", server_extra="PirschConfig flush_interval_ms 50\n"
+                "PirschTag path %{REQUEST_URI}\nPirschTag plan %{HTTP:X-Plan}\nPirschTrustedProxies 127.0.0.2")
+    log = os.path.join(ap.dir, "valgrind.log")
+    ap.proc = subprocess.Popen(["valgrind", "--error-exitcode=99", "--log-file=" + log, APACHE, "-X", "-d", ap.dir, "-f", ap.conf],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        assert wait_for(lambda: socket.socket().connect_ex(("127.0.0.1", ap.port)) == 0, 60)
+        for i in range(10):
+            assert ap.request(f"/page.html?n={i}", headers={**BROWSER, "X-Forwarded-For": "198.51.100.7", "X-Plan": "pro"},
+                              source="127.0.0.2" if i % 2 else "127.0.0.1")[0] == 200
+        assert ap.request("/img.png")[0] == 200 and ap.request("/missing.html")[0] == 404
+        assert wait_for(lambda: len(hits(api)) >= 10, 20)
+    finally:
+        ap.proc.send_signal(signal.SIGTERM)
+        rc = ap.proc.wait(timeout=120)
+    report = open(log).read()
+    assert rc == 0 and "ERROR SUMMARY: 0 errors" in report, report[-3000:]
+    assert len(hits(api)) == 10
