@@ -270,7 +270,11 @@ static const char *pirsch_cmd_trusted(cmd_parms *cmd, void *dconf, const char *a
     if (err) return err;
     const char *list = NULL, *w;
     while (*(w = ap_getword_conf(cmd->pool, &args)) != '\0') {
-        list = list ? apr_pstrcat(cmd->pool, list, ",", w, NULL) : w;
+        /* "10.0.0.0/8, 192.0.2.1" and "10.0.0.0/8 192.0.2.1" alike: split on commas too. */
+        char *last = NULL, *words = apr_pstrdup(cmd->pool, w);
+        for (char *item = apr_strtok(words, ",", &last); item; item = apr_strtok(NULL, ",", &last)) {
+            list = list ? apr_pstrcat(cmd->pool, list, ",", item, NULL) : item;
+        }
     }
     if (list == NULL) return "PirschTrustedProxies needs at least one address or CIDR";
     return pirsch_add_setting(cmd, "trusted_proxies", list);

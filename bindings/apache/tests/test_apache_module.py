@@ -54,7 +54,7 @@ def assert_clean_log(ap):
 def test_counts_exactly_the_page_views_with_every_field(api, mpm):
     ap = Apache(api.url, mpm=mpm, server_extra="""
 PirschConfig flush_interval_ms 50
-PirschTrustedProxies 127.0.0.2
+PirschTrustedProxies 10.0.0.0/8, 127.0.0.2 192.0.2.0/24,fd00::/8
 PirschTag site static-tag
 PirschTag path %{REQUEST_URI}
 PirschTag empty %{HTTP:X-None}
