@@ -7,7 +7,7 @@ MAJOR   := $(firstword $(subst ., ,$(VERSION)))
 REL     := target/release
 NATIVE_LIBS := -lgcc_s -lutil -lrt -lpthread -lm -ldl -lc
 
-.PHONY: all build header docs deps test test-layers test-rust test-overflow test-standin test-php nginx-module test-nginx bench-nginx test-c test-cpp test-examples test-install demo install uninstall bench bench-instructions clean
+.PHONY: all build header docs deps test test-layers test-rust test-overflow test-standin test-php nginx-module test-nginx bench-nginx apache-module test-apache install-apache-module uninstall-apache-module bench-apache test-c test-cpp test-examples test-install demo install uninstall bench bench-instructions clean
 
 all: build
 
@@ -29,7 +29,7 @@ deps:
 TEST_TARGETS :=
 include $(sort $(wildcard mk/*.mk))
 
-test: deps build test-layers docs test-rust test-overflow test-standin test-c test-cpp test-examples test-install test-php test-nginx $(TEST_TARGETS)
+test: deps build test-layers docs test-rust test-overflow test-standin test-c test-cpp test-examples test-install test-php test-nginx test-apache $(TEST_TARGETS)
 	@echo "make test: all suites passed"
 
 # The layers of src/ import only downwards (scripts/check-layers.py prints the graph).
@@ -151,3 +151,37 @@ test-nginx: nginx-module
 bench-nginx: nginx-module
 	@command -v wrk >/dev/null || apt-get install -y -qq wrk >/dev/null
 	python3 bindings/nginx/bench.py
+
+# The Apache httpd module (bindings/apache), built with apxs (Debian's apache2-dev) and linked
+# to target/release/libpirsch.so by rpath (PIRSCH_RPATH= for none): target/apache/mod_pirsch.so
+apache-module: build
+	@command -v apxs >/dev/null || scripts/install-deps.sh
+	scripts/build-apache-module.sh
+
+# A real Apache (prefork, worker and event in turn) in front of the stand-in.
+test-apache: apache-module
+	python3 -m pytest -q bindings/apache/tests
+
+# The Apache module for an installed libpirsch (`make install`): no rpath, the library is
+# found in the system's libdir. Same layout as libapache2-mod-pirsch: the module in
+# /usr/lib/apache2/modules, pirsch.load and pirsch.conf in /etc/apache2/mods-available;
+# enable it with `a2enmod pirsch`. Like `make install`, it never runs cargo.
+APACHE_MODULES_DIR   ?= $(shell apxs -q LIBEXECDIR 2>/dev/null || echo /usr/lib/apache2/modules)
+APACHE_AVAILABLE_DIR ?= /etc/apache2/mods-available
+install-apache-module:
+	@[ -f $(REL)/libpirsch.so ] || { echo "make install-apache-module: run \`make build\` first" >&2; exit 1; }
+	PIRSCH_RPATH= PIRSCH_APACHE_OUT=$(CURDIR)/target/apache-install scripts/build-apache-module.sh
+	install -d $(DESTDIR)$(APACHE_MODULES_DIR) $(DESTDIR)$(APACHE_AVAILABLE_DIR)
+	install -m 644 target/apache-install/mod_pirsch.so $(DESTDIR)$(APACHE_MODULES_DIR)/mod_pirsch.so
+	sed 's|/usr/lib/apache2/modules|$(APACHE_MODULES_DIR)|' bindings/apache/pirsch.load > $(DESTDIR)$(APACHE_AVAILABLE_DIR)/pirsch.load
+	@[ -f $(DESTDIR)$(APACHE_AVAILABLE_DIR)/pirsch.conf ] || install -m 644 bindings/apache/pirsch.conf $(DESTDIR)$(APACHE_AVAILABLE_DIR)/pirsch.conf
+	@echo "make install-apache-module: now \`sudo a2enmod pirsch\`, the two lines in $(APACHE_AVAILABLE_DIR)/pirsch.conf, and reload apache2"
+
+uninstall-apache-module:
+	rm -f $(DESTDIR)$(APACHE_MODULES_DIR)/mod_pirsch.so $(DESTDIR)$(APACHE_AVAILABLE_DIR)/pirsch.load
+	@echo "make uninstall-apache-module: $(APACHE_AVAILABLE_DIR)/pirsch.conf (your configuration) is kept"
+
+# What mod_pirsch costs Apache per counted request next to a CustomLog line (bindings/apache/bench.py).
+bench-apache: apache-module
+	@command -v wrk >/dev/null || apt-get install -y -qq wrk >/dev/null
+	python3 bindings/apache/bench.py

@@ -1,12 +1,12 @@
 # Debian packages (dpkg-buildpackage + debhelper, debian/) and their clean-machine test.
 .PHONY: deb test-packages install-nginx-module uninstall-nginx-module
 
-# libpirsch0, libpirsch-dev, libnginx-mod-http-pirsch (+ -dbgsym) into target/deb/, lintian-clean.
+# libpirsch0, libpirsch-dev, libnginx-mod-http-pirsch, libapache2-mod-pirsch (+ -dbgsym) into target/deb/, lintian-clean.
 deb:
 	scripts/make-deb.sh
 
 # Installs the packages into a throwaway copy of a cached debootstrap root
-# (PIRSCH_DEBROOT_CACHE, default target/debroot) and uses them there: nginx, pkg-config, CMake.
+# (PIRSCH_DEBROOT_CACHE, default target/debroot) and uses them there: nginx, apache2, pkg-config, CMake.
 test-packages: deb
 	scripts/test-packages.sh
 TEST_TARGETS += test-packages

@@ -10,10 +10,10 @@ case $CACHE in /*) ;; *) CACHE=$PWD/$CACHE ;; esac
 ROOT=$CACHE/root
 MIRROR=${PIRSCH_DEBIAN_MIRROR:-http://deb.debian.org/debian}
 SECURITY=${PIRSCH_DEBIAN_SECURITY:-http://deb.debian.org/debian-security}
-# Generic tools the test needs in the root; nginx itself is only downloaded (to apt's cache), the
+# Generic tools the test needs in the root; nginx and apache2 themselves are only downloaded (to apt's cache), the
 # test installs it together with our packages.
 TOOLS=ca-certificates,gcc,libc6-dev,make,cmake,pkg-config
-RECIPE="bookworm minbase $TOOLS +updates +security +nginx-downloaded v1"
+RECIPE="bookworm minbase $TOOLS +updates +security +nginx-downloaded +apache2-downloaded v1"
 
 if [ -f "$CACHE/stamp" ] && [ "$(cat "$CACHE/stamp")" = "$RECIPE" ] && [ -x "$ROOT/usr/bin/apt-get" ]; then
     echo "$ROOT"; exit 0
@@ -41,7 +41,7 @@ printf '#!/bin/sh\nexit 101\n' > "$ROOT/usr/sbin/policy-rc.d"
 chmod 755 "$ROOT/usr/sbin/policy-rc.d"
 chroot "$ROOT" apt-get update -qq >> "$CACHE/debootstrap.log" 2>&1
 chroot "$ROOT" env DEBIAN_FRONTEND=noninteractive apt-get -y -qq upgrade >> "$CACHE/debootstrap.log" 2>&1
-chroot "$ROOT" env DEBIAN_FRONTEND=noninteractive apt-get -y -qq --download-only install nginx >> "$CACHE/debootstrap.log" 2>&1
+chroot "$ROOT" env DEBIAN_FRONTEND=noninteractive apt-get -y -qq --download-only install nginx apache2 >> "$CACHE/debootstrap.log" 2>&1
 echo "$RECIPE" > "$CACHE/stamp"
 echo "debroot: made in $(( $(date +%s) - start )) s, $(du -sh "$ROOT" | cut -f1)" >&2
 echo "$ROOT"

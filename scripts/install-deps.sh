@@ -41,6 +41,12 @@ command -v composer >/dev/null || need_apt+=(composer)
 command -v php-fpm8.2 >/dev/null || [ -x /usr/sbin/php-fpm8.2 ] || need_apt+=(php8.2-fpm)
 [ -x /usr/sbin/nginx ] || need_apt+=(nginx)
 [ -d /usr/share/nginx/src ] || need_apt+=(nginx-dev)
+# The Apache module (make apache-module, make test-apache): apache2 and apxs, mod_remoteip
+# and the MPMs come with apache2-bin.
+[ -x /usr/sbin/apache2 ] || need_apt+=(apache2)
+command -v apxs >/dev/null || need_apt+=(apache2-dev)
+# PHP inside Apache for the module's PHP test (php8.2-fpm, above, is the other way).
+[ -f /usr/lib/apache2/modules/libphp8.2.so ] || need_apt+=(libapache2-mod-php8.2)
 
 if [ ${#need_apt[@]} -gt 0 ]; then
     echo "install-deps: installing ${need_apt[*]}"

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `make deb`: libpirsch0, libpirsch-dev and libnginx-mod-http-pirsch (+ -dbgsym) with
+# `make deb`: libpirsch0, libpirsch-dev, libnginx-mod-http-pirsch and libapache2-mod-pirsch (+ -dbgsym) with
 # dpkg-buildpackage + debhelper (debian/), into target/deb/. dpkg-buildpackage writes its
 # results to the parent of the source tree, so it runs in a copy of the working tree
 # (target/deb/src/libpirsch-VERSION, the files git tracks or would track, mtimes kept) whose
@@ -17,7 +17,7 @@ OUT=$TOP/target/deb
 start=$(date +%s)
 
 need=()
-for pair in dpkg-buildpackage:dpkg-dev dh:debhelper dh_nginx:nginx-dev lintian:lintian pkg-config:pkg-config fakeroot:fakeroot; do
+for pair in dpkg-buildpackage:dpkg-dev dh:debhelper dh_nginx:nginx-dev dh_apache2:apache2-dev lintian:lintian pkg-config:pkg-config fakeroot:fakeroot; do
     command -v "${pair%%:*}" >/dev/null || need+=("${pair#*:}")
 done
 if [ ${#need[@]} -gt 0 ]; then

@@ -2,10 +2,12 @@
 # `make test-packages`: the .deb files of target/deb/ on a clean Debian 12.
 # A throwaway copy (overlayfs over the cached pristine root of scripts/debroot.sh; cp -a where
 # overlayfs is missing) becomes a chroot in which:
-#   apt-get install ./*.deb nginx        succeeds, the module is enabled in modules-enabled,
-#                                        it has no RUNPATH, the library is found by ld.so;
+#   apt-get install ./*.deb nginx apache2  succeeds, the modules are enabled (modules-enabled,
+#                                        mods-enabled), have no RUNPATH, the library is found by ld.so;
 #   nginx + 2 lines of configuration     (credentials, `pirsch on`; plus pirsch_base_url for the
 #                                        stand-in) sends exactly the page views it served;
+#   apache2 + 2 lines of configuration   (PirschAccessKeyFile, Pirsch On; plus PirschBaseURL)
+#                                        likewise;
 #   a C program via pkg-config and one via CMake (find_package + pirsch::pirsch) send one each;
 #   apt-get remove --purge               of our packages removes every file of ours and nothing else.
 # The stand-in runs outside the chroot on 127.0.0.1 (a chroot shares the loopback network).
@@ -21,7 +23,7 @@ fi
 
 ARCH=$(dpkg --print-architecture)
 DEBS=()
-for p in libpirsch0 libpirsch-dev libnginx-mod-http-pirsch; do
+for p in libpirsch0 libpirsch-dev libnginx-mod-http-pirsch libapache2-mod-pirsch; do
     f=$(ls target/deb/${p}_*_"$ARCH".deb 2>/dev/null | head -n1)
     [ -n "$f" ] || { echo "test-packages: target/deb/${p}_*.deb missing: run make deb" >&2; exit 1; }
     DEBS+=("$f")
@@ -46,6 +48,9 @@ cleanup() {
     set +e
     if [ -f "$M/run/nginx.pid" ] && mountpoint -q "$M/proc"; then
         kill -QUIT "$(cat "$M/run/nginx.pid")" 2>/dev/null; sleep 1
+    fi
+    if [ -f "$M/run/apache2/apache2.pid" ] && mountpoint -q "$M/proc"; then
+        kill -TERM "$(cat "$M/run/apache2/apache2.pid")" 2>/dev/null; sleep 1
     fi
     [ -n "$STANDIN_PID" ] && kill "$STANDIN_PID" 2>/dev/null && wait "$STANDIN_PID" 2>/dev/null
     unmount_all
@@ -98,10 +103,10 @@ snapshot "$RUN/files.pristine"
 mkdir -p "$M/tmp/debs"
 cp "${DEBS[@]}" "$M/tmp/debs/"
 t=$(date +%s)
-if in_root sh -c 'cd /tmp/debs && apt-get install -y -q ./*.deb nginx' > "$LOG/apt-install.log" 2>&1; then
-    ok "apt-get install ./*.deb nginx ($(( $(date +%s) - t )) s)"
+if in_root sh -c 'cd /tmp/debs && apt-get install -y -q ./*.deb nginx apache2' > "$LOG/apt-install.log" 2>&1; then
+    ok "apt-get install ./*.deb nginx apache2 ($(( $(date +%s) - t )) s)"
 else
-    bad "apt-get install ./*.deb nginx"; tail -20 "$LOG/apt-install.log"; exit 1
+    bad "apt-get install ./*.deb nginx apache2"; tail -20 "$LOG/apt-install.log"; exit 1
 fi
 MA=$(in_root gcc -print-multiarch)   # /lib is /usr/lib (merged /usr): ld.so may say either
 LIBDIR=/usr/lib/$MA
@@ -139,7 +144,8 @@ port, n = sys.argv[1], int(sys.argv[2])
 ua = {"User-Agent": "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"}
 for i in range(n):
     r = urllib.request.urlopen(urllib.request.Request(f"http://127.0.0.1:{port}/?page={i}", headers=ua))
-    assert r.status == 200 and b"nginx" in r.read(), "the default page"
+    # nginx's default site serves index.html first: with apache2 installed beside it, Apache's page.
+    assert r.status == 200 and b"<html" in r.read().lower(), "the default page"
 for path in ("/missing.html",):
     try:
         urllib.request.urlopen(urllib.request.Request(f"http://127.0.0.1:{port}{path}", headers=ua)); raise SystemExit("expected 404")
@@ -153,6 +159,57 @@ N=$(hits)
 [ "$N" = "$PAGES" ] && ok "the stand-in received exactly $PAGES page views from nginx" \
     || { bad "the stand-in received $N page views from nginx, expected $PAGES"; tail -5 "$M/var/log/nginx/error.log"; }
 check "nginx stopped cleanly, its error log has no [alert]/[emerg]" sh -c "[ ! -f '$M/run/nginx.pid' ] && ! grep -E '\[(alert|emerg|crit)\]' '$M/var/log/nginx/error.log'"
+
+# --- Apache: the module the package enabled, plus two lines (and the stand-in's URL) ---
+AMOD=/usr/lib/apache2/modules/mod_pirsch.so
+check "mod_pirsch.so is in /usr/lib/apache2/modules, with no RUNPATH/RPATH, NEEDED libpirsch.so.0" \
+    sh -c "readelf -d '$M$AMOD' > '$LOG/apache-module.dynamic' && ! grep -Eq 'RUNPATH|RPATH' '$LOG/apache-module.dynamic' && grep -q 'NEEDED.*libpirsch.so.0' '$LOG/apache-module.dynamic'"
+check "mods-available/pirsch.load loads it; the package enabled it (mods-enabled/pirsch.load and .conf)" \
+    sh -c "grep -qx 'LoadModule pirsch_module $AMOD' '$M/etc/apache2/mods-available/pirsch.load' && [ \"\$(readlink '$M/etc/apache2/mods-enabled/pirsch.load')\" = ../mods-available/pirsch.load ] && [ \"\$(readlink '$M/etc/apache2/mods-enabled/pirsch.conf')\" = ../mods-available/pirsch.conf ]"
+check "libapache2-mod-pirsch depends on apache2-api-* and libpirsch0" \
+    sh -c "chroot '$M' dpkg-query -W -f='\${Depends}\n' libapache2-mod-pirsch | tee /dev/stderr | grep -E '(^|, )apache2-api-[0-9]' | grep -q 'libpirsch0 '"
+APORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+# Port 80 of the shared loopback is not ours: the test moves Apache to a free port.
+sed -i "s/^Listen 80\$/Listen 127.0.0.1:$APORT/" "$M/etc/apache2/ports.conf"
+sed -i "s/<VirtualHost \*:80>/<VirtualHost *:$APORT>/" "$M/etc/apache2/sites-available/000-default.conf"
+check "apachectl configtest passes with the module enabled and not configured" in_root apache2ctl configtest
+echo pa_standin_key > "$M/etc/apache2/pirsch.key"; chmod 600 "$M/etc/apache2/pirsch.key"
+cat > "$M/etc/apache2/conf-available/pirsch.conf" <<EOF
+PirschAccessKeyFile /etc/apache2/pirsch.key
+Pirsch On
+PirschBaseURL $API
+EOF
+check "a2enconf pirsch; apachectl configtest accepts the configuration" sh -c "chroot '$M' /usr/sbin/a2enconf -q pirsch && chroot '$M' /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin apache2ctl configtest"
+BEFORE=$(hits)
+if in_root apache2ctl start > "$LOG/apache-start.log" 2>&1; then ok "apache2 starts"; else bad "apache2 starts"; cat "$LOG/apache-start.log"; fi
+python3 - "$APORT" "$PAGES" > "$LOG/apache-requests.log" 2>&1 <<'EOF' && ok "apache2 serves $PAGES pages and a 404" || bad "apache2 serves pages"
+import sys, time, urllib.request, urllib.error
+port, n = sys.argv[1], int(sys.argv[2])
+ua = {"User-Agent": "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"}
+for _ in range(100):  # apachectl start returns before the children listen
+    try:
+        urllib.request.urlopen(f"http://127.0.0.1:{port}/missing-warmup.html")
+    except urllib.error.HTTPError:
+        break
+    except OSError:
+        time.sleep(0.1)
+for i in range(n):
+    r = urllib.request.urlopen(urllib.request.Request(f"http://127.0.0.1:{port}/?page={i}", headers=ua))
+    assert r.status == 200 and b"Apache" in r.read(), "the default page"
+try:
+    urllib.request.urlopen(urllib.request.Request(f"http://127.0.0.1:{port}/missing.html", headers=ua)); raise SystemExit("expected 404")
+except urllib.error.HTTPError as e:
+    assert e.code == 404
+EOF
+wait_hits $((BEFORE + PAGES)) || true
+in_root apache2ctl graceful-stop > "$LOG/apache-stop.log" 2>&1 || true
+for _ in $(seq 100); do [ -f "$M/run/apache2/apache2.pid" ] || break; sleep 0.1; done
+N=$(( $(hits) - BEFORE ))
+[ "$N" = "$PAGES" ] && ok "the stand-in received exactly $PAGES page views from apache2" \
+    || { bad "the stand-in received $N page views from apache2, expected $PAGES"; tail -5 "$M/var/log/apache2/error.log"; }
+check "apache2 stopped cleanly, its error log has no emerg/alert/crit, the children logged their counters" \
+    sh -c "[ ! -f '$M/run/apache2/apache2.pid' ] && ! grep -E ':(emerg|alert|crit)\]' '$M/var/log/apache2/error.log' && grep -q 'pirsch: child .* exiting: enqueued=' '$M/var/log/apache2/error.log'"
+PAGES=$((PAGES * 2))
 
 # --- C through pkg-config and CMake ---
 mkdir -p "$M/tmp/c"
@@ -206,24 +263,30 @@ check "the stand-in holds exactly $PAGES + 3 page views, the last three from the
 
 # --- remove --purge: every file of ours goes, nothing else changes ---
 rm -f "$M/etc/nginx/conf.d/pirsch.conf" "$M/etc/nginx/pirsch.key"   # the user's own configuration
+chroot "$M" /usr/sbin/a2disconf -q -p pirsch > /dev/null
+rm -f "$M/etc/apache2/conf-available/pirsch.conf" "$M/etc/apache2/pirsch.key"
 rm -rf "$M/tmp/c" "$M/tmp/debs"
 OURS=$RUN/files.ours
-in_root dpkg -L libpirsch0 libpirsch-dev libnginx-mod-http-pirsch | sort -u > "$RUN/dpkg-L"
+in_root dpkg -L libpirsch0 libpirsch-dev libnginx-mod-http-pirsch libapache2-mod-pirsch | sort -u > "$RUN/dpkg-L"
 # Files and links of ours (directories may be shared with other packages), plus what the
 # maintainer scripts made.
 while read -r f; do [ -d "$M$f" ] && [ ! -L "$M$f" ] || echo ".$f"; done < "$RUN/dpkg-L" > "$OURS"
 echo ./etc/nginx/modules-enabled/50-mod-http-pirsch.conf >> "$OURS"
+printf '%s\n' ./etc/apache2/mods-enabled/pirsch.load ./etc/apache2/mods-enabled/pirsch.conf \
+    ./var/lib/apache2/module/enabled_by_maint/pirsch >> "$OURS"
 sort -u -o "$OURS" "$OURS"
 snapshot "$RUN/files.installed"
-if in_root apt-get remove --purge -y -q libnginx-mod-http-pirsch libpirsch-dev libpirsch0 > "$LOG/apt-purge.log" 2>&1; then
-    ok "apt-get remove --purge libnginx-mod-http-pirsch libpirsch-dev libpirsch0"
+if in_root apt-get remove --purge -y -q libnginx-mod-http-pirsch libapache2-mod-pirsch libpirsch-dev libpirsch0 > "$LOG/apt-purge.log" 2>&1; then
+    ok "apt-get remove --purge libnginx-mod-http-pirsch libapache2-mod-pirsch libpirsch-dev libpirsch0"
 else
     bad "apt-get remove --purge"; tail -20 "$LOG/apt-purge.log"
 fi
 snapshot "$RUN/files.purged"
 comm -12 "$OURS" "$RUN/files.purged" > "$RUN/left-behind"
 check "no file of ours is left ($(wc -l < "$OURS") files and links were installed)" sh -c "[ ! -s '$RUN/left-behind' ] || { cat '$RUN/left-behind'; false; }"
-comm -13 "$RUN/files.installed" "$RUN/files.purged" > "$RUN/appeared"
+# apache2-maintscript-helper's state folders (empty; apache2's own) may appear on a purge.
+comm -13 "$RUN/files.installed" "$RUN/files.purged" \
+    | while read -r f; do case $f in ./var/lib/apache2/*) [ -d "$M/$f" ] && continue ;; esac; echo "$f"; done > "$RUN/appeared"
 check "the purge created nothing (no modules-enabled/*.removed link)" sh -c "[ ! -s '$RUN/appeared' ] || { cat '$RUN/appeared'; false; }"
 comm -23 "$RUN/files.installed" "$RUN/files.purged" | comm -23 - "$OURS" > "$RUN/lost"
 # Directories that only our packages used go too; anything else gone is a defect.
@@ -232,6 +295,7 @@ check "the purge removed only paths our packages listed (files and directories o
     sh -c "[ ! -s '$RUN/lost-not-ours' ] || { cat '$RUN/lost-not-ours'; false; }"
 check "no path named *pirsch* remains anywhere in the root" sh -c "! grep -i pirsch '$RUN/files.purged'"
 check "nginx -t still passes without the module" in_root nginx -t
+check "apachectl configtest still passes without the module" in_root apache2ctl configtest
 
 # --- make install-nginx-module: the package's layout, no rpath ---
 if [ -f target/release/libpirsch.so ] && [ -d /usr/share/nginx/src ]; then
@@ -248,6 +312,25 @@ if [ -f target/release/libpirsch.so ] && [ -d /usr/share/nginx/src ]; then
     check "make install-nginx-module DESTDIR=...: the package's files, the same .conf, no RUNPATH" same_layout
 else
     echo "  skip make install-nginx-module (needs make build and nginx-dev)"
+fi
+
+# --- make install-apache-module: the package's layout, no rpath ---
+if [ -f target/release/libpirsch.so ] && command -v apxs >/dev/null; then
+    same_apache_layout() {
+        rm -rf "$RUN/destdir-apache"
+        ${MAKE:-make} -s --no-print-directory install-apache-module DESTDIR="$RUN/destdir-apache" APACHE_MODULES_DIR=/usr/lib/apache2/modules || return 1
+        (cd "$RUN/destdir-apache" && find . ! -type d | sort) > "$RUN/layout-apache.make"
+        dpkg-deb -c "${DEBS[3]}" | awk '$1 !~ /^d/ {print $6}' | grep -v '^\./usr/share/doc/' | sort > "$RUN/layout-apache.deb"
+        diff "$RUN/layout-apache.deb" "$RUN/layout-apache.make" || return 1
+        for f in pirsch.load pirsch.conf; do
+            dpkg-deb --fsys-tarfile "${DEBS[3]}" | tar -xOf - ./etc/apache2/mods-available/$f \
+                | cmp - "$RUN/destdir-apache/etc/apache2/mods-available/$f" || return 1
+        done
+        ! readelf -d "$RUN/destdir-apache/usr/lib/apache2/modules/mod_pirsch.so" | grep -E 'RUNPATH|RPATH'
+    }
+    check "make install-apache-module DESTDIR=...: the package's files, the same .load and .conf, no RUNPATH" same_apache_layout
+else
+    echo "  skip make install-apache-module (needs make build and apache2-dev)"
 fi
 
 echo "test-packages: $PASSED passed, $FAILED failed ($(( $(date +%s) - T0 )) s: root $((T_ROOT - T0)) s, tests $(( $(date +%s) - T_ROOT )) s)"

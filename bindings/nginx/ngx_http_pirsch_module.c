@@ -159,6 +159,7 @@ static char *ngx_http_pirsch_secret_file(ngx_conf_t *cf, ngx_command_t *cmd, voi
     ngx_str_t *field = (ngx_str_t *) ((u_char *) conf + cmd->offset);
     ngx_str_t *value = cf->args->elts;
     ngx_str_t path = value[1];
+    if (field->data != NULL) return "is duplicate";
     if (ngx_conf_full_name(cf->cycle, &path, 1) != NGX_OK) return NGX_CONF_ERROR;
     ngx_file_t file;
     ngx_memzero(&file, sizeof(file));
@@ -191,11 +192,12 @@ static char *ngx_http_pirsch_secret_file(ngx_conf_t *cf, ngx_command_t *cmd, voi
 static char *ngx_http_pirsch_setting(ngx_conf_t *cf, ngx_command_t *cmd, void *conf) {
     ngx_http_pirsch_main_conf_t *mcf = conf;
     ngx_str_t *value = cf->args->elts;
-    ngx_keyval_t *kv = mcf->settings->elts;
+    ngx_keyval_t *seen = mcf->settings->elts;
+    size_t key_len = ngx_strlen((u_char *) cmd->post);
     for (ngx_uint_t i = 0; i < mcf->settings->nelts; i++) {
-        if (kv[i].key.data == (u_char *) cmd->post) return "is duplicate";
+        if (seen[i].key.len == key_len && ngx_strncmp(seen[i].key.data, cmd->post, key_len) == 0) return "is duplicate";
     }
-    kv = ngx_array_push(mcf->settings);
+    ngx_keyval_t *kv = ngx_array_push(mcf->settings);
     if (kv == NULL) return NGX_CONF_ERROR;
     kv->key.data = cmd->post;
     kv->key.len = ngx_strlen((u_char *) cmd->post);
@@ -213,6 +215,12 @@ static char *ngx_http_pirsch_tag(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     }
     if (value[1].len == 0 || value[1].len > 50) {
         return "needs a tag name of 1 to 50 characters";
+    }
+    ngx_http_pirsch_tag_t *have = lcf->tags->elts;
+    for (ngx_uint_t i = 0; i < lcf->tags->nelts; i++) {
+        if (have[i].name.len == value[1].len && ngx_strncmp(have[i].name.data, value[1].data, value[1].len) == 0) {
+            return "is duplicate: this tag name was already given here";
+        }
     }
     if (lcf->tags->nelts >= 20) return "is used more than 20 times in one place; the API takes at most 20 tags";
     ngx_http_pirsch_tag_t *tag = ngx_array_push(lcf->tags);
@@ -389,11 +397,11 @@ static ngx_uint_t ngx_http_pirsch_matches(ngx_http_request_t *r, ngx_http_pirsch
         }
         if (i >= lcf->statuses->nelts) return 0;
     }
-    /* Content type: text/html unless configured ("*" for any). The not-modified filter
-       empties a 304's content type (len 0) but leaves its text and content_type_len: the
-       type the page would have had. */
+    /* Content type: text/html unless configured ("*" for any). */
     ngx_str_t ct = r->headers_out.content_type;
-    if (ct.len == 0 && status == NGX_HTTP_NOT_MODIFIED && ct.data != NULL) {
+    if (ct.len == 0 && status == NGX_HTTP_NOT_MODIFIED && ct.data != NULL && r->headers_out.content_type_len) {
+        /* The not-modified filter empties the type of a 304 (content_type.len = 0) but keeps
+           its text and the length of its type part: the page's type. */
         ct.len = r->headers_out.content_type_len;
     }
     size_t len = 0;
@@ -410,45 +418,43 @@ static ngx_uint_t ngx_http_pirsch_matches(ngx_http_request_t *r, ngx_http_pirsch
 }
 
 /* The request's URL as the visitor asked for it, scheme://host[:port]/uri?args,
-   NUL-terminated, into *url: the host and port as the Host header (or an absolute request
-   line) gave them, so a non-default port is kept; without either, the server name and, when
-   not the scheme's default, the port the connection came in on. Allocates the string from
-   pool. NGX_ERROR when the pool is out of memory. */
+   NUL-terminated, into *url: the host as nginx validated it (lower case, no port), and the
+   Host header's port when it is not the scheme's default. Allocates the string from pool.
+   NGX_ERROR when the pool is out of memory. */
 static ngx_int_t ngx_http_pirsch_build_url(ngx_http_request_t *r, ngx_pool_t *pool, char **url) {
     ngx_str_t   host;
     ngx_uint_t  https;
     size_t      len;
     u_char     *p;
 
-    ngx_uint_t  port;
-    u_char      port_text[sizeof(":65535")];
-    size_t      port_len;
+    ngx_str_t   port = ngx_null_string;
 
+    host = r->headers_in.server;
+    if (host.len == 0 && r->headers_in.host) host = r->headers_in.host->value;
     https = 0;
 #if (NGX_HTTP_SSL)
     https = r->connection->ssl != NULL;
 #endif
-    port_len = 0;
-    if (r->host_start && r->host_end && r->host_end > r->host_start) {
-        /* An absolute request line: its authority, port included. */
-        host.data = r->host_start;
-        host.len = (r->port_end && r->port_end > r->host_end ? r->port_end : r->host_end) - r->host_start;
-    } else if (r->headers_in.host && r->headers_in.host->value.len) {
-        host = r->headers_in.host->value;   /* host[:port] as the visitor sent it */
-    } else {
-        ngx_http_core_srv_conf_t *cscf = ngx_http_get_module_srv_conf(r, ngx_http_core_module);
-        host = r->headers_in.server.len ? r->headers_in.server : cscf->server_name;
-        port = ngx_inet_get_port(r->connection->local_sockaddr);
-        if (port != 0 && port != (https ? 443 : 80)) {
-            port_len = ngx_sprintf(port_text, ":%ui", port) - port_text;
+    if (r->headers_in.host) {
+        /* ":port" at the end of the Host header (after a bracketed IPv6 address's "]"). */
+        ngx_str_t h = r->headers_in.host->value;
+        size_t i = h.len;
+        while (i > 0 && h.data[i - 1] >= '0' && h.data[i - 1] <= '9') i--;
+        if (i > 0 && i < h.len && h.data[i - 1] == ':') {
+            port.data = h.data + i - 1;
+            port.len = h.len - i + 1;
+            if ((port.len == 3 && !https && ngx_strncmp(port.data, ":80", 3) == 0) ||
+                (port.len == 4 && https && ngx_strncmp(port.data, ":443", 4) == 0)) {
+                port.len = 0;
+            }
         }
     }
-    len = (https ? 8 : 7) + host.len + port_len + r->unparsed_uri.len;
+    len = (https ? 8 : 7) + host.len + port.len + r->unparsed_uri.len;
     *url = ngx_pnalloc(pool, len + 1);
     if (*url == NULL) return NGX_ERROR;
     p = ngx_cpymem(*url, https ? "https://" : "http://", https ? 8 : 7);
     p = ngx_cpymem(p, host.data, host.len);
-    p = ngx_cpymem(p, port_text, port_len);
+    p = ngx_cpymem(p, port.data, port.len);
     p = ngx_cpymem(p, r->unparsed_uri.data, r->unparsed_uri.len);
     *p = '\0';
     return NGX_OK;

@@ -25,7 +25,7 @@ HTML = "<!doctype html><title>t</title><p>hello</p>\n"
 class Nginx:
     """`http_extra` goes into the http block before the server; `server_extra` into it."""
 
-    def __init__(self, api_url, http_extra="", server_extra="", load_module=True, credentials=None, workers=2, main_extra=""):
+    def __init__(self, api_url, http_extra="", server_extra="", load_module=True, credentials=None, workers=2, main_extra="", base_url=None):
         self.dir = tempfile.mkdtemp(prefix="pirsch-nginx-")
         self.port = free_port()
         os.makedirs(os.path.join(self.dir, "html"))
@@ -41,7 +41,7 @@ class Nginx:
         module = f"load_module \"{MODULE}\";" if load_module else ""
         pirsch = f"""
     {credentials}
-    pirsch_base_url {api_url};
+    pirsch_base_url {base_url or api_url};
     pirsch on;
 """ if load_module else ""
         self.conf = os.path.join(self.dir, "nginx.conf")
@@ -114,9 +114,9 @@ http {{
         except FileNotFoundError:
             return ""
 
-    def request(self, path, method="GET", headers=None, source="127.0.0.1", body=None):
+    def request(self, path, method="GET", headers=None, source="127.0.0.1", body=None, host="example.test"):
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10, source_address=(source, 0))
-        hdrs = {"Host": "example.test"}
+        hdrs = {"Host": host}
         hdrs.update(headers or {})
         start = time.perf_counter()
         conn.request(method, path, body=body, headers=hdrs)

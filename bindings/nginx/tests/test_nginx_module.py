@@ -108,34 +108,6 @@ def test_what_counts_is_configurable(api):
     assert_clean_log(ng)
 
 
-def test_a_revisit_answered_304_counts_and_the_url_keeps_its_port(api):
-    """A browser revisiting a page gets 304 Not Modified and still shows the page: counted by
-    default. The URL keeps the port the visitor used (Host header), and without a Host header
-    (HTTP/1.0) the server name with the port the connection came in on."""
-    import socket
-    ng = Nginx(api.url, http_extra="pirsch_flush_interval_ms 50; if_modified_since before;").start()
-    try:
-        assert ng.request("/page.html?first", headers=BROWSER)[0] == 200
-        since = "Wed, 01 Jan 2200 00:00:00 GMT"   # later than the file: not modified
-        assert ng.request("/page.html?again", headers={**BROWSER, "If-Modified-Since": since})[0] == 304
-        assert ng.request("/img.png", headers={**BROWSER, "If-Modified-Since": since})[0] == 304  # an image: not counted
-        assert ng.request("/page.html?port", headers={**BROWSER, "Host": "example.test:18085"})[0] == 200
-        with socket.create_connection(("127.0.0.1", ng.port)) as c:
-            c.sendall(b"GET /page.html?http10 HTTP/1.0\r\nUser-Agent: Mozilla/5.0\r\n\r\n")
-            assert c.recv(100).startswith(b"HTTP/1.1 200")
-        assert wait_for(lambda: len(hits(api)) >= 4)
-        time.sleep(0.3)
-        assert sorted(h["url"] for h in hits(api)) == sorted([
-            "http://example.test/page.html?first",
-            "http://example.test/page.html?again",
-            "http://example.test:18085/page.html?port",
-            f"http://example.test:{ng.port}/page.html?http10",
-        ])
-    finally:
-        ng.stop()
-    assert_clean_log(ng)
-
-
 @pytest.mark.parametrize("how", ["reload-then-quit", "term"])
 def test_reload_and_stop_lose_nothing(api, how):
     # A long flush interval: what arrives was delivered by the workers' exit path.
@@ -227,21 +199,23 @@ def test_a_stalled_or_failing_api_never_slows_a_response(api, fault):
 
 @pytest.mark.parametrize("http_extra, needle", [
     ("", None),
-    ("pirsch_access_key_file /nonexistent/key;", "cannot open the secret file"),
+    ("pirsch_access_key_file /nonexistent/key;", "is duplicate"),  # the default config has one
+    ("pirsch_base_url http://127.0.0.1:1;", "is duplicate"),
+    ("pirsch_flush_interval_ms 50; pirsch_flush_interval_ms 60;", "is duplicate"),
+    ("pirsch_tag a b; pirsch_tag a c;", "is duplicate"),
     ("pirsch_batch_size 0;", "batch_size"),
-    ("REMOTE_PLAIN_HTTP", "plain http"),
+    ("pirsch_base_url http://analytics.example.com;", "plain http"),  # replaces the stand-in's (see below)
     ("pirsch_trusted_proxies 10.0.0.0/40;", "trusted_proxies"),
     ("pirsch_client_ip_header x-client-ip;", "client_ip_header"),
     ("pirsch_log_level loud;", "log_level"),
     ("pirsch_status 700;", "not a status"),
     ("pirsch_methods get;", "not an HTTP method"),
-    ("pirsch_base_url http://127.0.0.1:9;", "is duplicate"),
 ])
 def test_misconfiguration_is_refused_at_nginx_t(api, http_extra, needle):
-    if http_extra == "REMOTE_PLAIN_HTTP":
-        ng = Nginx("http://analytics.example.com", http_extra="")
-    else:
-        ng = Nginx(api.url, http_extra=http_extra)
+    base_url = None
+    if http_extra.startswith("pirsch_base_url http://analytics"):
+        base_url, http_extra = http_extra.split()[1].rstrip(";"), ""
+    ng = Nginx(api.url, http_extra=http_extra, base_url=base_url)
     r = ng.test_config()
     if needle is None:
         assert r.returncode == 0, r.stderr
@@ -253,6 +227,8 @@ def test_pirsch_on_without_credentials_is_refused(api):
     ng = Nginx(api.url, credentials="")
     r = ng.test_config()
     assert r.returncode != 0 and "needs credentials" in r.stderr, r.stderr
+    r = Nginx(api.url, credentials="pirsch_access_key_file /nonexistent/key;").test_config()
+    assert r.returncode != 0 and "cannot open the secret file" in r.stderr, r.stderr
     r = Nginx(api.url, credentials="pirsch_client_id standin-client; pirsch_client_secret standin-secret;").test_config()
     assert r.returncode == 0, r.stderr
 
@@ -289,4 +265,16 @@ def test_the_address_the_realip_module_decided_is_used(api):
                        "http://example.test/page.html?realip=forged": "127.0.0.1"}
     finally:
         ng.stop()
+    assert_clean_log(ng)
+
+
+def test_the_shared_page_view_table(api):
+    """tests/python/pageview_table.py: the same requests counted as by the Apache module."""
+    import pageview_table
+    ng = Nginx(api.url, http_extra="pirsch_flush_interval_ms 50;").start()
+    try:
+        expected, got = pageview_table.run(ng, lambda: [h["url"] for h in hits(api)], wait_for)
+    finally:
+        ng.stop()
+    assert got == expected
     assert_clean_log(ng)
