@@ -4,9 +4,10 @@
 //! around it exactly as in ureq's default connector.
 //!
 //! Per request on a kept-alive connection: one `sendto` (headers and body together), one
-//! `recvfrom` for the answer, one `recvfrom(MSG_PEEK|MSG_DONTWAIT)` when the pool hands the
-//! connection out. ureq's own TCP transport makes about 12 (two writes, three timeout
-//! `setsockopt`s, and two probes of three calls each).
+//! `recvfrom` for the answer, and one `recvfrom(MSG_PEEK|MSG_DONTWAIT)` when the pool hands
+//! the connection out (none when it takes it back right after the answer was read). ureq's
+//! own TCP transport makes about 12: two writes, three timeout `setsockopt`s, and two probes
+//! of three calls each.
 
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -59,6 +60,7 @@ impl<In: Transport> Connector<In> for LeanTcpConnector {
             pending: Vec::new(),
             read_timeout: None,
             write_timeout: None,
+            just_read: false,
         })))
     }
 }
@@ -104,6 +106,10 @@ pub(crate) struct LeanTcp {
     pending: Vec<u8>,
     read_timeout: Option<Duration>,
     write_timeout: Option<Duration>,
+    /// A read just succeeded and nothing was sent since: the pool's check when the
+    /// connection goes back (right after its answer was read) needs no system call; the
+    /// check when it is taken out again does one.
+    just_read: bool,
 }
 
 impl std::fmt::Debug for LeanTcp {
@@ -165,6 +171,7 @@ impl Transport for LeanTcp {
 
     fn transmit_output(&mut self, amount: usize, timeout: NextTimeout) -> Result<(), ureq::Error> {
         left(timeout.for_write())?;
+        self.just_read = false;
         self.pending
             .extend_from_slice(&self.buffers.output()[..amount]);
         if self.pending.len() >= MAX_PENDING {
@@ -194,12 +201,16 @@ impl Transport for LeanTcp {
             }
         };
         self.buffers.input_appended(n);
+        self.just_read = n > 0;
         Ok(n > 0)
     }
 
     fn is_open(&mut self) -> bool {
         if !self.pending.is_empty() {
             return false;
+        }
+        if std::mem::take(&mut self.just_read) {
+            return true;
         }
         // One non-blocking peek: "would block" is the healthy answer; data the server sent
         // unasked, an end of stream or an error mean the connection is not reusable.
