@@ -8,12 +8,19 @@
 # and apt's caches. Then lintian; any error fails the build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-if [[ "$PWD" =~ [[:space:]] ]]; then
-    echo "make deb: this checkout's path ($PWD) holds whitespace, which Debian's nginx module build (nginx-dev's configure) cannot take; clone to a path without spaces to build the packages" >&2
-    exit 2
-fi
 TOP=$PWD
 OUT=$TOP/target/deb
+if [[ "$TOP" =~ [[:space:]] ]]; then
+    # Debian's nginx module build (nginx-dev's configure) and debian/rules' $(CURDIR) cannot
+    # take a path with whitespace: build in a folder of this user's that has none, reached
+    # from the checkout as target/deb (a link), so everything else finds the packages as usual.
+    away="${TMPDIR:-/tmp}/pirsch-deb-$(id -u)-$(printf %s "$TOP" | sha256sum | cut -c1-12)"
+    [[ "$away" =~ [[:space:]] ]] && { echo "make deb: TMPDIR ($TMPDIR) holds whitespace too; set TMPDIR to a path without" >&2; exit 2; }
+    mkdir -p "$away" "$TOP/target"
+    [ -L "$OUT" ] || rm -rf "$OUT"
+    ln -sfn "$away" "$OUT"
+    OUT=$away
+fi
 start=$(date +%s)
 
 need=()
