@@ -170,7 +170,7 @@ APACHE_MODULES_DIR   ?= $(shell apxs -q LIBEXECDIR 2>/dev/null || echo /usr/lib/
 APACHE_AVAILABLE_DIR ?= /etc/apache2/mods-available
 install-apache-module:
 	@[ -f $(REL)/libpirsch.so ] || { echo "make install-apache-module: run \`make build\` first" >&2; exit 1; }
-	PIRSCH_RPATH= PIRSCH_APACHE_OUT=$(CURDIR)/target/apache-install scripts/build-apache-module.sh
+	PIRSCH_RPATH= PIRSCH_APACHE_OUT=target/apache-install scripts/build-apache-module.sh
 	install -d $(DESTDIR)$(APACHE_MODULES_DIR) $(DESTDIR)$(APACHE_AVAILABLE_DIR)
 	install -m 644 target/apache-install/mod_pirsch.so $(DESTDIR)$(APACHE_MODULES_DIR)/mod_pirsch.so
 	sed 's|/usr/lib/apache2/modules|$(APACHE_MODULES_DIR)|' bindings/apache/pirsch.load > $(DESTDIR)$(APACHE_AVAILABLE_DIR)/pirsch.load

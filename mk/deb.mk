@@ -22,7 +22,7 @@ NGINX_ENABLED_DIR   ?= /etc/nginx/modules-enabled
 install-nginx-module:
 	@[ -f $(REL)/libpirsch.so ] || { echo "make install-nginx-module: run \`make build\` first" >&2; exit 1; }
 	@[ -d $(NGINX_SRC) ] || { echo "make install-nginx-module: needs nginx-dev ($(NGINX_SRC))" >&2; exit 1; }
-	PIRSCH_RPATH= PIRSCH_NGINX_OUT=$(CURDIR)/target/nginx-install scripts/build-nginx-module.sh $(NGINX_SRC)
+	PIRSCH_RPATH= PIRSCH_NGINX_OUT=target/nginx-install scripts/build-nginx-module.sh $(NGINX_SRC)
 	install -d $(DESTDIR)$(NGINX_MODULES_DIR) $(DESTDIR)$(NGINX_AVAILABLE_DIR)
 	install -m 644 target/nginx-install/ngx_http_pirsch_module.so $(DESTDIR)$(NGINX_MODULES_DIR)/
 	echo "load_module modules/ngx_http_pirsch_module.so;" > $(DESTDIR)$(NGINX_AVAILABLE_DIR)/mod-http-pirsch.conf

@@ -10,12 +10,19 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
+# libtool and apxs cannot take paths with whitespace: build through a link without any.
+if [[ "$ROOT" =~ [[:space:]] ]]; then
+    link="${TMPDIR:-/tmp}/pirsch-checkout-$(printf %s "$ROOT" | sha256sum | cut -c1-12)"
+    ln -sfn "$ROOT" "$link"
+    ROOT=$link
+fi
 APXS=${APXS:-apxs}
 command -v "$APXS" >/dev/null || { echo "apache-module: $APXS is missing: apt-get install apache2-dev" >&2; exit 2; }
 INC=${PIRSCH_INCLUDE:-$ROOT/include}
 LIBDIR=${PIRSCH_LIBDIR:-$ROOT/target/release}
 RPATH=${PIRSCH_RPATH-$LIBDIR}
-OUT=${PIRSCH_APACHE_OUT:-$ROOT/target/apache}
+OUT=${PIRSCH_APACHE_OUT:-target/apache}
+case $OUT in /*) ;; *) OUT=$ROOT/$OUT ;; esac   # relative: to the checkout (through the link)
 [ -f "$LIBDIR/libpirsch.so" ] || { echo "apache-module: $LIBDIR/libpirsch.so is missing: run \`make build\`" >&2; exit 1; }
 rm -rf "$OUT/build"
 mkdir -p "$OUT/build"

@@ -13,7 +13,8 @@ if [[ "$ROOT" =~ [[:space:]] ]]; then
 fi
 SRC=${1:-/usr/share/nginx/src}
 # PIRSCH_NGINX_OUT: the output folder (default target/nginx); PIRSCH_RPATH: see bindings/nginx/config.
-OUT=${PIRSCH_NGINX_OUT:-$ROOT/target/nginx}
+OUT=${PIRSCH_NGINX_OUT:-target/nginx}
+case $OUT in /*) ;; *) OUT=$ROOT/$OUT ;; esac   # relative: to the checkout (through the link)
 rm -rf "$OUT/src"
 mkdir -p "$OUT"
 cp -r "$SRC" "$OUT/src"

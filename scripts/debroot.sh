@@ -7,6 +7,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 CACHE=${PIRSCH_DEBROOT_CACHE:-$PWD/target/debroot}
 case $CACHE in /*) ;; *) CACHE=$PWD/$CACHE ;; esac
+# debootstrap cannot chroot into a path with whitespace: keep the root in a folder without.
+if [[ "$CACHE" =~ [[:space:]] ]]; then
+    CACHE="${TMPDIR:-/tmp}/pirsch-debroot-$(id -u)-$(printf %s "$CACHE" | sha256sum | cut -c1-12)"
+fi
 ROOT=$CACHE/root
 MIRROR=${PIRSCH_DEBIAN_MIRROR:-http://deb.debian.org/debian}
 SECURITY=${PIRSCH_DEBIAN_SECURITY:-http://deb.debian.org/debian-security}

@@ -35,6 +35,8 @@ STANDIN=$TOP/target/release/pirsch-standin
 PRISTINE=$(scripts/debroot.sh | tail -n1)
 T_ROOT=$(date +%s)
 RUN=$TOP/target/pkgtest
+# The chroot and its overlay cannot sit under a path with whitespace either.
+[[ "$RUN" =~ [[:space:]] ]] && RUN="${TMPDIR:-/tmp}/pirsch-pkgtest-$(id -u)-$(printf %s "$TOP" | sha256sum | cut -c1-12)"
 M=$RUN/merged
 LOG=$RUN/log
 STANDIN_PID=
