@@ -19,7 +19,7 @@ pub(crate) use state::Stats;
 use crate::error::{Error, ErrorKind};
 use crate::item::Kind;
 use crate::log::{Level, Log, RateLog};
-use state::{kind_index, DropReason, Queue};
+use state::{kind_index, Asleep, DropReason, Queue};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -93,7 +93,6 @@ impl QueueHandle {
             return Err(Refusal::Closed);
         }
         q.stats.enqueued += 1;
-        let depth = q.depth();
         if !q.has_room(settings, json.len()) {
             return Err(self.count_full(q));
         }
@@ -107,10 +106,17 @@ impl QueueHandle {
         if !q.below_bounds(settings) {
             self.full.store(true, Ordering::Relaxed);
         }
+        // Wake the sender only when it sleeps and would otherwise sleep past something it
+        // must do: a batch ready to go, or this item's flush_interval. A sender that is awake
+        // looks at the queue under this lock before it sleeps again. (A wake is a system
+        // call here and a context switch there: at most one per batch under steady load.)
+        let wake = match q.sender_asleep {
+            Asleep::Awake => false,
+            Asleep::Forever => true,
+            Asleep::Until(t) => ready || queued_at + settings.flush_interval < t,
+        };
         drop(q);
-        // Wake the sender only when it has something new to decide: the first item (it may
-        // be sleeping without a deadline) or a batch ready to go.
-        if depth == 0 || ready {
+        if wake {
             self.wake.notify_one();
         }
         Ok(())

@@ -21,7 +21,7 @@
 //! in-memory sink without sleeping.
 
 use super::batch::{Batch, Spooled};
-use super::state::{DropReason, Queue, KINDS};
+use super::state::{Asleep, DropReason, Queue, KINDS};
 use super::{QueueHandle, Settings};
 use crate::api::Outcome;
 use crate::backoff::QUEUE;
@@ -141,6 +141,8 @@ struct Sender<'a, S: Sink, C: Clock> {
     next_spool_write: Instant,
     /// Whose turn it is when the queue and a spool file both have a batch ready.
     spool_turn: bool,
+    /// Has slept one flush_interval with nothing to do since the last step.
+    lingered: bool,
 }
 
 /// Runs the sender until shutdown. A panic (a bug) is caught: everything queued and pending
@@ -171,6 +173,7 @@ pub(crate) fn run_sender<S: Sink, C: Clock>(
         next_scan: now,
         next_spool_write: now + settings.flush_interval,
         spool_turn: true,
+        lingered: false,
     };
     let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| sender.run_loop()));
     if ran.is_ok() {
@@ -206,13 +209,17 @@ impl<S: Sink, C: Clock> Sender<'_, S, C> {
                 Step::WriteSpool => self.write_spool(),
                 Step::Scan => self.scan(),
             }
-            self.queue.done.notify_all();
         }
     }
 
     /// Waits for the next thing to do, under the lock.
     fn next_step(&mut self) -> Step {
         let mut q = self.queue.lock();
+        // What the last step finished may be what a flush or pirsch_free waits for.
+        if q.flush_waiters > 0 || q.closing {
+            self.queue.done.notify_all();
+        }
+        self.lingered = false;
         loop {
             let now = self.clock.now();
             let past_deadline = q.shutdown_deadline.is_some_and(|d| now >= d);
@@ -274,7 +281,17 @@ impl<S: Sink, C: Clock> Sender<'_, S, C> {
                 }
                 wake_at = earliest(wake_at, self.pending.iter().map(|p| p.due).min());
             }
+            // Nothing to do and nothing due: linger for one flush_interval before sleeping
+            // until woken, so that under steady traffic the first item after a batch does
+            // not have to wake the sender (it will look again within the item's interval).
+            let linger = wake_at.is_none() && !self.lingered;
+            if linger {
+                wake_at = Some(now + self.settings.flush_interval);
+            }
+            q.sender_asleep = wake_at.map_or(Asleep::Forever, Asleep::Until);
             q = self.clock.wait(&self.queue.wake, q, wake_at);
+            q.sender_asleep = Asleep::Awake;
+            self.lingered |= linger;
         }
     }
 

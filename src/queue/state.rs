@@ -82,6 +82,20 @@ pub(crate) struct Queue {
     /// pirsch_free's deadline for delivering what is left.
     pub(super) shutdown_deadline: Option<Instant>,
     pub(super) sender_running: bool,
+    /// Whether (and until when) the sender sleeps on `wake`: enqueue wakes it only when it
+    /// would otherwise sleep past something it must do.
+    pub(super) sender_asleep: Asleep,
+}
+
+/// The sender's sleep, as enqueue sees it (under the lock).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(super) enum Asleep {
+    /// Working, or about to look at the queue again under the lock: nothing to wake.
+    Awake,
+    /// Until this time, then it looks at the queue again.
+    Until(std::time::Instant),
+    /// Until woken.
+    Forever,
 }
 
 pub(super) fn kind_index(k: Kind) -> usize {
@@ -109,6 +123,7 @@ impl Queue {
             closing: false,
             shutdown_deadline: None,
             sender_running: false,
+            sender_asleep: Asleep::Awake,
         }
     }
 

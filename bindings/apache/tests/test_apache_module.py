@@ -341,6 +341,22 @@ def test_without_the_module_nothing_is_sent(api):
     assert hits(api) == []
 
 
+@pytest.mark.parametrize("extra, most, least", [("", 4, 1), ("PirschConfig batch_size 100", 12, 10)])
+def test_a_busy_server_sends_batches_of_500_unless_told_otherwise(api, extra, most, least):
+    # A long flush interval: full batches go at once, the rest at each child's exit. Two
+    # children of 500 items each: at most one full batch each and one at exit.
+    ap = Apache(api.url, server_extra="PirschConfig flush_interval_ms 60000\n" + extra).start()
+    try:
+        for i in range(1000):
+            assert ap.request(f"/page.html?n={i}")[0] == 200
+    finally:
+        ap.stop()
+    assert wait_for(lambda: len(hits(api)) == 1000), f"{len(hits(api))} of 1000 arrived"
+    batches = api.counters()["by_path"].get("/api/v1/hit/batch")
+    assert least <= batches <= most, api.counters()
+    assert_clean_log(ap)
+
+
 def test_the_librarys_messages_and_the_counters_go_to_the_error_log(api):
     # The API refuses every batch: the library's warning (from its sender thread) lands in
     # Apache's error log, and each child's counters are logged as it exits.

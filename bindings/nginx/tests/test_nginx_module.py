@@ -108,6 +108,20 @@ def test_what_counts_is_configurable(api):
     assert_clean_log(ng)
 
 
+@pytest.mark.parametrize("extra, batches", [("", 1), ("pirsch_batch_size 100;", 5)])
+def test_a_busy_server_sends_batches_of_500_unless_told_otherwise(api, extra, batches):
+    # A long flush interval: only full batches go before the exit.
+    ng = Nginx(api.url, workers=1, http_extra="pirsch_flush_interval_ms 60000; " + extra).start()
+    try:
+        for i in range(500):
+            assert ng.request(f"/page.html?n={i}")[0] == 200
+        assert wait_for(lambda: len(hits(api)) == 500), f"{len(hits(api))} of 500 arrived"
+        assert api.counters()["by_path"].get("/api/v1/hit/batch") == batches, api.counters()
+    finally:
+        ng.stop()
+    assert_clean_log(ng)
+
+
 @pytest.mark.parametrize("how", ["reload-then-quit", "term"])
 def test_reload_and_stop_lose_nothing(api, how):
     # A long flush interval: what arrives was delivered by the workers' exit path.
