@@ -126,7 +126,10 @@ for _ in $(seq 200); do [ -s "$OUT/port" ] && break; sleep 0.05; done
 [ -s "$OUT/port" ] || die "the stand-in did not start"
 export PIRSCH_BASE_URL="http://127.0.0.1:$(cat "$OUT/port")"
 export ASAN_OPTIONS=detect_leaks=1:halt_on_error=1:abort_on_error=0
-export LSAN_OPTIONS="suppressions=$ROOT/tests/cpp/lsan.supp:print_suppressions=0"
+# The sanitizers split their options at spaces and colons: the suppressions file goes by a
+# path without either (OUT is under TMPDIR, not the checkout).
+cp tests/cpp/lsan.supp "$OUT/lsan.supp"
+export LSAN_OPTIONS="suppressions=$OUT/lsan.supp:print_suppressions=0"
 export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 SAN=(-g -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined)
 
