@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The C tests: the header compiles as C99 and C++ with all warnings as errors; the C example
 # builds with -Werror; tests/c/test_abi.c runs against the stand-in under ASan+UBSan (leaks
-# are errors) and under valgrind (any error or definite leak fails).
+# are errors) and under valgrind (any error or definite leak fails); tests/c/free_memory.c
+# checks that pirsch_free gives a full queue's memory back.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 REL=target/release
@@ -43,3 +44,8 @@ ln -sf libpirsch.so target/debug/libpirsch.so.0
 gcc -std=c99 $WARN -g tests/c/test_abi.c -o "$OUT/test_abi" -Iinclude -Ltarget/debug -lpirsch -Wl,-rpath,"$PWD/target/debug"
 valgrind -q --error-exitcode=3 --leak-check=full --errors-for-leak-kinds=definite --show-possibly-lost=no "$OUT/test_abi"
 echo "c-tests: test_abi passed under valgrind (memcheck, leaks are errors)"
+
+# pirsch_free gives a full queue's memory back to the system (its own process: the RSS is
+# what is measured; no sanitizer: they replace the allocator).
+gcc -std=c99 $WARN -D_DEFAULT_SOURCE -O2 tests/c/free_memory.c -o "$OUT/free_memory" "${LINK[@]}"
+"$OUT/free_memory"

@@ -307,6 +307,16 @@ impl Client {
     }
 }
 
+impl Client {
+    /// Whether this process's queue ever held enough that, once freed, it is worth giving
+    /// back to the system (see `process::return_free_memory`).
+    pub fn held_much(&self) -> bool {
+        self.state
+            .get_if_current()
+            .is_some_and(|st| st.queue.peak_bytes() >= 1 << 20)
+    }
+}
+
 impl Drop for Client {
     fn drop(&mut self) {
         self.shutdown();

@@ -52,10 +52,11 @@ pub unsafe extern "C" fn pirsch_client_new(
 }
 
 /// Frees a client: stops accepting, delivers what is queued for up to
-/// `shutdown_timeout_ms` (blocking that long, plus at most half a second for a request in
-/// progress, plus at most 2 s more while a call of the logger callback has not returned),
-/// writes the rest to the spool (spool_dir) or counts it as dropped_shutdown, then releases
-/// everything. Once it
+/// `shutdown_timeout_ms` (a request still in progress at that deadline is cut off; only a
+/// TCP connect or TLS handshake in progress can add up to 100 ms; a call of the logger
+/// callback that has not returned, up to 2 s more), writes the rest to the spool
+/// (spool_dir) or counts it as dropped_shutdown, then releases everything, and gives the
+/// queue's memory back to the system when it held a megabyte or more. Once it
 /// returns, the logger callback is never called again for this client, so its userdata may
 /// be freed. The client must not be used after, nor concurrently with, this call. NULL is a
 /// no-op. For a client from pirsch_client_shared, gives back one reference (see there).
@@ -67,7 +68,12 @@ pub unsafe extern "C" fn pirsch_client_new(
 pub unsafe extern "C" fn pirsch_free(client: *mut pirsch_client) {
     guard(|| {
         if !client.is_null() && !super::shared::release(client) {
+            let held_much = (*client).inner.held_much();
             drop(Box::from_raw(client));
+            if held_much {
+                // The queue's memory is free now, but the allocator would keep it.
+                crate::process::return_free_memory();
+            }
         }
     })
 }

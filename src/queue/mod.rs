@@ -216,6 +216,11 @@ impl QueueHandle {
         s
     }
 
+    /// The most bytes of JSON the queue ever held.
+    pub fn peak_bytes(&self) -> usize {
+        self.lock().peak_bytes
+    }
+
     /// Readies the queue for a sender about to start: room for a full queue's batches (a
     /// client used only for blocking calls never pays for them).
     pub fn sender_starting(&self, settings: &Settings) {

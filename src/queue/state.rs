@@ -71,6 +71,8 @@ pub(crate) struct Queue {
     capacity: usize,
     /// Bytes of the queued batches' bodies (the items' JSON), against queue_max_bytes.
     queued_bytes: usize,
+    /// The most `queued_bytes` ever was.
+    pub(super) peak_bytes: usize,
     next_seq: u64,
     /// The first sequence number of each batch taken off the queue and not yet finished
     /// (the one being sent, and those waiting to be tried again): what flush waits for.
@@ -116,6 +118,7 @@ impl Queue {
             avg_item: 0,
             capacity: usize::MAX,
             queued_bytes: 0,
+            peak_bytes: 0,
             next_seq: 0,
             in_flight_firsts: Vec::new(),
             stats: Stats::default(),
@@ -232,6 +235,7 @@ impl Queue {
             m.spooled = spooled;
         }
         self.queued_bytes += batch.body.len() - before;
+        self.peak_bytes = self.peak_bytes.max(self.queued_bytes);
         self.stats.queue_depth += 1;
         ready || batch.len() >= batch_size
     }
