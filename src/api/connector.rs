@@ -5,7 +5,8 @@
 //!
 //! Per request on a kept-alive connection: one `sendto` (headers and body together), one
 //! `recvfrom` for the answer, and one `recvfrom(MSG_PEEK|MSG_DONTWAIT)` when the pool hands
-//! the connection out (none when it takes it back right after the answer was read). ureq's
+//! the connection out after more than 50 ms without an answer on it (none when it takes it
+//! back right after the answer was read, or hands it out again sooner). ureq's
 //! own TCP transport makes about 12: two writes, three timeout `setsockopt`s, and two probes
 //! of three calls each.
 
@@ -25,6 +26,9 @@ const MAX_PENDING: usize = 64 * 1024;
 /// A socket timeout already set is kept while the one asked for is within this much above
 /// it (the remaining time of a request shrinks by microseconds between calls: a request may
 /// time out up to this much early) or below it (up to this much late).
+/// A connection whose last answer was read this recently is handed out without a probe.
+const FRESH: Duration = Duration::from_millis(50);
+
 const TIMEOUT_EARLY: Duration = Duration::from_millis(20);
 const TIMEOUT_LATE: Duration = Duration::from_millis(2);
 
@@ -61,6 +65,7 @@ impl<In: Transport> Connector<In> for LeanTcpConnector {
             read_timeout: None,
             write_timeout: None,
             just_read: false,
+            read_at: None,
         })))
     }
 }
@@ -110,6 +115,8 @@ pub(crate) struct LeanTcp {
     /// connection goes back (right after its answer was read) needs no system call; the
     /// check when it is taken out again does one.
     just_read: bool,
+    /// When an answer was last read on this connection.
+    read_at: Option<Instant>,
 }
 
 impl std::fmt::Debug for LeanTcp {
@@ -202,6 +209,9 @@ impl Transport for LeanTcp {
         };
         self.buffers.input_appended(n);
         self.just_read = n > 0;
+        if n > 0 {
+            self.read_at = Some(Instant::now());
+        }
         Ok(n > 0)
     }
 
@@ -210,6 +220,13 @@ impl Transport for LeanTcp {
             return false;
         }
         if std::mem::take(&mut self.just_read) {
+            return true;
+        }
+        // Taken out again within FRESH of its last answer: no server closes a kept-alive
+        // connection that soon without saying so in that answer (which ureq heeds), and a
+        // close racing this check is as possible with a peek as without (a request that
+        // finds the connection gone is tried again by the caller's retry rules).
+        if self.read_at.is_some_and(|t| t.elapsed() < FRESH) {
             return true;
         }
         // One non-blocking peek: "would block" is the healthy answer; data the server sent
