@@ -26,13 +26,10 @@ sys.path.insert(0, os.path.join(HERE, "..", "nginx", "tests"))
 sys.path.insert(0, os.path.join(HERE, "..", "..", "tests", "python"))
 from apache_env import Apache  # noqa: E402
 from nginx_env import Nginx  # noqa: E402
+from benchkit import DURATION, PIN, median, pin, wrk as wrk_run  # noqa: E402
 
 ROUNDS = int(os.environ.get("ROUNDS", "5"))
-DURATION = os.environ.get("DURATION", "4s")
-PIN = os.environ.get("PIN", "1") == "1" and (os.cpu_count() or 1) >= 2
 EXTRA = os.environ.get("EXTRA", "")
-TICK = os.sysconf("SC_CLK_TCK")
-UA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36"
 
 ONE_CHILD = """
 StartServers 1
@@ -46,24 +43,6 @@ MaxConnectionsPerChild 0
 KeepAlive On
 MaxKeepAliveRequests 0
 """
-
-
-def cpu_seconds(pid):
-    total = 0
-    for tid in os.listdir(f"/proc/{pid}/task"):
-        with open(f"/proc/{pid}/task/{tid}/stat") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-        total += int(fields[11]) + int(fields[12])
-    return total / TICK
-
-
-def pin(pid, cpu):
-    if PIN:
-        for tid in os.listdir(f"/proc/{pid}/task"):
-            try:
-                os.sched_setaffinity(int(tid), {cpu})
-            except OSError:
-                pass
 
 
 def start(api_url, kind):
@@ -87,23 +66,7 @@ def start(api_url, kind):
 def wrk(ap):
     child = ap.children()[0]
     pin(child, 1)  # threads the child started since (the library's sender)
-    before = cpu_seconds(child)
-    cmd = ["wrk", "-t1", "-c8", "-d" + DURATION, "--latency", "-H", "Host: example.test", "-H", "User-Agent: " + UA,
-           "-H", "Accept-Language: en-US,en;q=0.9", "-H", "Referer: https://news.example.com/",
-           f"http://127.0.0.1:{ap.port}/page.html"]
-    if PIN:
-        cmd = ["taskset", "-c", "0"] + cmd
-    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
-    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
-    requests = int(re.search(r"(\d+) requests in", out).group(1))
-    m = re.search(r"99%\s+([\d.]+)(us|ms|s)", out)
-    p99 = float(m.group(1)) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[m.group(2)]
-    return rps, p99, (cpu_seconds(child) - before) * 1e6 / requests
-
-
-def median(v):
-    v = sorted(v)
-    return v[len(v) // 2] if len(v) % 2 else (v[len(v) // 2 - 1] + v[len(v) // 2]) / 2
+    return wrk_run(child, f"http://127.0.0.1:{ap.port}/page.html")[:3]
 
 
 def main():

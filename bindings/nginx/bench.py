@@ -1,8 +1,10 @@
 """make bench-nginx: what the module costs nginx, serving a static HTML page on loopback.
 
 Three nginx, 1 worker each, in rotating wrk runs in one sitting: nothing recorded (access_log
-off), nginx's own access log (combined, buffer=64k), and the module (access log off); first
-with the API answering, then with it stalled (every request hangs). The figure that matters:
+off), nginx's own access log (combined, buffer=64k), and the module (access log off). Three
+sittings: a static page with the API answering; a proxied page (nginx -> a local upstream
+nginx serving the same HTML) with the API answering; a static page with the API stalled
+(every request hangs). ONLY=static, proxied or stalled runs one. The figure that matters:
 the module's added worker CPU per counted request divided by the access log's (goal <= 1.0).
 
 On a 2-core machine wrk, nginx and the API would otherwise fight over the same cores, so by
@@ -16,76 +18,25 @@ remote; a local one that validates JSON would charge its own CPU to the measurem
 the API stalled, it is the stand-in with a 600 s delay on every API request.
 
 Printed: requests/s and p99 latency (medians over the rounds), the median of the per-pair
-on/off ratios, and the nginx worker's CPU time per request (all its threads), which is the
-least noisy figure of the module's cost.
+on/off ratios, and the nginx worker's CPU time per request (all its threads, exact, from the
+scheduler), which is the least noisy figure of the module's cost; and of the module's, the
+share of its sender thread.
 """
 import os
 import re
 import shutil
 import subprocess
 import sys
-import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "tests"))
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "tests", "python"))
 from nginx_env import Nginx  # noqa: E402
 from standin import Standin  # noqa: E402
+from benchkit import DURATION, PIN, median, pin, wrk as wrk_run  # noqa: E402
 
 ROUNDS = int(os.environ.get("ROUNDS", "7"))
-DURATION = os.environ.get("DURATION", "4s")
-PIN = os.environ.get("PIN", "1") == "1" and (os.cpu_count() or 1) >= 2
-# More directives for the module-on nginx, e.g. EXTRA="pirsch_batch_size 500;".
+# More directives for the module-on nginx, e.g. EXTRA="pirsch_batch_size 100;".
 EXTRA = os.environ.get("EXTRA", "")
-TICK = os.sysconf("SC_CLK_TCK")
-
-
-def cpu_seconds(pid):
-    """CPU time of every thread of a process, exact (the scheduler's nanoseconds, not
-    sampled clock ticks), and the share of it that the library's sender thread took."""
-    total = sender = 0
-    for tid in os.listdir(f"/proc/{pid}/task"):
-        try:
-            with open(f"/proc/{pid}/task/{tid}/schedstat") as f:
-                ns = int(f.read().split()[0])
-            with open(f"/proc/{pid}/task/{tid}/comm") as f:
-                name = f.read().strip()
-        except FileNotFoundError:
-            continue
-        total += ns
-        if name == "pirsch-sender":
-            sender += ns
-    return total / 1e9, sender / 1e9
-
-
-def pin(pid, cpu):
-    if PIN:
-        for tid in os.listdir(f"/proc/{pid}/task"):
-            os.sched_setaffinity(int(tid), {cpu})
-
-
-def wrk(ng, path="/page.html"):
-    worker = ng.workers()[0]
-    before = cpu_seconds(worker)
-    cmd = ["wrk", "-t1", "-c8", "-d" + DURATION, "--latency", "-H", "Host: example.test",
-           "-H", "User-Agent: Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36",
-           "-H", "Accept-Language: en-US,en;q=0.9", "-H", "Referer: https://news.example.com/",
-           f"http://127.0.0.1:{ng.port}{path}"]
-    if PIN:
-        cmd = ["taskset", "-c", "0"] + cmd
-    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
-    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
-    requests = int(re.search(r"(\d+) requests in", out).group(1))
-    m = re.search(r"99%\s+([\d.]+)(us|ms|s)", out)
-    p99 = float(m.group(1)) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[m.group(2)]
-    after = cpu_seconds(worker)
-    us_per_request = (after[0] - before[0]) * 1e6 / requests
-    sender_us = (after[1] - before[1]) * 1e6 / requests
-    return rps, p99, us_per_request, sender_us
-
-
-def median(v):
-    v = sorted(v)
-    return v[len(v) // 2] if len(v) % 2 else (v[len(v) // 2 - 1] + v[len(v) // 2]) / 2
 
 
 def start(api_url, load_module, access_log=False, upstream=None):
@@ -124,7 +75,8 @@ def sitting(api_url, label, upstream=None):
         for i in range(ROUNDS):
             # Rotate which goes first, so that none always follows another.
             for name in names[i % 3:] + names[:i % 3]:
-                res[name].append(wrk(ngs[name], path))
+                ng = ngs[name]
+                res[name].append(wrk_run(ng.workers()[0], f"http://127.0.0.1:{ng.port}{path}"))
     finally:
         for ng in ngs.values():
             ng.stop()
