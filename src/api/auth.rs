@@ -3,8 +3,9 @@
 
 use super::transport::{describe_api_error, Transport, MAX_SMALL_RESPONSE_BYTES};
 use crate::error::{Error, ErrorKind, Result};
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::{Condvar, Mutex};
 use std::time::{Duration, Instant, SystemTime};
+use ureq::http::HeaderValue;
 
 /// How the client proves who it is.
 #[derive(Clone)]
@@ -61,16 +62,30 @@ impl Credentials {
     }
 }
 
-/// A token and its generation; the generation tells whether a 401 was already answered.
+/// A token, as the `Authorization` header that carries it, and its generation; the
+/// generation tells whether a 401 was already answered.
 #[derive(Clone)]
 pub struct Bearer {
-    pub token: Arc<str>,
+    pub header: HeaderValue,
     pub generation: u64,
 }
 
 struct Cached {
-    token: Arc<str>,
+    header: HeaderValue,
     renew_at: SystemTime,
+}
+
+/// `Bearer <token>`, built once per token (cloning it is a reference count), marked
+/// sensitive. The token was checked with `is_sendable_token`.
+fn bearer_header(token: &str) -> Result<HeaderValue> {
+    let mut v = HeaderValue::try_from(format!("Bearer {token}")).map_err(|_| {
+        Error::new(
+            ErrorKind::Auth,
+            "the token holds characters that cannot be sent in an HTTP header",
+        )
+    })?;
+    v.set_sensitive(true);
+    Ok(v)
 }
 
 /// The current token, if any, and how many tokens were issued before it. The generation
@@ -103,6 +118,8 @@ pub fn is_sendable_token(token: &str) -> bool {
 
 pub struct TokenCache {
     credentials: Credentials,
+    /// The access key's `Authorization` header, built once.
+    access_key_header: Option<HeaderValue>,
     state: Mutex<TokenState>,
     /// Signalled when a token request ends.
     done: Condvar,
@@ -114,7 +131,13 @@ pub struct TokenCache {
 
 impl TokenCache {
     pub fn new(credentials: Credentials) -> TokenCache {
+        let access_key_header = match &credentials {
+            // Credentials::new checked that the key is sendable.
+            Credentials::AccessKey(key) => bearer_header(key).ok(),
+            Credentials::Client { .. } => None,
+        };
         TokenCache {
+            access_key_header,
             credentials,
             state: Mutex::new(TokenState::default()),
             done: Condvar::new(),
@@ -142,7 +165,7 @@ impl TokenCache {
             .as_ref()
             .filter(|c| SystemTime::now() < c.renew_at)
             .map(|c| Bearer {
-                token: c.token.clone(),
+                header: c.header.clone(),
                 generation: state.generation,
             })
     }
@@ -158,9 +181,9 @@ impl TokenCache {
         wait: Duration,
     ) -> Result<Bearer> {
         let (id, secret) = match &self.credentials {
-            Credentials::AccessKey(key) => {
+            Credentials::AccessKey(_) => {
                 return Ok(Bearer {
-                    token: Arc::from(key.as_str()),
+                    header: self.access_key_header.clone().expect("built with the key"),
                     generation: 0,
                 })
             }
@@ -218,17 +241,17 @@ impl TokenCache {
         state.inflight = false;
         state.attempts += 1;
         let out = match result {
-            Ok((token, renew_at)) => {
+            Ok((header, renew_at)) => {
                 state.generation += 1;
                 state.cached = Some(Cached {
-                    token: token.clone(),
+                    header: header.clone(),
                     renew_at,
                 });
                 state.last_error = None;
                 self.refreshes
                     .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 Ok(Bearer {
-                    token,
+                    header,
                     generation: state.generation,
                 })
             }
@@ -262,7 +285,7 @@ impl TokenCache {
         id: &str,
         secret: &str,
         deadline: Option<Instant>,
-    ) -> Result<(Arc<str>, SystemTime)> {
+    ) -> Result<(HeaderValue, SystemTime)> {
         let body = serde_json::json!({ "client_id": id, "client_secret": secret }).to_string();
         let resp = transport
             .send(
@@ -339,7 +362,7 @@ impl TokenCache {
             // Unknown expiry: keep it until the API says 401.
             None => now + Duration::from_secs(365 * 86400),
         };
-        Ok((Arc::from(answer.access_token), renew_at))
+        Ok((bearer_header(&answer.access_token)?, renew_at))
     }
 
     /// The API said 401 to `used`: forget it, unless another thread already replaced it.

@@ -211,7 +211,7 @@ impl Api {
             .bearer(&self.transport, deadline, self.timeout)?;
         let resp =
             self.transport
-                .send(method, path, body, Some(&bearer.token), deadline, max_body)?;
+                .send(method, path, body, Some(&bearer.header), deadline, max_body)?;
         if resp.status != 401 {
             self.tokens.accepted();
             return Ok(resp);
@@ -234,7 +234,7 @@ impl Api {
             .bearer(&self.transport, deadline, self.timeout)?;
         let resp =
             self.transport
-                .send(method, path, body, Some(&bearer.token), deadline, max_body)?;
+                .send(method, path, body, Some(&bearer.header), deadline, max_body)?;
         if resp.status == 401 {
             let err = Error::new(
                 ErrorKind::Auth,

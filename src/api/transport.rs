@@ -289,6 +289,8 @@ pub struct Transport {
     agent: ureq::Agent,
     base: BaseUrl,
     timeout: Duration,
+    /// The URLs of the item paths, parsed once.
+    fixed: Vec<(&'static str, http::Uri)>,
 }
 
 impl Transport {
@@ -311,10 +313,20 @@ impl Transport {
             .user_agent(concat!("libpirsch/", env!("CARGO_PKG_VERSION")))
             .build();
         let agent = ureq::Agent::with_parts(config, connector(), CachingResolver::default());
+        let kinds = [crate::item::Kind::Hit, crate::item::Kind::Event, crate::item::Kind::Session];
+        let fixed = kinds
+            .iter()
+            .flat_map(|k| [k.path(), k.batch_path()])
+            .filter_map(|p| {
+                let uri = http::Uri::try_from(format!("{}{p}", base.url)).ok()?;
+                Some((p, uri))
+            })
+            .collect();
         Transport {
             agent,
             base,
             timeout,
+            fixed,
         }
     }
 
@@ -333,21 +345,33 @@ impl Transport {
         method: &str,
         path_and_query: &str,
         body: Option<&[u8]>,
-        bearer: Option<&str>,
+        bearer: Option<&http::HeaderValue>,
         deadline: Option<Instant>,
         max_body: u64,
     ) -> Result<Response> {
-        let url = format!("{}{}", self.base.url, path_and_query);
-        let method = http::Method::from_bytes(method.as_bytes())
-            .map_err(|_| Error::invalid(format!("{method:?} is not an HTTP method")))?;
-        let mut req = http::Request::builder().method(method).uri(&url);
-        if let Some(token) = bearer {
-            req = req.header("Authorization", format!("Bearer {token}"));
+        use http::header::{HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE};
+        const JSON: HeaderValue = HeaderValue::from_static("application/json");
+        let method = match method {
+            "POST" => http::Method::POST,
+            "GET" => http::Method::GET,
+            _ => http::Method::from_bytes(method.as_bytes())
+                .map_err(|_| Error::invalid(format!("{method:?} is not an HTTP method")))?,
+        };
+        // The page view, event and session paths were parsed once (a Uri clone is a
+        // reference count); others, like statistics queries, are parsed here.
+        let mut req = match self.fixed.iter().find(|(p, _)| *p == path_and_query) {
+            Some((_, uri)) => http::Request::builder().method(method).uri(uri.clone()),
+            None => http::Request::builder()
+                .method(method)
+                .uri(format!("{}{}", self.base.url, path_and_query)),
+        };
+        if let Some(value) = bearer {
+            req = req.header(AUTHORIZATION, value.clone());
         }
         if body.is_some() {
-            req = req.header("Content-Type", "application/json");
+            req = req.header(CONTENT_TYPE, JSON);
         }
-        req = req.header("Accept", "application/json");
+        req = req.header(ACCEPT, JSON);
         let req = req.body(body.unwrap_or(&[])).map_err(|_| {
             Error::invalid(format!(
                 "{:?} is not a valid request path",
@@ -374,12 +398,12 @@ impl Transport {
         let status = resp.status().as_u16();
         let retry_after_ms = resp
             .headers()
-            .get("retry-after")
+            .get(http::header::RETRY_AFTER)
             .and_then(|v| v.to_str().ok())
             .and_then(parse_retry_after);
         let location = resp
             .headers()
-            .get("location")
+            .get(http::header::LOCATION)
             .map(|v| String::from_utf8_lossy(v.as_bytes()))
             // Secrets out before the cut: a cut secret would no longer be recognised.
             .map(|v| crate::error::truncate(&crate::error::scrub(&v), 200).to_string());
