@@ -313,7 +313,11 @@ impl Transport {
             .user_agent(concat!("libpirsch/", env!("CARGO_PKG_VERSION")))
             .build();
         let agent = ureq::Agent::with_parts(config, connector(), CachingResolver::default());
-        let kinds = [crate::item::Kind::Hit, crate::item::Kind::Event, crate::item::Kind::Session];
+        let kinds = [
+            crate::item::Kind::Hit,
+            crate::item::Kind::Event,
+            crate::item::Kind::Session,
+        ];
         let fixed = kinds
             .iter()
             .flat_map(|k| [k.path(), k.batch_path()])
