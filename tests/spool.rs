@@ -86,6 +86,37 @@ fn deliver_spool(s: &Standin, dir: &Path, expect: u64) -> pirsch_stats {
     c.stats()
 }
 
+/// pirsch_free with shutdown_timeout_ms 0 and 100,000 page views queued (writing them takes
+/// longer than the 100 ms of grace): it returns only once they are on disk, so a process
+/// that exits right after loses none of them.
+#[test]
+fn what_pirsch_free_spools_is_on_disk_when_it_returns() {
+    let s = Standin::start();
+    let dir = spool_dir("exit");
+    s.fault(json!({"path_prefix": "/api/v1/", "status": 503}));
+    let n = 100_000;
+    let w = child(
+        "exiter",
+        &s,
+        &dir,
+        &[("N", &n.to_string()), ("TAG", "exit")],
+    );
+    let out = w.wait_with_output().unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(said.contains("FREED"), "{said}");
+    s.clear_faults();
+    deliver_spool(&s, &dir, n as u64);
+    let got = received(&s, "exit");
+    assert_eq!(
+        got.len(),
+        n,
+        "{} of {n} page views arrived ({said})",
+        got.len()
+    );
+    assert!(got.values().all(|&k| k == 1), "each once");
+}
+
 #[test]
 fn what_pirsch_free_cannot_deliver_is_spooled_and_delivered_by_the_next_client() {
     let s = Standin::start();
@@ -199,6 +230,37 @@ fn spool_child() {
         ("spool_dir", dir.as_str()),
         ("flush_interval_ms", "100"),
     ];
+    if role == "exiter" {
+        // Queues N, frees the client with no time to deliver, and exits at once: what
+        // pirsch_free said it spooled must be on disk by then.
+        settings.push(("spool_sync", "shutdown"));
+        settings.push(("shutdown_timeout_ms", "0"));
+        settings.push(("queue_capacity", "1000000"));
+        settings.push(("queue_max_bytes", "1073741824"));
+        settings.push(("spool_max_bytes", "1073741824"));
+        let c = try_client("", ACCESS_KEY, &settings).expect("client");
+        // A browser's page view: about 400 bytes of JSON, 40 MB for 100,000.
+        let ua = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36";
+        for i in 0..n {
+            let p = page(&tag, i)
+                .set("user_agent", ua)
+                .set("accept_language", "en-US,en;q=0.9")
+                .set(
+                    "referrer",
+                    "https://news.example.com/some/article/that/linked/here",
+                )
+                .set(
+                    "title",
+                    "A page with a title of a typical length, about sixty chars",
+                );
+            assert_eq!(c.enqueue(&p), PIRSCH_OK);
+        }
+        let start = Instant::now();
+        drop(c); // pirsch_free
+        println!("FREED in {} ms", start.elapsed().as_millis());
+        // No destructors, no atexit handlers: as a crash right after would.
+        unsafe { libc::_exit(0) };
+    }
     if role == "writer" {
         let sync = std::env::var("SPOOL_SYNC").unwrap();
         settings.push(("spool_sync", Box::leak(sync.into_boxed_str())));

@@ -55,8 +55,9 @@ pub unsafe extern "C" fn pirsch_client_new(
 /// `shutdown_timeout_ms` (a request still in progress at that deadline is cut off; only a
 /// TCP connect or TLS handshake in progress can add up to 100 ms; a call of the logger
 /// callback that has not returned, up to 2 s more), writes the rest to the spool
-/// (spool_dir) or counts it as dropped_shutdown, then releases everything, and gives the
-/// queue's memory back to the system when it held a megabyte or more. Once it
+/// (spool_dir: it returns only once that is written, about 2 us per queued page view) or
+/// counts it as dropped_shutdown, then releases everything, and gives the queue's memory
+/// back to the system when it held a megabyte or more. Once it
 /// returns, the logger callback is never called again for this client, so its userdata may
 /// be freed. The client must not be used after, nor concurrently with, this call. NULL is a
 /// no-op. For a client from pirsch_client_shared, gives back one reference (see there).

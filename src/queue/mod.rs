@@ -247,11 +247,15 @@ impl QueueHandle {
         self.wait_sender(give_up)
     }
 
-    /// Waits until the sender thread has finished, or `give_up` passed; whether it finished.
+    /// Waits until the sender thread has finished, or `give_up` passed (but not while it
+    /// writes what is left to the spool); whether it finished.
     pub fn wait_sender(&self, give_up: Instant) -> bool {
         let mut q = self.lock();
-        while q.sender_running && Instant::now() < give_up {
-            let left = give_up.saturating_duration_since(Instant::now());
+        while q.sender_running && (Instant::now() < give_up || q.spooling) {
+            // While spooling, woken by the sender's notify when it is done.
+            let left = give_up
+                .saturating_duration_since(Instant::now())
+                .max(Duration::from_millis(10));
             q = self
                 .done
                 .wait_timeout(q, left)

@@ -446,6 +446,7 @@ impl<S: Sink, C: Clock> Sender<'_, S, C> {
         let n;
         {
             let mut q = self.queue.lock();
+            q.spooling = self.spool.is_some();
             for (kind, b) in q.take_all() {
                 // Counted as in flight (to the spool) until written.
                 q.stats.in_flight += b.len() as u64;
@@ -504,6 +505,7 @@ impl<S: Sink, C: Clock> Sender<'_, S, C> {
             }
             q.untrack_all();
             q.sender_running = false;
+            q.spooling = false;
         }
         self.queue.done.notify_all();
         // Never call the user's logger with the queue locked.

@@ -84,6 +84,10 @@ pub(crate) struct Queue {
     /// pirsch_free's deadline for delivering what is left.
     pub(super) shutdown_deadline: Option<Instant>,
     pub(super) sender_running: bool,
+    /// The sender is writing what is left to the spool at shutdown: pirsch_free waits for
+    /// that past its deadline (local disk, about a microsecond per item), or the process
+    /// that exits right after it would lose what it was told is spooled.
+    pub(super) spooling: bool,
     /// Whether (and until when) the sender sleeps on `wake`: enqueue wakes it only when it
     /// would otherwise sleep past something it must do.
     pub(super) sender_asleep: Asleep,
@@ -126,6 +130,7 @@ impl Queue {
             closing: false,
             shutdown_deadline: None,
             sender_running: false,
+            spooling: false,
             sender_asleep: Asleep::Awake,
         }
     }

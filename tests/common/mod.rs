@@ -74,7 +74,14 @@ impl Standin {
             .get(&format!("{}{}", self.url, path))
             .call()
             .unwrap();
-        serde_json::from_str(&r.body_mut().read_to_string().unwrap()).unwrap()
+        // What the stand-in received may be large (100,000 page views are 20 MB).
+        let text = r
+            .body_mut()
+            .with_config()
+            .limit(1 << 30)
+            .read_to_string()
+            .unwrap();
+        serde_json::from_str(&text).unwrap()
     }
 
     pub fn post(&self, path: &str, body: Value) -> Value {
