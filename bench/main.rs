@@ -146,6 +146,9 @@ fn client(url: &str, extra: &[(&str, &str)]) -> *mut pirsch_client {
     unsafe {
         let cfg = pirsch_config_new();
         pirsch_config_set(cfg, c("base_url").as_ptr(), c(url).as_ptr());
+        // The benchmarks queue up to a million items: the bound in bytes (16 MiB by
+        // default, about 40,000 page views) must not be what they measure.
+        pirsch_config_set(cfg, c("queue_max_bytes").as_ptr(), c("1073741824").as_ptr());
         for (k, v) in extra {
             assert_eq!(
                 pirsch_config_set(cfg, c(k).as_ptr(), c(v).as_ptr()),
