@@ -8,41 +8,10 @@ import time
 import pytest
 
 from apache_env import APACHE, MOD_PHP, MODULE, MPMS, PHP_FPM, Apache, PhpFpm, add_mod_php
-from standin import Standin
+from server_suite import BROWSER, api, hits, spool_delivered_after_outage, wait_for  # noqa: F401 (api: a fixture)
 
 pytestmark = pytest.mark.skipif(not os.path.exists(MODULE) or not shutil.which(APACHE),
                                 reason="run `make apache-module` (needs apache2 and apache2-dev)")
-
-BROWSER = {
-    "User-Agent": "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36",
-    "Accept-Language": "de-DE,de;q=0.9",
-    "Referer": "https://search.example/?q=pirsch",
-    "Sec-CH-UA": '"Chromium";v="131", "Not_A Brand";v="24"',
-    "Sec-CH-UA-Mobile": "?0",
-    "Sec-CH-UA-Platform": '"Linux"',
-    "Cookie": "session=must-never-be-sent",
-}
-
-
-@pytest.fixture
-def api():
-    s = Standin()
-    yield s
-    s.stop()
-
-
-def hits(api):
-    return [i["body"] for i in api.items("hit")]
-
-
-def wait_for(pred, timeout=10.0):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if pred():
-            return True
-        time.sleep(0.05)
-    return pred()
-
 
 def assert_clean_log(ap):
     log = ap.error_log()
@@ -439,7 +408,6 @@ def test_with_a_spool_restarts_during_an_outage_lose_nothing(api, mpm):
     deliver exactly the 600, once each, with the times they were counted at."""
     import pathlib
     import tempfile
-    import urllib.request
     # Not pytest's tmp_path: its parents are private to root, and the children run as www-data.
     spool = pathlib.Path(tempfile.mkdtemp(prefix="pirsch-apache-spool-"))
     spool.chmod(0o777)
@@ -459,26 +427,9 @@ def test_with_a_spool_restarts_during_an_outage_lose_nothing(api, mpm):
         ap.stop(signal.SIGWINCH)
     finally:
         ap.stop()
-    counted_before = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime())
-    assert "spooled=" in ap.error_log() and list(spool.glob("*.spool")), ap.error_log()[-2000:]
-    assert hits(api) == []
-    time.sleep(1.1)
-    urllib.request.urlopen(urllib.request.Request(api.url + "/_standin/faults", method="DELETE")).read()
-    ap2 = Apache(api.url, mpm=mpm, server_extra=extra).start()
-    try:
-        # A child delivers the spool once its sender runs (after its first page view).
-        for i in range(8):
-            ap2.request(f"/page.html?after={i}")
-        assert wait_for(lambda: len([h for h in hits(api) if "n=" in h["url"]]) >= 600, 20)
-        time.sleep(0.5)
-    finally:
-        ap2.stop()
-    got = [h for h in hits(api) if "n=" in h["url"]]
-    ns = [int(h["url"].rsplit("n=", 1)[1]) for h in got]
-    assert sorted(ns) == list(range(600)), f"{len(ns)} arrived, {len(set(ns))} distinct"
-    assert all(h["time"][:19] <= counted_before for h in got), "original times"
-    assert not list(spool.glob("*.spool"))
-    assert_clean_log(ap2)
+    second = spool_delivered_after_outage(api, spool, 600, ap.error_log(),
+                                          lambda: Apache(api.url, mpm=mpm, server_extra=extra).start(), pokes=8)
+    assert_clean_log(second)
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="the children run as another user only when Apache starts as root")

@@ -3,46 +3,14 @@ import os
 import shutil
 import signal
 import time
-import urllib.request
 
 import pytest
 
 from nginx_env import MODULE, NGINX, Nginx
-from standin import Standin
+from server_suite import BROWSER, api, hits, spool_delivered_after_outage, wait_for  # noqa: F401 (api: a fixture)
 
 pytestmark = pytest.mark.skipif(not os.path.exists(MODULE) or not shutil.which(NGINX),
                                 reason="run `make nginx-module` (needs nginx and nginx-dev)")
-
-BROWSER = {
-    "User-Agent": "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36",
-    "Accept-Language": "de-DE,de;q=0.9",
-    "Referer": "https://search.example/?q=pirsch",
-    "Sec-CH-UA": '"Chromium";v="131", "Not_A Brand";v="24"',
-    "Sec-CH-UA-Mobile": "?0",
-    "Sec-CH-UA-Platform": '"Linux"',
-    "Cookie": "session=must-never-be-sent",
-}
-
-
-@pytest.fixture
-def api():
-    s = Standin()
-    yield s
-    s.stop()
-
-
-def hits(api):
-    return [i["body"] for i in api.items("hit")]
-
-
-def wait_for(pred, timeout=10.0):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if pred():
-            return True
-        time.sleep(0.05)
-    return pred()
-
 
 def assert_clean_log(ng):
     log = ng.error_log()
@@ -170,26 +138,9 @@ def test_with_a_spool_reloads_and_restarts_during_an_outage_lose_nothing(api, tm
         ng.stop(signal.SIGQUIT)
     finally:
         ng.stop()
-    counted_before = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime())
-    assert "spooled=" in ng.error_log() and list(spool.glob("*.spool")), ng.error_log()[-2000:]
-    assert hits(api) == []
-    time.sleep(1.1)
-    urllib.request.urlopen(urllib.request.Request(api.url + "/_standin/faults", method="DELETE")).read()
-    ng2 = Nginx(api.url, http_extra=extra).start()
-    try:
-        # Each new worker delivers the spool once its sender runs (after its first page view).
-        for i in range(4):
-            ng2.request(f"/page.html?after={i}")
-        assert wait_for(lambda: len([h for h in hits(api) if "n=" in h["url"]]) >= 1000, 20)
-        time.sleep(0.5)
-    finally:
-        ng2.stop()
-    got = [h for h in hits(api) if "n=" in h["url"]]
-    ns = [int(h["url"].rsplit("n=", 1)[1]) for h in got]
-    assert sorted(ns) == list(range(1000)), f"{len(ns)} arrived, {len(set(ns))} distinct"
-    assert all(h["time"][:19] <= counted_before for h in got), "original times"
-    assert not list(spool.glob("*.spool"))
-    assert_clean_log(ng2)
+    second = spool_delivered_after_outage(api, spool, 1000, ng.error_log(),
+                                          lambda: Nginx(api.url, http_extra=extra).start(), pokes=4)
+    assert_clean_log(second)
 
 
 @pytest.mark.parametrize("fault", [{"delay_ms": 5000}, {"status": 503}])
