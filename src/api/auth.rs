@@ -180,14 +180,17 @@ impl TokenCache {
         deadline: Option<Instant>,
         wait: Duration,
     ) -> Result<Bearer> {
-        let (id, secret) = match &self.credentials {
-            Credentials::AccessKey(_) => {
-                return Ok(Bearer {
-                    header: self.access_key_header.clone().expect("built with the key"),
-                    generation: 0,
-                })
-            }
-            Credentials::Client { id, secret } => (id, secret),
+        if let Some(header) = &self.access_key_header {
+            return Ok(Bearer {
+                header: header.clone(),
+                generation: 0,
+            });
+        }
+        let Credentials::Client { id, secret } = &self.credentials else {
+            return Err(Error::new(
+                ErrorKind::Auth,
+                "the access key cannot be sent in an HTTP header",
+            ));
         };
         let give_up = {
             let w = Instant::now() + wait;
