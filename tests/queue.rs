@@ -440,9 +440,11 @@ fn nothing_lost_under_503s_an_outage_429s_and_expiring_tokens() {
     const THREADS: usize = 4;
     const PER_THREAD: usize = 12_500;
     let s = Standin::start_with(&["--token-ttl", "2"]);
-    // Batches are sent one after the other (the API orders items within a batch, not across
-    // batches), and each 503 costs a jittered backoff of up to 500 ms: 500-item batches keep
-    // the number of requests, and so this test, short.
+    // Each failure of a batch doubles its next backoff (500 ms x 2^n, full jitter, cap 30 s),
+    // so the time this takes has a long tail: a 5 s outage followed by a 429 left one batch
+    // waiting up to 30 s per try and a run past 120 s. A 2 s outage keeps the tries few;
+    // 500-item batches keep the requests few. The flush waits for 5 minutes, far beyond the
+    // 12-25 s this takes: it fails on something lost or stuck, not on a slow draw.
     let c = Arc::new(TestClient::new(
         &s,
         CLIENT_ID,
@@ -454,7 +456,7 @@ fn nothing_lost_under_503s_an_outage_429s_and_expiring_tokens() {
         ],
     ));
     s.fault(json!([
-        {"path_prefix": "/api/v1/hit/batch", "close": true, "duration_ms": 5000, "delay_ms": 0, "probability": 1.0},
+        {"path_prefix": "/api/v1/hit/batch", "close": true, "duration_ms": 2000, "delay_ms": 0, "probability": 1.0},
         {"path_prefix": "/api/v1/hit/batch", "status": 429, "retry_after": "1", "count": 3},
         {"path_prefix": "/api/v1/hit/batch", "status": 503, "probability": 0.3, "seed": 7}
     ]));
@@ -489,7 +491,8 @@ fn nothing_lost_under_503s_an_outage_429s_and_expiring_tokens() {
         p.join().unwrap();
     }
     let enqueue_time = start.elapsed();
-    assert_eq!(c.flush(120_000), PIRSCH_OK, "{}", last_error());
+    let flushed = c.flush(300_000);
+    assert_eq!(flushed, PIRSCH_OK, "{}; {}", last_error(), show(&c.stats()));
     sampling.store(false, Ordering::Relaxed);
     let samples = sampler.join().unwrap();
     let st = c.stats();

@@ -578,16 +578,21 @@ impl<S: Sink, C: Clock> Sender<'_, S, C> {
     /// Puts a failed batch aside until its backoff has passed; pauses everything when the
     /// API asked for it, the credentials failed, or the API seems down.
     fn retry_later(&mut self, mut p: Pending, after: Option<Duration>, error: Error) {
-        self.failures_in_a_row = self.failures_in_a_row.saturating_add(1);
         let after = after.map(|a| a.min(MAX_RETRY_AFTER));
         let wait = QUEUE.wait(p.attempt).max(after.unwrap_or_default());
         let now = self.clock.now();
-        if after.is_some() || self.failures_in_a_row >= 2 {
-            let pause = QUEUE
-                .wait(self.failures_in_a_row - 1)
-                .max(MIN_PAUSE)
-                .max(after.unwrap_or_default());
-            self.paused_until = Some(now + pause);
+        if let Some(after) = after {
+            // The API answered and said when to come back (Retry-After, or the access key's
+            // pause): that is the pause. It is up, so its answer ends a run of failures:
+            // before, a 429 after an outage paused up to 30 s when it had asked for 1 s.
+            self.failures_in_a_row = 0;
+            self.paused_until = Some(now + after.max(MIN_PAUSE));
+        } else {
+            self.failures_in_a_row = self.failures_in_a_row.saturating_add(1);
+            if self.failures_in_a_row >= 2 {
+                let pause = QUEUE.wait(self.failures_in_a_row - 1).max(MIN_PAUSE);
+                self.paused_until = Some(now + pause);
+            }
         }
         p.attempt = p.attempt.saturating_add(1);
         p.due = now + wait;
@@ -910,6 +915,28 @@ mod tests {
         assert_eq!((stats.sent, stats.retries), (30, 1));
         assert!(
             calls[1..].iter().all(|c| c.at >= Duration::from_secs(7)),
+            "{calls:?}"
+        );
+    }
+
+    #[test]
+    fn a_retry_after_ends_a_run_of_failures_and_is_the_pause() {
+        // Down for five requests (ever longer pauses), then a 429 asking for 1 s: the API is
+        // up again and said when, so the next request goes 1 s later, not after a pause of
+        // the run's length (up to 30 s).
+        let (calls, stats, _) =
+            deliver(100, settings(), Duration::from_secs(600), |n, _| match n {
+                0..=4 => fail(503),
+                5 => Outcome::Retry {
+                    after: Some(Duration::from_secs(1)),
+                    error: Error::new(ErrorKind::Http, "HTTP 429").with_status(429),
+                },
+                _ => Outcome::Sent,
+            });
+        assert_eq!((stats.sent, stats.retries), (100, 6));
+        assert_eq!(
+            calls[6].at,
+            calls[5].at + Duration::from_secs(1),
             "{calls:?}"
         );
     }
