@@ -205,11 +205,9 @@ fn a_stalled_server_times_out_within_timeout_times_tries() {
         PIRSCH_ERR_TIMEOUT
     );
     let took = start.elapsed();
-    // 2 tries of 300 ms and one backoff of at most 100 ms, plus scheduling slack.
-    assert!(
-        took < Duration::from_millis(300 * 2 + 100 + 400),
-        "took {took:?}"
-    );
+    // 2 tries of 300 ms and one backoff of at most 100 ms (about 0.7 s), with slack for a
+    // loaded machine: what matters is that it does not wait for the API's 5 s.
+    assert!(took < Duration::from_millis(2500), "took {took:?}");
     assert!(took >= Duration::from_millis(600), "took {took:?}");
     assert!(last_error().contains("timeout_ms"), "{}", last_error());
 }

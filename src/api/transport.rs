@@ -266,7 +266,8 @@ mod resolver_tests {
                 .unwrap_err(),
             false
         );
-        assert!(t.elapsed() < Duration::from_millis(50));
+        // At once, not after the 5 s allowed (a lookup still ending may take a moment).
+        assert!(t.elapsed() < Duration::from_secs(1));
         assert_eq!(started.load(Ordering::SeqCst), 1);
         // Another host has its own lookup.
         assert!(r

@@ -316,7 +316,9 @@ final class FpmEndToEndTest extends TestCase
         self::$standin->call('DELETE', '/_standin/faults');
         [$status] = self::request('/d/after', self::BROWSER);
         $this->assertSame(200, $status);
-        $bodies = self::$standin->waitFor(25, 'hit', 20.0);
+        // The workers' senders failed through the whole outage: their next try can be up to
+        // 16 s away (500 ms x 2^n, full jitter), so this waits longer than it usually takes.
+        $bodies = self::$standin->waitFor(25, 'hit', 60.0);
         proc_terminate(self::$procs['fpm-d'], self::SIGQUIT);
         $this->assertSame(0, self::wait('fpm-d', 15.0), self::logs());
         $bodies = self::$standin->bodies('hit');

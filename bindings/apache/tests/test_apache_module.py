@@ -203,13 +203,18 @@ def test_a_stalled_or_failing_api_never_slows_a_response(api, mpm, fault):
     try:
         times = sorted(ap.request(f"/page.html?n={i}", headers=BROWSER)[1] for i in range(300))
         p50, p99 = times[len(times) // 2], times[int(len(times) * 0.99)]
-        assert p99 < 0.05, f"p50 {p50 * 1000:.1f} ms, p99 {p99 * 1000:.1f} ms"
+        # A response that waited on the API would take its timeout (1 s and more); 0.5 s
+        # leaves room for a loaded machine.
+        assert p99 < 0.5, f"p50 {p50 * 1000:.1f} ms, p99 {p99 * 1000:.1f} ms"
     finally:
         t = time.time()
         ap.stop(signal.SIGTERM)
         took = time.time() - t
-    # The default bound (2 s) ends before the parent warns that a child has not exited (3 s).
-    assert took < 3, f"stop took {took:.2f} s"
+    # The default bound (2 s) ends before the parent warns that a child has not exited: it
+    # looks at about 0.34, 1.34, 2.34 and 3.34 s and warns from 3 s on (checked in the log
+    # below). A child that exits at 2.4 s on a loaded machine is reaped at 3.34 s, so the
+    # time allows that.
+    assert took < 4.5, f"stop took {took:.2f} s"
     log = ap.error_log()
     assert "still did not exit" not in log and "SIGKILL" not in log, log[-2000:]
     assert "undelivered=" in log

@@ -150,13 +150,16 @@ def test_a_stalled_or_failing_api_never_slows_a_response(api, fault):
     try:
         times = sorted(ng.request(f"/page.html?n={i}", headers=BROWSER)[1] for i in range(300))
         p50, p99 = times[len(times) // 2], times[int(len(times) * 0.99)]
-        assert p99 < 0.05, f"p50 {p50 * 1000:.1f} ms, p99 {p99 * 1000:.1f} ms"
+        # A response that waited on the API would take its timeout (1 s and more); 0.5 s
+        # leaves room for a loaded machine.
+        assert p99 < 0.5, f"p50 {p50 * 1000:.1f} ms, p99 {p99 * 1000:.1f} ms"
     finally:
         t = time.time()
         ng.stop(signal.SIGTERM)
         took = time.time() - t
-    # The default shutdown budget fits before nginx's master would SIGKILL a lingering worker.
-    assert took < 1.5, f"stop took {took:.2f} s"
+    # The default shutdown budget (700 ms) fits before nginx's master SIGKILLs a lingering
+    # worker (about 1.55 s): no "signal 9" below. The time has slack for a loaded machine.
+    assert took < 2.5, f"stop took {took:.2f} s"
     assert "exited on signal 9" not in ng.error_log()
     assert "undelivered=" in ng.error_log()
     assert_clean_log(ng)

@@ -22,7 +22,7 @@ final class QueueTest extends TestCase
         $client->enqueueHit(self::HIT);
         $client->enqueueEvent('signup', self::HIT, 5, ['plan' => 'free']);
         $client->enqueueSession(self::HIT);
-        $this->assertLessThan(0.05, microtime(true) - $start, 'enqueueing never waits on the network');
+        $this->assertLessThan(0.5, microtime(true) - $start, 'enqueueing never waits on the network');
         $this->assertTrue($client->flush(5000));
 
         $s = $client->stats();
