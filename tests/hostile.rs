@@ -494,9 +494,10 @@ fn blocking_calls_keep_their_own_bound_while_the_token_endpoint_hangs() {
         assert_eq!(rc, PIRSCH_ERR_TIMEOUT);
         slowest = slowest.max(took);
     }
-    // Before: 1, 2, 3, 4, 5 and 6 s, one after the other behind one token request.
+    // Before: 1, 2, 3, 4, 5 and 6 s, one after the other behind one token request. Now
+    // about 1 s each, side by side (the bound leaves room for a loaded machine).
     assert!(
-        slowest < Duration::from_millis(2500),
+        slowest < Duration::from_millis(3500),
         "the slowest call took {slowest:?}"
     );
 }
@@ -574,16 +575,18 @@ fn an_answer_that_drips_is_cut_at_the_timeout() {
         a.extend(std::iter::repeat(b'x').take(4000));
         Answer::Drip(a, Duration::from_millis(5))
     });
+    // Its head takes about 250 ms to drip in; timeout_ms leaves room for a loaded machine.
+    // The body would take 20 s: the call does not wait for it.
     let c = client(
         &h.url,
         "",
         KEY,
-        &[("timeout_ms", "800"), ("max_retries", "3")],
+        &[("timeout_ms", "3000"), ("max_retries", "3")],
     );
     let t = Instant::now();
     assert_eq!(c.hit(&page(1)), PIRSCH_OK, "{}", last_error());
     assert!(
-        t.elapsed() < Duration::from_millis(2000),
+        t.elapsed() < Duration::from_millis(6000),
         "{:?}",
         t.elapsed()
     );

@@ -268,8 +268,9 @@ fn spool_child() {
         for i in 0..n {
             assert_eq!(c.enqueue(&page(&tag, i)), PIRSCH_OK);
         }
-        // Two flush intervals: spool_sync=interval has written everything by now.
-        std::thread::sleep(Duration::from_millis(400));
+        // Six flush intervals: spool_sync=interval has written everything by now, even on a
+        // loaded machine (it writes every interval).
+        std::thread::sleep(Duration::from_millis(1200));
         println!("READY");
         std::thread::sleep(Duration::from_secs(60));
     } else {
