@@ -755,10 +755,19 @@ fn bench_blocking_reference() {
     let page = typical_page(1);
     let request = captured_request(&page);
     let (n, rounds) = (10_000, 15);
-    let (mut lib, mut raw) = (Vec::new(), Vec::new());
+    // PIRSCH_BENCH_OTHER="name=command": a third client in the same rounds, e.g. the Go SDK
+    // (bench/go-sdk). The command is given the URL and the count and prints page views/s.
+    let other = std::env::var("PIRSCH_BENCH_OTHER").ok().map(|v| {
+        let (name, cmd) = v.split_once('=').expect("PIRSCH_BENCH_OTHER=name=command");
+        (name.to_string(), cmd.to_string())
+    });
+    let (mut lib, mut raw, mut oth) = (Vec::new(), Vec::new(), Vec::new());
     for _ in 0..rounds {
         lib.push(blocking_rate(&ng.url, n));
         raw.push(raw_rate(&ng.url, &request, n));
+        if let Some((_, cmd)) = &other {
+            oth.push(other_rate(cmd, &ng.url, n, pinned));
+        }
     }
     let (l, r) = (median(lib.clone()), median(raw.clone()));
     println!(
@@ -782,6 +791,48 @@ fn bench_blocking_reference() {
         median(pairs),
         l / r
     );
+    if let Some((name, _)) = &other {
+        let o = median(oth.clone());
+        println!(
+            "  {:<27} median {:>8.0}/s  rounds {:?}",
+            name,
+            o,
+            oth.iter().map(|x| x.round()).collect::<Vec<_>>()
+        );
+        let pairs: Vec<f64> = lib.iter().zip(&oth).map(|(l, o)| l / o).collect();
+        println!(
+            "  ratio libpirsch/{name:<11} {:.2} (median of the rounds' ratios; of the medians {:.2})",
+            median(pairs),
+            l / o
+        );
+    }
+}
+
+/// Runs another client's benchmark (`cmd URL N`, on CPU 1 when pinned) and reads the page
+/// views per second it prints.
+fn other_rate(cmd: &str, url: &str, n: usize, pinned: bool) -> f64 {
+    let mut c = Command::new(cmd);
+    c.args([url, &n.to_string()]);
+    if pinned {
+        // SAFETY: only sched_setaffinity between fork and exec.
+        unsafe {
+            use std::os::unix::process::CommandExt;
+            c.pre_exec(|| {
+                pin(0, 1);
+                Ok(())
+            });
+        }
+    }
+    let out = c.output().expect("run PIRSCH_BENCH_OTHER");
+    assert!(
+        out.status.success(),
+        "{cmd}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .trim()
+        .parse()
+        .expect("PIRSCH_BENCH_OTHER prints page views per second")
 }
 
 const BENCHES: &[(&str, fn())] = &[
