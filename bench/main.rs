@@ -769,43 +769,37 @@ fn bench_blocking_reference() {
             oth.push(other_rate(cmd, &ng.url, n, pinned));
         }
     }
-    let (l, r) = (median(lib.clone()), median(raw.clone()));
     println!(
         "blocking page views into nginx `return 200;` over keep-alive ({}; {rounds} alternating rounds of {n}; the same {}-byte request):",
         if pinned { "pinned: nginx on CPU 0, caller on CPU 1" } else { "not pinned: one CPU" },
         request.len()
     );
-    println!(
-        "  libpirsch pirsch_hit        median {:>8.0}/s  rounds {:?}",
-        l,
-        lib.iter().map(|x| x.round()).collect::<Vec<_>>()
-    );
-    println!(
-        "  raw keep-alive client       median {:>8.0}/s  rounds {:?}  (one write, one read)",
-        r,
-        raw.iter().map(|x| x.round()).collect::<Vec<_>>()
-    );
-    let pairs: Vec<f64> = lib.iter().zip(&raw).map(|(l, r)| l / r).collect();
-    println!(
-        "  ratio libpirsch/raw         {:.2} (median of the rounds' ratios; of the medians {:.2}; goal >= 0.95)",
-        median(pairs),
-        l / r
-    );
+    rates("libpirsch pirsch_hit", &lib, "");
+    rates("raw keep-alive client", &raw, "  (one write, one read)");
+    ratio("raw", &lib, &raw, "; goal >= 0.95");
     if let Some((name, _)) = &other {
-        let o = median(oth.clone());
-        println!(
-            "  {:<27} median {:>8.0}/s  rounds {:?}",
-            name,
-            o,
-            oth.iter().map(|x| x.round()).collect::<Vec<_>>()
-        );
-        let pairs: Vec<f64> = lib.iter().zip(&oth).map(|(l, o)| l / o).collect();
-        println!(
-            "  ratio libpirsch/{name:<11} {:.2} (median of the rounds' ratios; of the medians {:.2})",
-            median(pairs),
-            l / o
-        );
+        rates(name, &oth, "");
+        ratio(name, &lib, &oth, "");
     }
+}
+
+/// One client's line of blocking-reference: the median rate and every round's.
+fn rates(name: &str, rounds: &[f64], note: &str) {
+    println!(
+        "  {name:<27} median {:>8.0}/s  rounds {:?}{note}",
+        median(rounds.to_vec()),
+        rounds.iter().map(|x| x.round()).collect::<Vec<_>>()
+    );
+}
+
+/// libpirsch's rate against another client's, round by round.
+fn ratio(name: &str, lib: &[f64], other: &[f64], note: &str) {
+    let pairs: Vec<f64> = lib.iter().zip(other).map(|(l, o)| l / o).collect();
+    println!(
+        "  ratio libpirsch/{name:<11} {:.2} (median of the rounds' ratios; of the medians {:.2}{note})",
+        median(pairs),
+        median(lib.to_vec()) / median(other.to_vec())
+    );
 }
 
 /// Runs another client's benchmark (`cmd URL N`, on CPU 1 when pinned) and reads the page

@@ -7,11 +7,6 @@ use pirsch::ffi::*;
 use serde_json::json;
 use std::time::{Duration, Instant};
 
-fn page(i: usize) -> HitData {
-    HitData::page(&format!("https://example.com/q/{i}"), "198.51.100.1")
-        .set("user_agent", "queue-test")
-}
-
 /// A batch request already in progress when pirsch_free begins (started with the full
 /// timeout_ms) is interrupted at the shutdown deadline: pirsch_free keeps its bound, and the
 /// sender thread is gone when it returns (so the queue's memory goes with the client).
@@ -31,7 +26,13 @@ fn free_interrupts_a_batch_request_in_progress_at_the_deadline() {
             ],
         );
         for i in 0..20 {
-            assert_eq!(c.enqueue(&page(i)), PIRSCH_OK);
+            assert_eq!(
+                c.enqueue(&HitData::page(
+                    &format!("https://example.com/q/{i}"),
+                    "198.51.100.1"
+                )),
+                PIRSCH_OK
+            );
         }
         let waited = Instant::now();
         while c.stats().in_flight == 0 && waited.elapsed() < Duration::from_secs(5) {
