@@ -445,9 +445,7 @@ final class FpmEndToEndTest extends TestCase
 
     private static function startNginx(string $nginx): void
     {
-        $probe = stream_socket_server('tcp://127.0.0.1:0');
-        self::$port = (int) substr((string) strrchr(stream_socket_get_name($probe, false), ':'), 1);
-        fclose($probe);
+        self::$port = pirsch_test_free_port();
         $dir = self::$dir;
         $www = self::$tree . '/tests/php/www';
         $params = '';

@@ -392,9 +392,7 @@ final class StockInstallTest extends TestCase
         if (isset(self::$procs['nginx'])) {
             self::stop('nginx');
         }
-        $probe = stream_socket_server('tcp://127.0.0.1:0');
-        self::$port = (int) substr((string) strrchr(stream_socket_get_name($probe, false), ':'), 1);
-        fclose($probe);
+        self::$port = pirsch_test_free_port();
         $dir = self::$dir;
         @mkdir("$dir/nginx-tmp", 0755);
         $locations = '';

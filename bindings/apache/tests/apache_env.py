@@ -9,6 +9,8 @@ import subprocess
 import tempfile
 import time
 
+from ports import free_port  # tests/python, on the path through conftest.py or bench.py
+
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
 MODULE = os.path.join(ROOT, "target", "apache", "mod_pirsch.so")
 APACHE = "/usr/sbin/apache2"
@@ -20,12 +22,6 @@ CGI = """#!/bin/sh
 [ -n "$CONTENT_LENGTH" ] && head -c "$CONTENT_LENGTH" > /dev/null
 printf 'Content-Type: %s\\r\\nStatus: %s\\r\\n\\r\\n<p>form</p>\\n' "${CT:-text/html}" "${CODE:-200}"
 """
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Apache:

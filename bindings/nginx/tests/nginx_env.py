@@ -8,15 +8,11 @@ import subprocess
 import tempfile
 import time
 
+from ports import free_port  # tests/python, on the path through conftest.py or bench.py
+
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
 MODULE = os.path.join(ROOT, "target", "nginx", "ngx_http_pirsch_module.so")
 NGINX = "/usr/sbin/nginx"
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 HTML = "<!doctype html><title>t</title><p>hello</p>\n"
