@@ -766,7 +766,7 @@ fn bench_blocking_reference() {
         lib.push(blocking_rate(&ng.url, n));
         raw.push(raw_rate(&ng.url, &request, n));
         if let Some((_, cmd)) = &other {
-            oth.push(other_rate(cmd, &ng.url, n, pinned));
+            oth.push(other_rate(cmd, &ng.url, n));
         }
     }
     println!(
@@ -802,22 +802,13 @@ fn ratio(name: &str, lib: &[f64], other: &[f64], note: &str) {
     );
 }
 
-/// Runs another client's benchmark (`cmd URL N`, on CPU 1 when pinned) and reads the page
-/// views per second it prints.
-fn other_rate(cmd: &str, url: &str, n: usize, pinned: bool) -> f64 {
-    let mut c = Command::new(cmd);
-    c.args([url, &n.to_string()]);
-    if pinned {
-        // SAFETY: only sched_setaffinity between fork and exec.
-        unsafe {
-            use std::os::unix::process::CommandExt;
-            c.pre_exec(|| {
-                pin(0, 1);
-                Ok(())
-            });
-        }
-    }
-    let out = c.output().expect("run PIRSCH_BENCH_OTHER");
+/// Runs another client's benchmark (`cmd URL N`) and reads the page views per second it
+/// prints. It inherits this thread's CPU (pinned to CPU 1 when the rounds are).
+fn other_rate(cmd: &str, url: &str, n: usize) -> f64 {
+    let out = Command::new(cmd)
+        .args([url, &n.to_string()])
+        .output()
+        .expect("run PIRSCH_BENCH_OTHER");
     assert!(
         out.status.success(),
         "{cmd}: {}",
